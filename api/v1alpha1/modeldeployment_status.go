@@ -1,0 +1,346 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Phase is a one-word summary of where a ModelDeployment is. Conditions carry
+// the detail; tools should read conditions, people read the phase.
+// +kubebuilder:validation:Enum=Pending;Verifying;AwaitingApproval;Waiting;Progressing;Paused;Baking;Succeeded;RolledBack;Failed
+type Phase string
+
+const (
+	// PhasePending: nothing has been created yet.
+	PhasePending Phase = "Pending"
+	// PhaseVerifying: the checklist runs against the candidate; it has no traffic.
+	PhaseVerifying Phase = "Verifying"
+	// PhaseAwaitingApproval: the candidate waits for required sign-offs.
+	PhaseAwaitingApproval Phase = "AwaitingApproval"
+	// PhaseWaiting: the candidate waits for a deployment window.
+	PhaseWaiting Phase = "Waiting"
+	// PhaseProgressing: traffic is moving to the candidate.
+	PhaseProgressing Phase = "Progressing"
+	// PhasePaused: the rollout is paused by spec.paused or a step without duration.
+	PhasePaused Phase = "Paused"
+	// PhaseBaking: the candidate was promoted and is watched for the bake time.
+	PhaseBaking Phase = "Baking"
+	// PhaseSucceeded: the version the spec asks for serves all traffic.
+	PhaseSucceeded Phase = "Succeeded"
+	// PhaseRolledBack: the candidate was rejected and traffic is back on stable.
+	PhaseRolledBack Phase = "RolledBack"
+	// PhaseFailed: the spec cannot succeed without a change.
+	PhaseFailed Phase = "Failed"
+)
+
+// Condition types of a ModelDeployment. Ready, Reconciling and Stalled follow
+// the kstatus conventions so that kubectl wait, Flux and Argo CD read health.
+const (
+	// ConditionReady is True when the version the spec asks for serves all
+	// traffic and its pods are available.
+	ConditionReady = "Ready"
+	// ConditionReconciling is True while modelgate works toward the spec
+	// (abnormal-true: its presence means "not done yet").
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True when the spec cannot succeed without a change
+	// (abnormal-true).
+	ConditionStalled = "Stalled"
+	// ConditionChecklistPassed is True when no enforced checklist item fails.
+	ConditionChecklistPassed = "ChecklistPassed"
+	// ConditionApproved is True when every required sign-off is given.
+	ConditionApproved = "Approved"
+	// ConditionProgressing is True while traffic moves to a candidate.
+	ConditionProgressing = "Progressing"
+	// ConditionDegraded is True when the serving version is not fully available
+	// (abnormal-true).
+	ConditionDegraded = "Degraded"
+	// ConditionRolledBack is True when the last candidate was rolled back
+	// (abnormal-true).
+	ConditionRolledBack = "RolledBack"
+)
+
+// ModelDeploymentStatus is what modelgate observed and decided.
+type ModelDeploymentStatus struct {
+	// observedGeneration is the generation modelgate last handled completely.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// phase summarises where the ModelDeployment is.
+	// +optional
+	Phase Phase `json:"phase,omitempty"`
+
+	// conditions: Ready, Reconciling and Stalled, and the detail conditions
+	// ChecklistPassed, Approved, Progressing, Degraded and RolledBack.
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// replicas is the number of model-server pods of all versions, for the scale subresource.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+
+	// availableReplicas is the number of available model-server pods of all versions.
+	// +optional
+	AvailableReplicas int32 `json:"availableReplicas,omitempty"`
+
+	// selector selects the pods of every version, for the scale subresource.
+	// +optional
+	Selector string `json:"selector,omitempty"`
+
+	// stable is the version serving traffic.
+	// +optional
+	Stable *VersionStatus `json:"stable,omitempty"`
+
+	// candidate is the version being rolled out, if any.
+	// +optional
+	Candidate *CandidateStatus `json:"candidate,omitempty"`
+
+	// checklist is the last checklist result of the candidate (or of the stable
+	// version when no rollout is in progress).
+	// +optional
+	Checklist *ChecklistStatus `json:"checklist,omitempty"`
+
+	// analysis holds the last measurements.
+	// +optional
+	Analysis *AnalysisStatus `json:"analysis,omitempty"`
+
+	// loadTest holds the figures of the last load test.
+	// +optional
+	LoadTest *LoadTestStatus `json:"loadTest,omitempty"`
+
+	// history of rollouts, newest first, at most 10.
+	// +kubebuilder:validation:MaxItems=10
+	// +listType=atomic
+	// +optional
+	History []HistoryEntry `json:"history,omitempty"`
+}
+
+// VersionStatus identifies one version of the model and the Deployment running it.
+type VersionStatus struct {
+	// version of the model.
+	Version string `json:"version"`
+
+	// deployment is the name of the Deployment running the version.
+	// +optional
+	Deployment string `json:"deployment,omitempty"`
+
+	// templateHash identifies the pod template the version runs with.
+	// +optional
+	TemplateHash string `json:"templateHash,omitempty"`
+
+	// since is when the version became stable.
+	// +optional
+	Since *metav1.Time `json:"since,omitempty"`
+}
+
+// CandidateStatus is the version being rolled out.
+type CandidateStatus struct {
+	VersionStatus `json:",inline"`
+
+	// weight is the percent of traffic the candidate gets.
+	// +optional
+	Weight int32 `json:"weight"`
+
+	// step is the index of the current canary step.
+	// +optional
+	Step int32 `json:"step,omitempty"`
+
+	// startedAt is when the rollout of the candidate started.
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+}
+
+// CheckResult is the outcome of one checklist item.
+// +kubebuilder:validation:Enum=Pass;Fail;Warn;Skipped;Unknown
+type CheckResult string
+
+const (
+	CheckPass    CheckResult = "Pass"
+	CheckFail    CheckResult = "Fail"
+	CheckWarn    CheckResult = "Warn"
+	CheckSkipped CheckResult = "Skipped"
+	CheckUnknown CheckResult = "Unknown"
+)
+
+// ChecklistStatus is the result of the checklist.
+type ChecklistStatus struct {
+	// version the checklist ran against.
+	// +optional
+	Version string `json:"version,omitempty"`
+
+	// summary is passed/enforced items, such as 21/22.
+	// +optional
+	Summary string `json:"summary,omitempty"`
+
+	// passed counts items that passed.
+	Passed int32 `json:"passed"`
+	// failed counts items that failed.
+	Failed int32 `json:"failed"`
+	// warnings counts items that failed with severity Warn.
+	Warnings int32 `json:"warnings"`
+	// skipped counts items that were skipped or could not be judged.
+	// +optional
+	Skipped int32 `json:"skipped,omitempty"`
+
+	// items are the results, one per checklist item.
+	// +kubebuilder:validation:MaxItems=128
+	// +listType=map
+	// +listMapKey=id
+	// +optional
+	Items []ChecklistItemStatus `json:"items,omitempty"`
+}
+
+// ChecklistItemStatus is the result of one checklist item.
+type ChecklistItemStatus struct {
+	// id of the item.
+	ID string `json:"id"`
+	// section of the seed checklist the item answers.
+	// +optional
+	Section string `json:"section,omitempty"`
+	// result of the item.
+	Result CheckResult `json:"result"`
+	// severity the item had.
+	// +optional
+	Severity Severity `json:"severity,omitempty"`
+	// message says what was found.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// remediation says what to do about it.
+	// +optional
+	Remediation string `json:"remediation,omitempty"`
+	// overrideReason is the reason of the spec's override of the severity, if any.
+	// +optional
+	OverrideReason string `json:"overrideReason,omitempty"`
+	// attestedBy is who attested the item, for attested items.
+	// +optional
+	AttestedBy string `json:"attestedBy,omitempty"`
+	// attestedAt is when the item was attested.
+	// +optional
+	AttestedAt *metav1.Time `json:"attestedAt,omitempty"`
+}
+
+// Verdict is the judgement of one measurement.
+// +kubebuilder:validation:Enum=Pass;Breach;NoData;Error
+type Verdict string
+
+const (
+	VerdictPass   Verdict = "Pass"
+	VerdictBreach Verdict = "Breach"
+	VerdictNoData Verdict = "NoData"
+	VerdictError  Verdict = "Error"
+)
+
+// AnalysisStatus holds the last measurements of each metric.
+type AnalysisStatus struct {
+	// breaches counts breaching measurements of the current candidate.
+	// +optional
+	Breaches int32 `json:"breaches,omitempty"`
+	// consecutiveErrors counts failed queries in a row.
+	// +optional
+	ConsecutiveErrors int32 `json:"consecutiveErrors,omitempty"`
+	// measurements, the last few of each metric.
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	// +optional
+	Measurements []Measurement `json:"measurements,omitempty"`
+}
+
+// Measurement is one judged measurement.
+type Measurement struct {
+	// metric measured, such as errorRate.
+	Metric string `json:"metric"`
+	// version measured.
+	// +optional
+	Version string `json:"version,omitempty"`
+	// verdict of the measurement.
+	Verdict Verdict `json:"verdict"`
+	// value measured, as a decimal string.
+	// +optional
+	Value string `json:"value,omitempty"`
+	// bound the value was judged against.
+	// +optional
+	Bound string `json:"bound,omitempty"`
+	// query sent.
+	// +optional
+	Query string `json:"query,omitempty"`
+	// message explains a NoData or Error verdict.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// time of the measurement.
+	Time metav1.Time `json:"time"`
+}
+
+// LoadTestStatus is the checklist's Performance Testing form, filled in.
+type LoadTestStatus struct {
+	// version load-tested.
+	// +optional
+	Version string `json:"version,omitempty"`
+	// targetRPS is the rate asked for.
+	TargetRPS int32 `json:"targetRPS"`
+	// achievedRPS is the rate sustained, as a decimal string.
+	AchievedRPS string `json:"achievedRPS"`
+	// requests sent.
+	Requests int64 `json:"requests"`
+	// errorPercent of requests that failed, as a decimal string.
+	ErrorPercent string `json:"errorPercent"`
+	// p50Ms is the median latency in milliseconds, as a decimal string.
+	P50Ms string `json:"p50Ms"`
+	// p95Ms is the 95th percentile latency in milliseconds, as a decimal string.
+	P95Ms string `json:"p95Ms"`
+	// p99Ms is the 99th percentile latency in milliseconds, as a decimal string.
+	P99Ms string `json:"p99Ms"`
+	// verdict of the load test against its bounds.
+	Verdict Verdict `json:"verdict"`
+	// message says which bound was missed, if any.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// time the load test finished.
+	Time metav1.Time `json:"time"`
+}
+
+// Outcome is how a rollout ended.
+// +kubebuilder:validation:Enum=Promoted;RolledBack;Superseded;Failed
+type Outcome string
+
+const (
+	OutcomePromoted   Outcome = "Promoted"
+	OutcomeRolledBack Outcome = "RolledBack"
+	OutcomeSuperseded Outcome = "Superseded"
+	OutcomeFailed     Outcome = "Failed"
+)
+
+// HistoryEntry records one rollout.
+type HistoryEntry struct {
+	// version rolled out.
+	Version string `json:"version"`
+	// previous version it replaced, if any.
+	// +optional
+	Previous string `json:"previous,omitempty"`
+	// outcome of the rollout.
+	Outcome Outcome `json:"outcome"`
+	// reason for the outcome, CamelCase.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// message explains the outcome.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// strategy used.
+	// +optional
+	Strategy StrategyType `json:"strategy,omitempty"`
+	// startedAt is when the rollout started.
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	// finishedAt is when it ended.
+	// +optional
+	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+	// approvers who signed off, as role=user.
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=atomic
+	// +optional
+	Approvers []string `json:"approvers,omitempty"`
+	// checklist summary at the time, such as 21/22.
+	// +optional
+	Checklist string `json:"checklist,omitempty"`
+}
