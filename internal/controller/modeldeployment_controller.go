@@ -1,0 +1,305 @@
+// Package controller holds the ModelDeployment reconciler: it gathers what the
+// cluster holds, asks the pure rollout and desiredstate packages what to do,
+// applies it, and writes status once, at the end.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/desiredstate"
+	"github.com/modelgate/modelgate/internal/rollout"
+)
+
+// ownerIndex is the field index of owned objects by the name of their
+// controlling ModelDeployment.
+const ownerIndex = ".metadata.controller.modeldeployment"
+
+// ModelDeploymentReconciler reconciles ModelDeployments.
+type ModelDeploymentReconciler struct {
+	client.Client
+	Scheme   *runtime.Scheme
+	Recorder events.EventRecorder
+	// Clock is injected so tests control the times written to status.
+	Clock clock.PassiveClock
+}
+
+// scope carries what one reconcile gathered and decided.
+type scope struct {
+	md           *servingv1alpha1.ModelDeployment
+	now          metav1.Time
+	template     corev1.PodTemplateSpec
+	templateHash string
+	deployments  map[string]*appsv1.Deployment
+	observed     map[string]rollout.Observed
+	decision     rollout.Decision
+	decided      bool
+}
+
+// +kubebuilder:rbac:groups=serving.modelgate.dev,resources=modeldeployments,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=serving.modelgate.dev,resources=modeldeployments/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=serving.modelgate.dev,resources=modeldeployments/finalizers,verbs=update
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile moves one ModelDeployment toward its spec.
+func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	log := logf.FromContext(ctx)
+	md := &servingv1alpha1.ModelDeployment{}
+	if err := r.Get(ctx, req.NamespacedName, md); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !md.DeletionTimestamp.IsZero() {
+		// Owner references let the garbage collector remove what we created.
+		return ctrl.Result{}, nil
+	}
+
+	base := md.DeepCopy()
+	s := &scope{md: md, now: metav1.NewTime(r.Clock.Now())}
+	defer func() {
+		summarize(s, retErr)
+		if !equality.Semantic.DeepEqual(base.Status, md.Status) {
+			// The optimistic lock refuses a status computed from a stale read, which
+			// would otherwise append history twice and repeat events. The write that
+			// made our copy stale queues this object again, so a conflict is dropped.
+			err := r.Status().Patch(ctx, md, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+			switch {
+			case apierrors.IsConflict(err):
+				log.V(1).Info("Status changed since it was read; reconciling again", "modelDeployment", klog.KObj(md))
+				result, retErr = ctrl.Result{}, nil
+				return
+			case err != nil:
+				retErr = kerrors.NewAggregate([]error{retErr, client.IgnoreNotFound(err)})
+				return
+			}
+		}
+		r.emitEvents(base, s, retErr)
+	}()
+
+	for _, step := range []func(context.Context, *scope) error{r.gather, r.decide, r.apply} {
+		if err := step(ctx, s); err != nil {
+			if errors.Is(err, reconcile.TerminalError(nil)) {
+				log.Info("Spec cannot succeed without a change", "modelDeployment", klog.KObj(md), "reason", err.Error())
+			}
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// gather reads the desired pod template and the Deployments this
+// ModelDeployment owns, and judges how far each has rolled out.
+func (r *ModelDeploymentReconciler) gather(ctx context.Context, s *scope) error {
+	tpl, err := desiredstate.PodTemplate(s.md, s.md.Spec.Model.Version)
+	if err != nil {
+		return reconcile.TerminalError(invalidSpec{err})
+	}
+	s.template, s.templateHash = tpl, desiredstate.TemplateHash(&tpl)
+
+	var list appsv1.DeploymentList
+	if err := r.List(ctx, &list, client.InNamespace(s.md.Namespace), client.MatchingFields{ownerIndex: s.md.Name}); err != nil {
+		return fmt.Errorf("listing Deployments of %s: %w", s.md.Name, err)
+	}
+	s.deployments = make(map[string]*appsv1.Deployment, len(list.Items))
+	s.observed = make(map[string]rollout.Observed, len(list.Items))
+	for i := range list.Items {
+		dep := &list.Items[i]
+		if !metav1.IsControlledBy(dep, s.md) {
+			continue // same name, older incarnation of the ModelDeployment
+		}
+		obs, err := observe(dep)
+		if err != nil {
+			return err
+		}
+		s.deployments[dep.Name] = dep
+		s.observed[dep.Name] = obs
+	}
+	return nil
+}
+
+// observe reads a Deployment's rollout state the way kstatus does, so our
+// notion of "rolled out" is the one GitOps tools use.
+func observe(dep *appsv1.Deployment) (rollout.Observed, error) {
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(dep)
+	if err != nil {
+		return rollout.Observed{}, fmt.Errorf("converting Deployment %s: %w", dep.Name, err)
+	}
+	u := &unstructured.Unstructured{Object: obj}
+	u.SetAPIVersion("apps/v1")
+	u.SetKind("Deployment")
+	res, err := kstatus.Compute(u)
+	if err != nil {
+		return rollout.Observed{}, fmt.Errorf("computing the status of Deployment %s: %w", dep.Name, err)
+	}
+	health := rollout.HealthInProgress
+	switch res.Status {
+	case kstatus.CurrentStatus:
+		health = rollout.HealthCurrent
+	case kstatus.FailedStatus:
+		health = rollout.HealthFailed
+	}
+	return rollout.Observed{
+		Name:              dep.Name,
+		Version:           dep.Annotations[desiredstate.AnnotationModelVersion],
+		TemplateHash:      dep.Annotations[desiredstate.AnnotationTemplateHash],
+		Replicas:          ptr.Deref(dep.Spec.Replicas, 1),
+		AvailableReplicas: dep.Status.AvailableReplicas,
+		Health:            health,
+		Message:           res.Message,
+	}, nil
+}
+
+func (r *ModelDeploymentReconciler) decide(_ context.Context, s *scope) error {
+	s.decision = rollout.Decide(rollout.Input{
+		MD: s.md, TemplateHash: s.templateHash, Deployments: s.observed, Now: s.now,
+	})
+	s.decided = true
+	return nil
+}
+
+// apply makes the cluster match the decision: Deployments first, so that the
+// Services never select pods that were not asked for, then Services, then
+// removal of versions that are done.
+func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
+	log := logf.FromContext(ctx)
+	for _, t := range s.decision.Run {
+		if err := r.applyDeployment(ctx, s, t); err != nil {
+			return err
+		}
+	}
+	for _, svc := range desiredstate.Services(s.md, s.decision.Selectors) {
+		if err := r.applyService(ctx, s.md, svc); err != nil {
+			return err
+		}
+	}
+	for _, name := range s.decision.Delete {
+		dep := s.deployments[name]
+		log.Info("Deleting Deployment of a retired version", "deployment", klog.KObj(dep), "version", dep.Annotations[desiredstate.AnnotationModelVersion])
+		if err := r.Delete(ctx, dep, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting Deployment %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// applyDeployment creates or patches the Deployment of one version. Only the
+// spec's version is written from the spec's template; an older version keeps
+// the template it was deployed with and only has its size set.
+func (r *ModelDeploymentReconciler) applyDeployment(ctx context.Context, s *scope, t rollout.Target) error {
+	name := desiredstate.DeploymentName(s.md, t.Version)
+	if t.Version != s.md.Spec.Model.Version {
+		dep, ok := s.deployments[name]
+		if !ok {
+			return nil // its template is gone with the old spec; nothing to recreate it from
+		}
+		if ptr.Deref(dep.Spec.Replicas, 1) == t.Replicas {
+			return nil
+		}
+		patch := client.MergeFrom(dep.DeepCopy())
+		dep.Spec.Replicas = ptr.To(t.Replicas)
+		if err := r.Patch(ctx, dep, patch); err != nil {
+			return fmt.Errorf("scaling Deployment %s: %w", name, err)
+		}
+		return nil
+	}
+
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.md.Namespace}}
+	op, err := controllerutil.CreateOrPatch(ctx, r.Client, dep, func() error {
+		desiredstate.MutateDeployment(dep, s.md, t.Version, s.template, t.Replicas)
+		return controllerutil.SetControllerReference(s.md, dep, r.Scheme)
+	})
+	if err != nil {
+		if apierrors.IsInvalid(err) {
+			// The API server refuses the pod template: retrying cannot help.
+			return reconcile.TerminalError(invalidSpec{fmt.Errorf("the API server refused Deployment %s: %w", name, err)})
+		}
+		return fmt.Errorf("applying Deployment %s: %w", name, err)
+	}
+	if op != controllerutil.OperationResultNone {
+		logf.FromContext(ctx).Info("Applied Deployment", "deployment", klog.KObj(dep), "version", t.Version, "operation", op)
+	}
+	return nil
+}
+
+func (r *ModelDeploymentReconciler) applyService(ctx context.Context, md *servingv1alpha1.ModelDeployment, want *corev1.Service) error {
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
+	_, err := controllerutil.CreateOrPatch(ctx, r.Client, svc, func() error {
+		desiredstate.MutateService(svc, md, want.Spec.Selector)
+		return controllerutil.SetControllerReference(md, svc, r.Scheme)
+	})
+	if err != nil {
+		return fmt.Errorf("applying Service %s: %w", want.Name, err)
+	}
+	return nil
+}
+
+// invalidSpec marks an error the user must fix in the spec.
+type invalidSpec struct{ error }
+
+func (e invalidSpec) Unwrap() error { return e.error }
+
+// emitEvents tells the user what changed in this reconcile, and nothing else.
+func (r *ModelDeploymentReconciler) emitEvents(before *servingv1alpha1.ModelDeployment, s *scope, err error) {
+	if r.Recorder == nil {
+		return
+	}
+	md := s.md
+	if err == nil {
+		for _, e := range s.decision.Events {
+			r.Recorder.Eventf(md, nil, e.Type, e.Reason, "Reconcile", "%s", e.Message)
+		}
+	}
+	var invalid invalidSpec
+	if errors.As(err, &invalid) {
+		old := meta.FindStatusCondition(before.Status.Conditions, servingv1alpha1.ConditionStalled)
+		if old == nil || old.Status != metav1.ConditionTrue || old.Message != invalid.Error() {
+			r.Recorder.Eventf(md, nil, corev1.EventTypeWarning, "InvalidSpec", "Reconcile", "%s", invalid.Error())
+		}
+	}
+}
+
+// SetupWithManager registers the reconciler, the owner index and the watches
+// on what it creates.
+func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.Deployment{}, ownerIndex, ownerName); err != nil {
+		return fmt.Errorf("indexing Deployments by owner: %w", err)
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&servingv1alpha1.ModelDeployment{}).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		Named("modeldeployment").
+		Complete(r)
+}
+
+// ownerName is the index function: the name of the controlling ModelDeployment.
+func ownerName(o client.Object) []string {
+	ref := metav1.GetControllerOf(o)
+	if ref == nil || ref.APIVersion != servingv1alpha1.GroupVersion.String() || ref.Kind != "ModelDeployment" {
+		return nil
+	}
+	return []string{ref.Name}
+}

@@ -1,0 +1,264 @@
+// Package desiredstate computes the objects modelgate creates for a
+// ModelDeployment (one Deployment per version and three Services) as pure
+// functions of the spec, so they can be tested without an API server.
+package desiredstate
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+)
+
+// Labels and annotations modelgate puts on what it creates.
+const (
+	LabelName      = "app.kubernetes.io/name"
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelVersion   = "serving.modelgate.dev/version"
+	ManagedByValue = "modelgate"
+
+	// AnnotationTemplateHash records the hash of the pod template a Deployment
+	// was written from, so an unchanged template is never patched again.
+	AnnotationTemplateHash = "serving.modelgate.dev/template-hash"
+	// AnnotationModelVersion records the exact model version of a Deployment;
+	// the version label cannot hold a "+" of build metadata.
+	AnnotationModelVersion = "serving.modelgate.dev/model-version"
+
+	// Environment variables injected into the serving container.
+	EnvModelName    = "MODEL_NAME"
+	EnvModelVersion = "MODEL_VERSION"
+	EnvModelURI     = "MODEL_URI"
+)
+
+// Service names of a ModelDeployment.
+func ServiceName(md *servingv1alpha1.ModelDeployment) string { return md.Name }
+
+// StableServiceName is the Service that always points at the stable version.
+func StableServiceName(md *servingv1alpha1.ModelDeployment) string { return md.Name + "-stable" }
+
+// CandidateServiceName is the Service that points at the candidate, or at the
+// stable version when no rollout is in progress.
+func CandidateServiceName(md *servingv1alpha1.ModelDeployment) string {
+	return md.Name + "-candidate"
+}
+
+// VersionLabelValue turns a semantic version into a label value: label values
+// may not hold the "+" of build metadata.
+func VersionLabelValue(version string) string {
+	return strings.ReplaceAll(version, "+", "_")
+}
+
+// DeploymentName is the readable per-version Deployment name, such as
+// fraud-scorer-v2-3-0 for version 2.3.0.
+func DeploymentName(md *servingv1alpha1.ModelDeployment, version string) string {
+	v := strings.ToLower(version)
+	v = strings.NewReplacer(".", "-", "+", "-", "_", "-").Replace(v)
+	return md.Name + "-v" + v
+}
+
+// SelectorLabels select the pods of every version of a ModelDeployment.
+func SelectorLabels(md *servingv1alpha1.ModelDeployment) map[string]string {
+	return map[string]string{LabelName: md.Name, LabelManagedBy: ManagedByValue}
+}
+
+// Selector is SelectorLabels as a string, for the scale subresource.
+func Selector(md *servingv1alpha1.ModelDeployment) string {
+	return labels.SelectorFromSet(SelectorLabels(md)).String()
+}
+
+// VersionLabels select the pods of one version.
+func VersionLabels(md *servingv1alpha1.ModelDeployment, version string) map[string]string {
+	l := SelectorLabels(md)
+	l[LabelVersion] = VersionLabelValue(version)
+	return l
+}
+
+// Replicas is the number of pods the spec asks for.
+func Replicas(md *servingv1alpha1.ModelDeployment) int32 {
+	return ptr.Deref(md.Spec.Replicas, 1)
+}
+
+// ServingContainerIndex finds the container that serves the model: the one
+// named by spec.servingContainer, or the first. It returns -1 when the named
+// container does not exist.
+func ServingContainerIndex(spec *corev1.PodSpec, name string) int {
+	if name == "" {
+		if len(spec.Containers) == 0 {
+			return -1
+		}
+		return 0
+	}
+	for i := range spec.Containers {
+		if spec.Containers[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// PodTemplate is the spec's template with modelgate's labels and the model's
+// environment added to the serving container. The spec's template is not changed.
+func PodTemplate(md *servingv1alpha1.ModelDeployment, version string) (corev1.PodTemplateSpec, error) {
+	tpl := *md.Spec.Template.DeepCopy()
+	tpl.Labels = mergeLabels(tpl.Labels, VersionLabels(md, version))
+	i := ServingContainerIndex(&tpl.Spec, md.Spec.ServingContainer)
+	if i < 0 {
+		if md.Spec.ServingContainer == "" {
+			return tpl, fmt.Errorf("spec.template.spec.containers is empty: declare the model server container")
+		}
+		return tpl, fmt.Errorf("spec.servingContainer %q names no container in spec.template.spec.containers", md.Spec.ServingContainer)
+	}
+	c := &tpl.Spec.Containers[i]
+	c.Env = setEnv(c.Env,
+		corev1.EnvVar{Name: EnvModelName, Value: md.Spec.Model.Name},
+		corev1.EnvVar{Name: EnvModelVersion, Value: version},
+		corev1.EnvVar{Name: EnvModelURI, Value: md.Spec.Model.URI},
+	)
+	return tpl, nil
+}
+
+// TemplateHash identifies a pod template; equal templates hash equal.
+func TemplateHash(tpl *corev1.PodTemplateSpec) string {
+	b, _ := json.Marshal(tpl) // a PodTemplateSpec always marshals
+	h := fnv.New32a()
+	_, _ = h.Write(b)
+	return fmt.Sprintf("%08x", h.Sum32())
+}
+
+// Deployment is the Deployment of one version at the given size. Owner
+// references are set by the caller, which holds the scheme.
+func Deployment(md *servingv1alpha1.ModelDeployment, version string, tpl corev1.PodTemplateSpec, replicas int32) *appsv1.Deployment {
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      DeploymentName(md, version),
+			Namespace: md.Namespace,
+		},
+	}
+	MutateDeployment(d, md, version, tpl, replicas)
+	return d
+}
+
+// MutateDeployment writes the desired state into an existing or new
+// Deployment. The pod template is written only when its hash changed, so the
+// API server's defaults in an unchanged template are left alone and an
+// unchanged Deployment is never patched.
+func MutateDeployment(d *appsv1.Deployment, md *servingv1alpha1.ModelDeployment, version string, tpl corev1.PodTemplateSpec, replicas int32) {
+	hash := TemplateHash(&tpl)
+	d.Labels = mergeLabels(d.Labels, VersionLabels(md, version))
+	if d.Annotations == nil {
+		d.Annotations = map[string]string{}
+	}
+	d.Annotations[AnnotationModelVersion] = version
+	d.Spec.Replicas = ptr.To(replicas)
+	if d.Spec.Selector == nil { // immutable once created
+		d.Spec.Selector = &metav1.LabelSelector{MatchLabels: VersionLabels(md, version)}
+	}
+	if d.Annotations[AnnotationTemplateHash] != hash {
+		d.Annotations[AnnotationTemplateHash] = hash
+		d.Spec.Template = tpl
+	}
+	if pd := md.Spec.Strategy.ProgressDeadline; pd != nil {
+		d.Spec.ProgressDeadlineSeconds = ptr.To(int32(pd.Seconds()))
+	}
+	d.Spec.RevisionHistoryLimit = ptr.To[int32](2)
+	if r := md.Spec.Strategy.Rolling; r != nil && (r.MaxSurge != nil || r.MaxUnavailable != nil) {
+		d.Spec.Strategy = appsv1.DeploymentStrategy{
+			Type:          appsv1.RollingUpdateDeploymentStrategyType,
+			RollingUpdate: &appsv1.RollingUpdateDeployment{MaxSurge: r.MaxSurge, MaxUnavailable: r.MaxUnavailable},
+		}
+	}
+}
+
+// ServiceSelectors say which pods each of the three Services selects.
+type ServiceSelectors struct {
+	// Apex selects the pods users reach through the <name> Service.
+	Apex map[string]string
+	// Stable selects the stable version's pods.
+	Stable map[string]string
+	// Candidate selects the candidate's pods, or the stable's without a rollout.
+	Candidate map[string]string
+}
+
+// Services are the three Services of a ModelDeployment with the given selectors.
+func Services(md *servingv1alpha1.ModelDeployment, sel ServiceSelectors) []*corev1.Service {
+	out := make([]*corev1.Service, 0, 3)
+	for _, s := range []struct {
+		name     string
+		selector map[string]string
+	}{
+		{ServiceName(md), sel.Apex},
+		{StableServiceName(md), sel.Stable},
+		{CandidateServiceName(md), sel.Candidate},
+	} {
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: s.name, Namespace: md.Namespace}}
+		MutateService(svc, md, s.selector)
+		out = append(out, svc)
+	}
+	return out
+}
+
+// MutateService writes the desired state into an existing or new Service.
+func MutateService(svc *corev1.Service, md *servingv1alpha1.ModelDeployment, selector map[string]string) {
+	svc.Labels = mergeLabels(svc.Labels, SelectorLabels(md))
+	svc.Spec.Selector = selector
+	svc.Spec.Type = corev1.ServiceTypeClusterIP
+	svc.Spec.Ports = ServicePorts(md)
+}
+
+// ServicePorts are the ports of every Service: the model's, and the metrics
+// port when one is declared.
+func ServicePorts(md *servingv1alpha1.ModelDeployment) []corev1.ServicePort {
+	port := md.Spec.Service.Port
+	if port == 0 {
+		port = 8080
+	}
+	target := intstr.FromInt32(port)
+	if md.Spec.Service.TargetPort != nil {
+		target = *md.Spec.Service.TargetPort
+	}
+	ports := []corev1.ServicePort{{Name: "http", Port: port, TargetPort: target, Protocol: corev1.ProtocolTCP}}
+	if mp := md.Spec.Service.MetricsPort; mp != nil && *mp != port {
+		ports = append(ports, corev1.ServicePort{Name: "metrics", Port: *mp, TargetPort: intstr.FromInt32(*mp), Protocol: corev1.ProtocolTCP})
+	}
+	return ports
+}
+
+// mergeLabels returns base with overrides applied; modelgate's labels win over
+// the user's so selectors keep working.
+func mergeLabels(base, overrides map[string]string) map[string]string {
+	out := make(map[string]string, len(base)+len(overrides))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range overrides {
+		out[k] = v
+	}
+	return out
+}
+
+// setEnv sets each variable, replacing one of the same name, keeping the rest in order.
+func setEnv(env []corev1.EnvVar, vars ...corev1.EnvVar) []corev1.EnvVar {
+	for _, v := range vars {
+		replaced := false
+		for i := range env {
+			if env[i].Name == v.Name {
+				env[i] = v
+				replaced = true
+				break
+			}
+		}
+		if !replaced {
+			env = append(env, v)
+		}
+	}
+	return env
+}

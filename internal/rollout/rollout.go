@@ -1,0 +1,337 @@
+// Package rollout decides, as a pure function of the spec, the last status and
+// the observed Deployments, which versions run at what size, which version is
+// stable, and what the status says. The controller gathers and applies.
+package rollout
+
+import (
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/desiredstate"
+)
+
+// Health is how far a version's Deployment has rolled out, as kstatus reads it.
+type Health string
+
+const (
+	// HealthCurrent: every pod is updated and available.
+	HealthCurrent Health = "Current"
+	// HealthInProgress: pods are starting or updating.
+	HealthInProgress Health = "InProgress"
+	// HealthFailed: the Deployment exceeded its progress deadline.
+	HealthFailed Health = "Failed"
+)
+
+// Observed is what the controller found of one version's Deployment.
+type Observed struct {
+	// Name of the Deployment.
+	Name string
+	// Version of the model it runs.
+	Version string
+	// TemplateHash of the pod template it was written from.
+	TemplateHash string
+	// Replicas and AvailableReplicas from the Deployment's status.
+	Replicas, AvailableReplicas int32
+	// Health of the rollout, and kstatus's message about it.
+	Health  Health
+	Message string
+}
+
+// Input is everything a decision depends on.
+type Input struct {
+	MD *servingv1alpha1.ModelDeployment
+	// TemplateHash of the pod template the spec asks for.
+	TemplateHash string
+	// Deployments owned by the ModelDeployment, by name.
+	Deployments map[string]Observed
+	// Now is the time of the decision.
+	Now metav1.Time
+}
+
+// Target is a version that must run at a size.
+type Target struct {
+	Version  string
+	Replicas int32
+}
+
+// ConditionResult is a condition's status, reason and message.
+type ConditionResult struct {
+	Status  metav1.ConditionStatus
+	Reason  string
+	Message string
+}
+
+// Event is a change worth telling the user about.
+type Event struct {
+	Type    string
+	Reason  string
+	Message string
+}
+
+// Decision is what the controller applies and writes to status.
+type Decision struct {
+	Stable    *servingv1alpha1.VersionStatus
+	Candidate *servingv1alpha1.CandidateStatus
+	// Run lists the versions whose Deployments must exist, with their sizes.
+	Run []Target
+	// Delete lists Deployments to remove, by name.
+	Delete []string
+	// Selectors of the three Services.
+	Selectors desiredstate.ServiceSelectors
+	Phase     servingv1alpha1.Phase
+	Ready     ConditionResult
+	// Reconciling is set while the spec is not reached yet; Stalled when it
+	// cannot be without a change. Nil means the condition is absent.
+	Reconciling *ConditionResult
+	Stalled     *ConditionResult
+	// Progressing is the detail condition about a rollout in flight.
+	Progressing ConditionResult
+	// Finished is the history entry of a rollout that ended in this decision.
+	Finished []servingv1alpha1.HistoryEntry
+	// Events to emit, each about a change since the last status.
+	Events []Event
+}
+
+// Decide computes the next step. It holds the Rolling strategy: a new version
+// runs beside the stable one, both behind the <name> Service, and replaces it
+// once all its pods are available. A version change under another strategy
+// stalls until that strategy is implemented, rather than silently rolling.
+func Decide(in Input) Decision {
+	md := in.MD
+	want := md.Spec.Model.Version
+	wantName := desiredstate.DeploymentName(md, want)
+	replicas := desiredstate.Replicas(md)
+	prev := md.Status
+
+	d := Decision{Stable: prev.Stable.DeepCopy(), Candidate: prev.Candidate.DeepCopy()}
+
+	// A candidate that is no longer what the spec asks for is dropped.
+	if d.Candidate != nil && d.Candidate.Version != want {
+		d.Finished = append(d.Finished, servingv1alpha1.HistoryEntry{
+			Version: d.Candidate.Version, Previous: stableVersion(d.Stable), Outcome: servingv1alpha1.OutcomeSuperseded,
+			Reason: "Superseded", Message: fmt.Sprintf("Version %s was replaced in the spec by %s before it finished rolling out", d.Candidate.Version, want),
+			Strategy: md.Spec.Strategy.Type, StartedAt: d.Candidate.StartedAt, FinishedAt: &in.Now,
+		})
+		d.Events = append(d.Events, Event{corev1.EventTypeNormal, "Superseded",
+			fmt.Sprintf("Version %s superseded by %s before it finished rolling out", d.Candidate.Version, want)})
+		d.Candidate = nil
+	}
+
+	if d.Stable != nil && d.Stable.Version == want {
+		decideStableVersion(&d, in, wantName, replicas)
+	} else {
+		decideNewVersion(&d, in, wantName, replicas)
+	}
+
+	d.Delete = unwanted(in.Deployments, d.Run, md)
+	d.Selectors = selectors(md, d.Stable, d.Candidate)
+	if d.Stalled != nil && (prev.Phase != servingv1alpha1.PhaseFailed || !sameStalled(md, d.Stalled)) {
+		d.Events = append(d.Events, Event{corev1.EventTypeWarning, d.Stalled.Reason, d.Stalled.Message})
+	}
+	return d
+}
+
+// decideStableVersion handles a spec whose version is already stable: the
+// template may have changed, which the Deployment rolls out in place.
+func decideStableVersion(d *Decision, in Input, name string, replicas int32) {
+	want := in.MD.Spec.Model.Version
+	d.Run = []Target{{Version: want, Replicas: replicas}}
+	obs, found := in.Deployments[name]
+	switch {
+	case found && obs.Health == HealthFailed:
+		stall(d, "ProgressDeadlineExceeded", fmt.Sprintf("Deployment %s of version %s did not become available within the progress deadline: %s", name, want, obs.Message))
+	case found && obs.Health == HealthCurrent && obs.TemplateHash == in.TemplateHash:
+		d.Stable.Deployment = name
+		d.Stable.TemplateHash = in.TemplateHash
+		succeed(d, want, obs)
+	default:
+		msg := fmt.Sprintf("Version %s is rolling out a changed pod template", want)
+		if found && obs.TemplateHash == d.Stable.TemplateHash {
+			msg = fmt.Sprintf("Version %s has %d/%d pods available", want, obs.AvailableReplicas, replicas)
+		}
+		progress(d, "WaitingForPods", msg, obs, found)
+	}
+}
+
+// decideNewVersion handles a spec version that is not stable yet: the first
+// deploy, or a new version beside the stable one.
+func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
+	md := in.MD
+	want := md.Spec.Model.Version
+	if d.Stable != nil && md.Spec.Strategy.Type != servingv1alpha1.StrategyRolling {
+		d.Run = []Target{{Version: d.Stable.Version, Replicas: replicas}}
+		stall(d, "StrategyNotImplemented", fmt.Sprintf(
+			"Version %s is not rolled out: this modelgate release moves a new version only with strategy Rolling, not %s; version %s keeps serving",
+			want, md.Spec.Strategy.Type, d.Stable.Version))
+		return
+	}
+	if d.Candidate == nil {
+		d.Candidate = &servingv1alpha1.CandidateStatus{
+			VersionStatus: servingv1alpha1.VersionStatus{Version: want, Deployment: name},
+			StartedAt:     &in.Now,
+		}
+		msg := fmt.Sprintf("Rolling out version %s", want)
+		if d.Stable != nil {
+			msg = fmt.Sprintf("Rolling out version %s to replace %s", want, d.Stable.Version)
+		}
+		d.Events = append(d.Events, Event{corev1.EventTypeNormal, "RolloutStarted", msg})
+	}
+	d.Candidate.TemplateHash = in.TemplateHash
+	d.Run = []Target{{Version: want, Replicas: replicas}}
+	if d.Stable != nil {
+		d.Run = append(d.Run, Target{Version: d.Stable.Version, Replicas: replicas})
+	}
+
+	obs, found := in.Deployments[name]
+	var stableAvailable int32
+	if d.Stable != nil {
+		stableAvailable = in.Deployments[d.Stable.Deployment].AvailableReplicas
+	}
+	if found && obs.AvailableReplicas+stableAvailable > 0 {
+		d.Candidate.Weight = 100 * obs.AvailableReplicas / (obs.AvailableReplicas + stableAvailable)
+	}
+
+	switch {
+	case found && obs.Health == HealthFailed:
+		msg := fmt.Sprintf("Version %s did not become available within the progress deadline: %s", want, obs.Message)
+		if d.Stable != nil {
+			msg += fmt.Sprintf("; version %s keeps serving", d.Stable.Version)
+		}
+		stall(d, "ProgressDeadlineExceeded", msg)
+	case found && obs.Health == HealthCurrent && obs.TemplateHash == in.TemplateHash:
+		promote(d, in, name, obs)
+	default:
+		msg := fmt.Sprintf("Rolling out version %s: %d/%d pods available", want, obs.AvailableReplicas, replicas)
+		if d.Stable != nil {
+			msg += fmt.Sprintf("; version %s keeps serving until then", d.Stable.Version)
+		}
+		progress(d, "RollingOut", msg, obs, found)
+	}
+}
+
+// promote makes the candidate stable; the old stable's Deployment is deleted
+// because it is no longer in Run.
+func promote(d *Decision, in Input, name string, obs Observed) {
+	md := in.MD
+	want := md.Spec.Model.Version
+	previous := stableVersion(d.Stable)
+	d.Finished = append(d.Finished, servingv1alpha1.HistoryEntry{
+		Version: want, Previous: previous, Outcome: servingv1alpha1.OutcomePromoted, Reason: "Promoted",
+		Message:  fmt.Sprintf("Version %s serves all traffic", want),
+		Strategy: md.Spec.Strategy.Type, StartedAt: d.Candidate.StartedAt, FinishedAt: &in.Now,
+	})
+	msg := fmt.Sprintf("Version %s promoted: it serves all traffic", want)
+	if previous != "" {
+		msg = fmt.Sprintf("Version %s promoted, replacing %s", want, previous)
+	}
+	d.Events = append(d.Events, Event{corev1.EventTypeNormal, "Promoted", msg})
+	d.Stable = &servingv1alpha1.VersionStatus{Version: want, Deployment: name, TemplateHash: in.TemplateHash, Since: &in.Now}
+	d.Candidate = nil
+	d.Run = []Target{{Version: want, Replicas: desiredstate.Replicas(md)}}
+	succeed(d, want, obs)
+}
+
+func succeed(d *Decision, version string, obs Observed) {
+	d.Phase = servingv1alpha1.PhaseSucceeded
+	d.Ready = ConditionResult{metav1.ConditionTrue, "Succeeded",
+		fmt.Sprintf("Version %s serves all traffic with %d/%d pods available", version, obs.AvailableReplicas, obs.Replicas)}
+	d.Progressing = ConditionResult{metav1.ConditionFalse, "Succeeded", fmt.Sprintf("No rollout in progress; version %s is stable", version)}
+}
+
+func progress(d *Decision, reason, msg string, obs Observed, found bool) {
+	if found && obs.Message != "" && obs.Health == HealthInProgress {
+		msg += " (" + obs.Message + ")"
+	}
+	d.Phase = servingv1alpha1.PhaseProgressing
+	d.Ready = ConditionResult{metav1.ConditionFalse, reason, msg}
+	d.Reconciling = &ConditionResult{metav1.ConditionTrue, reason, msg}
+	d.Progressing = ConditionResult{metav1.ConditionTrue, reason, msg}
+}
+
+func stall(d *Decision, reason, msg string) {
+	d.Phase = servingv1alpha1.PhaseFailed
+	d.Ready = ConditionResult{metav1.ConditionFalse, reason, msg}
+	d.Stalled = &ConditionResult{metav1.ConditionTrue, reason, msg}
+	d.Progressing = ConditionResult{metav1.ConditionFalse, reason, msg}
+}
+
+// sameStalled reports whether the last status already stalled for the same reason.
+func sameStalled(md *servingv1alpha1.ModelDeployment, s *ConditionResult) bool {
+	for _, c := range md.Status.Conditions {
+		if c.Type == servingv1alpha1.ConditionStalled {
+			return c.Status == metav1.ConditionTrue && c.Reason == s.Reason && c.Message == s.Message
+		}
+	}
+	return false
+}
+
+// unwanted lists the observed Deployments of versions that need not run.
+func unwanted(observed map[string]Observed, run []Target, md *servingv1alpha1.ModelDeployment) []string {
+	keep := map[string]bool{}
+	for _, t := range run {
+		keep[desiredstate.DeploymentName(md, t.Version)] = true
+	}
+	var out []string
+	for name := range observed {
+		if !keep[name] {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// selectors point <name> at every version (Rolling serves from both while the
+// new one comes up), <name>-stable at the stable version and <name>-candidate
+// at the candidate; each falls back to the other when only one exists.
+func selectors(md *servingv1alpha1.ModelDeployment, stable *servingv1alpha1.VersionStatus, cand *servingv1alpha1.CandidateStatus) desiredstate.ServiceSelectors {
+	stableV, candV := stableVersion(stable), ""
+	if cand != nil {
+		candV = cand.Version
+	}
+	if stableV == "" {
+		stableV = candV
+	}
+	if candV == "" {
+		candV = stableV
+	}
+	if stableV == "" { // nothing decided yet: select the spec's version
+		stableV, candV = md.Spec.Model.Version, md.Spec.Model.Version
+	}
+	return desiredstate.ServiceSelectors{
+		Apex:      desiredstate.SelectorLabels(md),
+		Stable:    desiredstate.VersionLabels(md, stableV),
+		Candidate: desiredstate.VersionLabels(md, candV),
+	}
+}
+
+func stableVersion(s *servingv1alpha1.VersionStatus) string {
+	if s == nil {
+		return ""
+	}
+	return s.Version
+}
+
+// HistoryLimit is how many rollouts status.history keeps.
+const HistoryLimit = 10
+
+// RecordHistory puts the finished rollouts first, newest first, and keeps at
+// most HistoryLimit entries.
+func RecordHistory(history []servingv1alpha1.HistoryEntry, finished ...servingv1alpha1.HistoryEntry) []servingv1alpha1.HistoryEntry {
+	if len(finished) == 0 {
+		return history
+	}
+	out := make([]servingv1alpha1.HistoryEntry, 0, len(history)+len(finished))
+	for i := len(finished) - 1; i >= 0; i-- {
+		out = append(out, finished[i])
+	}
+	out = append(out, history...)
+	if len(out) > HistoryLimit {
+		out = out[:HistoryLimit]
+	}
+	return out
+}
