@@ -1,0 +1,191 @@
+# modelgate. `make demo` shows the operator at work on a local cluster;
+# `make test` runs every test. Both build what they need into bin/ first, from
+# the Go module proxy only, at the versions pinned below and in hack/tools/.
+
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+GO ?= go
+
+##@ Versions (the control plane's are read from the pinning modules in hack/tools/)
+
+K8S_VERSION := $(shell awk '/^require k8s.io\/kubernetes v/{print $$NF}' hack/tools/kubernetes/go.mod)
+ETCD_VERSION := $(shell awk '/^require go.etcd.io\/etcd\/server\/v3 v/{print $$NF}' hack/tools/etcd/go.mod)
+KWOK_VERSION := $(shell awk '/^require sigs.k8s.io\/kwok v/{print $$NF}' hack/tools/kwok/go.mod)
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+GOLANGCI_LINT_VERSION ?= v2.15.0
+
+##@ Tool locations
+
+LOCALBIN ?= $(CURDIR)/bin
+K8S_BIN := $(LOCALBIN)/k8s-$(K8S_VERSION)
+KUBE_APISERVER := $(K8S_BIN)/kube-apiserver
+KUBE_CONTROLLER_MANAGER := $(K8S_BIN)/kube-controller-manager
+KUBE_SCHEDULER := $(K8S_BIN)/kube-scheduler
+KUBECTL := $(K8S_BIN)/kubectl
+ETCD := $(LOCALBIN)/etcd-$(ETCD_VERSION)/etcd
+KWOK := $(LOCALBIN)/kwok-$(KWOK_VERSION)/kwok
+KWOKCTL := $(LOCALBIN)/kwok-$(KWOK_VERSION)/kwokctl
+# envtest wants etcd and kube-apiserver side by side in one folder.
+ENVTEST_ASSETS := $(LOCALBIN)/envtest-$(K8S_VERSION)-etcd-$(ETCD_VERSION)
+CONTROLLER_GEN := $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+GOLANGCI_LINT := $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+MANAGER := $(LOCALBIN)/manager
+
+# Version strings Kubernetes' own build stamps into its binaries; without them
+# they report v0.0.0-master and kubectl warns about the skew.
+K8S_VERSION_PKG := k8s.io/component-base/version
+K8S_LDFLAGS := -s -w \
+	-X $(K8S_VERSION_PKG).gitVersion=$(K8S_VERSION) \
+	-X $(K8S_VERSION_PKG).gitMajor=$(word 1,$(subst ., ,$(patsubst v%,%,$(K8S_VERSION)))) \
+	-X $(K8S_VERSION_PKG).gitMinor=$(word 2,$(subst ., ,$(K8S_VERSION))) \
+	-X $(K8S_VERSION_PKG).gitTreeState=clean \
+	-X $(K8S_VERSION_PKG).buildDate=1970-01-01T00:00:00Z
+
+# What the tests and the demo are told about the tools.
+TOOL_ENV := KUBE_APISERVER=$(KUBE_APISERVER) KUBE_CONTROLLER_MANAGER=$(KUBE_CONTROLLER_MANAGER) \
+	KUBE_SCHEDULER=$(KUBE_SCHEDULER) KUBECTL=$(KUBECTL) ETCD=$(ETCD) KWOK=$(KWOK) KWOKCTL=$(KWOKCTL) \
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS)
+
+##@ Tests
+
+COVER_DIR := $(CURDIR)/cover
+# Coverage counts the product's code, whichever layer exercised it.
+COVER_PKGS := github.com/modelgate/modelgate/api/...,github.com/modelgate/modelgate/internal/...,github.com/modelgate/modelgate/cmd/...
+UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/test/')
+TEST_FLAGS ?=
+
+.PHONY: all
+all: build
+
+.PHONY: help
+help: ## Show the targets.
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+.PHONY: test
+test: test-unit test-integration test-e2e ## Run every test layer and print the total coverage.
+	@$(MAKE) --no-print-directory coverage
+
+.PHONY: test-unit
+test-unit: ## Unit tests: table tests of the pure packages.
+	@rm -rf $(COVER_DIR)/unit && mkdir -p $(COVER_DIR)/unit
+	$(GO) test $(TEST_FLAGS) -cover -coverpkg=$(COVER_PKGS) $(UNIT_PKGS) -args -test.gocoverdir=$(COVER_DIR)/unit
+
+.PHONY: test-integration
+test-integration: $(ENVTEST_ASSETS) ## Integration tests: envtest (a real kube-apiserver and etcd) user stories.
+	@rm -rf $(COVER_DIR)/integration && mkdir -p $(COVER_DIR)/integration
+	$(TOOL_ENV) $(GO) test $(TEST_FLAGS) -cover -coverpkg=$(COVER_PKGS) ./test/integration/... -args -test.gocoverdir=$(COVER_DIR)/integration
+
+.PHONY: test-e2e
+test-e2e: cluster-tools manifests ## End-to-end tests: a local kwok cluster with the operator running as its own process.
+	@rm -rf $(COVER_DIR)/e2e && mkdir -p $(COVER_DIR)/e2e
+	$(GO) build -cover -coverpkg=$(COVER_PKGS) -o $(LOCALBIN)/manager-e2e ./cmd
+	$(TOOL_ENV) MANAGER=$(LOCALBIN)/manager-e2e GOCOVERDIR=$(COVER_DIR)/e2e \
+		$(GO) test $(TEST_FLAGS) -count=1 -timeout 20m ./test/e2e/... -v -ginkgo.v
+
+.PHONY: coverage
+coverage: ## Print the coverage of the product's code over every layer that ran.
+	@dirs=$$(ls -d $(COVER_DIR)/*/ 2>/dev/null | tr '\n' ',' | sed 's/,$$//'); \
+	[ -n "$$dirs" ] || { echo "no coverage data: run a test layer first"; exit 1; }; \
+	$(GO) tool covdata textfmt -i="$$dirs" -o $(COVER_DIR)/total.out; \
+	$(GO) tool covdata percent -i="$$dirs" | sed 's/^/  /'; \
+	echo "total coverage ($$(basename -a $$(echo $$dirs | tr ',' ' ') | tr '\n' ' ')): $$($(GO) tool cover -func=$(COVER_DIR)/total.out | awk '/^total:/{print $$NF}')"
+
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Run golangci-lint.
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: vet
+vet: ## Run go vet.
+	$(GO) vet ./...
+
+##@ Generated code
+
+.PHONY: manifests
+manifests: $(CONTROLLER_GEN) ## Generate the CRD and RBAC from the markers in the code.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Generate the DeepCopy methods of the API types.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./..."
+
+.PHONY: verify-generated
+verify-generated: manifests generate ## Fail when the committed generated files are stale.
+	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
+		echo "Generated files are stale; run 'make manifests generate' and commit:"; \
+		git status --porcelain -- api config; git --no-pager diff --stat -- api config; exit 1; \
+	fi
+
+##@ Build
+
+.PHONY: build
+build: manifests generate ## Build the manager into bin/manager.
+	$(GO) build -o $(MANAGER) ./cmd
+
+.PHONY: run
+run: manifests generate ## Run the manager against the cluster of $KUBECONFIG.
+	$(GO) run ./cmd --metrics-bind-address=0 --health-probe-bind-address=127.0.0.1:0
+
+.PHONY: docker-build
+docker-build: ## Build the image (needs a Docker engine, which this machine lacks).
+	docker build -t $${IMG:-modelgate:latest} .
+
+.PHONY: install
+install: manifests $(KUBECTL) ## Install the CRDs into the cluster of $KUBECONFIG.
+	$(KUBECTL) apply --server-side -f config/crd/bases
+
+.PHONY: deploy
+deploy: manifests $(KUBECTL) ## Deploy the operator (image $IMG) into the cluster of $KUBECONFIG.
+	$(KUBECTL) kustomize config/default | sed "s|controller:latest|$${IMG:-modelgate:latest}|" | $(KUBECTL) apply --server-side -f -
+
+##@ Demo
+
+DEMO_CLUSTER ?= modelgate-demo
+
+.PHONY: demo
+demo: cluster-tools manifests ## Start a local cluster, run the operator, apply the samples and show them become Ready.
+	$(GO) build -o $(MANAGER) ./cmd
+	$(TOOL_ENV) MANAGER=$(MANAGER) DEMO_CLUSTER=$(DEMO_CLUSTER) hack/demo.sh up
+
+.PHONY: demo-down
+demo-down: $(KWOKCTL) $(KUBECTL) ## Stop the demo's operator and remove its cluster.
+	$(TOOL_ENV) DEMO_CLUSTER=$(DEMO_CLUSTER) hack/demo.sh down
+
+##@ Tools (built once into bin/, reused after)
+
+.PHONY: tools
+tools: cluster-tools $(CONTROLLER_GEN) $(GOLANGCI_LINT) ## Build every tool.
+
+.PHONY: cluster-tools
+cluster-tools: $(KUBE_APISERVER) $(KUBE_CONTROLLER_MANAGER) $(KUBE_SCHEDULER) $(KUBECTL) $(ETCD) $(KWOK) $(KWOKCTL) $(ENVTEST_ASSETS)
+
+# One go build for the four commands: they share most packages.
+$(KUBE_APISERVER) $(KUBE_CONTROLLER_MANAGER) $(KUBE_SCHEDULER) $(KUBECTL) &:
+	@echo "Building Kubernetes $(K8S_VERSION) commands (a few minutes on a cold cache)"
+	cd hack/tools/kubernetes && $(GO) build -ldflags "$(K8S_LDFLAGS)" -o $(K8S_BIN)/ \
+		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+
+$(ETCD):
+	@echo "Building etcd $(ETCD_VERSION)"
+	cd hack/tools/etcd && $(GO) build -ldflags "-s -w" -o $@ go.etcd.io/etcd/server/v3
+
+$(KWOK) $(KWOKCTL) &:
+	@echo "Building kwok $(KWOK_VERSION)"
+	cd hack/tools/kwok && $(GO) build -ldflags "-s -w" -o $(dir $(KWOK)) sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl
+
+$(ENVTEST_ASSETS): $(ETCD) $(KUBE_APISERVER)
+	mkdir -p $@
+	ln -sf $(ETCD) $@/etcd
+	ln -sf $(KUBE_APISERVER) $@/kube-apiserver
+
+$(CONTROLLER_GEN):
+	$(call go-install-tool,$@,sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+
+$(GOLANGCI_LINT):
+	$(call go-install-tool,$@,github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
+
+# go-install-tool installs package $2 at version $3 into the versioned path $1.
+define go-install-tool
+@set -e; tmp=$$(mktemp -d); echo "Installing $(2)@$(3)"; \
+GOBIN=$$tmp $(GO) install $(2)@$(3); mkdir -p $(dir $(1)); mv $$tmp/$$(basename $(2)) $(1); rm -rf $$tmp
+endef

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Starts or removes a local Kubernetes cluster for the demo and the e2e tests:
+# kube-apiserver, etcd, kube-controller-manager and kube-scheduler run as local
+# processes (kwokctl's binary runtime), and kwok simulates the nodes and pods.
+# Every binary comes from bin/, built by the Makefile; nothing is downloaded.
+#
+#   hack/local-cluster.sh up   NAME   start NAME (or keep it if it is running)
+#   hack/local-cluster.sh down NAME   remove NAME and its processes
+#
+# Environment (set by the Makefile): KWOKCTL, KWOK, KUBE_APISERVER,
+# KUBE_CONTROLLER_MANAGER, KUBE_SCHEDULER, ETCD, KUBECTL; KWOK_WORKDIR is where
+# clusters live (default: ./tmp/kwok); NODES is the number of fake nodes (default 3).
+set -euo pipefail
+
+cmd=${1:?usage: $0 up|down NAME}
+name=${2:?usage: $0 up|down NAME}
+: "${KWOKCTL:?set KWOKCTL}" "${KUBECTL:?set KUBECTL}"
+export KWOK_WORKDIR=${KWOK_WORKDIR:-$PWD/tmp/kwok}
+nodes=${NODES:-3}
+kubeconfig=$KWOK_WORKDIR/clusters/$name/kubeconfig
+
+case $cmd in
+up)
+	if [[ -f $kubeconfig ]] && "$KUBECTL" --kubeconfig "$kubeconfig" get --raw /readyz >/dev/null 2>&1; then
+		echo "Cluster $name is already running." >&2
+	else
+		# A cluster left behind by a crash or a reboot: remove its remains first.
+		"$KWOKCTL" delete cluster --name "$name" >/dev/null 2>&1 || true
+		"$KWOKCTL" create cluster --name "$name" --runtime binary \
+			--kube-apiserver-binary "${KUBE_APISERVER:?}" \
+			--kube-controller-manager-binary "${KUBE_CONTROLLER_MANAGER:?}" \
+			--kube-scheduler-binary "${KUBE_SCHEDULER:?}" \
+			--etcd-binary "${ETCD:?}" \
+			--kwok-controller-binary "${KWOK:?}" \
+			--kubeconfig "$kubeconfig" \
+			--wait 120s >&2
+	fi
+	"$KWOKCTL" scale node --name "$name" --replicas "$nodes" >/dev/null
+	"$KUBECTL" --kubeconfig "$kubeconfig" wait --for=condition=Ready nodes --all --timeout=60s >/dev/null
+	echo "$kubeconfig"
+	;;
+down)
+	"$KWOKCTL" delete cluster --name "$name" >&2 || true
+	rm -f "$kubeconfig"
+	;;
+*)
+	echo "usage: $0 up|down NAME" >&2
+	exit 2
+	;;
+esac
