@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -58,11 +59,19 @@ func VersionLabelValue(version string) string {
 }
 
 // DeploymentName is the readable per-version Deployment name, such as
-// fraud-scorer-v2-3-0 for version 2.3.0.
+// fraud-scorer-v2-3-0 for version 2.3.0. Pre-release and build parts lose
+// their case and punctuation in a name (2.3.0-rc.1 and 2.3.0-RC-1 would both
+// read v2-3-0-rc-1), so a version with either also gets a short hash of itself.
 func DeploymentName(md *servingv1alpha1.ModelDeployment, version string) string {
 	v := strings.ToLower(version)
 	v = strings.NewReplacer(".", "-", "+", "-", "_", "-").Replace(v)
-	return md.Name + "-v" + v
+	name := md.Name + "-v" + v
+	if strings.ContainsAny(version, "-+") {
+		h := fnv.New32a()
+		_, _ = h.Write([]byte(version))
+		name += fmt.Sprintf("-%06x", h.Sum32()&0xffffff)
+	}
+	return name
 }
 
 // SelectorLabels select the pods of every version of a ModelDeployment.
@@ -167,16 +176,26 @@ func MutateDeployment(d *appsv1.Deployment, md *servingv1alpha1.ModelDeployment,
 		d.Spec.Template = tpl
 	}
 	if pd := md.Spec.Strategy.ProgressDeadline; pd != nil {
-		d.Spec.ProgressDeadlineSeconds = ptr.To(int32(pd.Seconds()))
+		// The Deployment counts whole seconds, at least one.
+		d.Spec.ProgressDeadlineSeconds = ptr.To(int32(min(max(pd.Seconds(), 1), math.MaxInt32)))
 	}
 	d.Spec.RevisionHistoryLimit = ptr.To[int32](2)
-	if r := md.Spec.Strategy.Rolling; r != nil && (r.MaxSurge != nil || r.MaxUnavailable != nil) {
-		d.Spec.Strategy = appsv1.DeploymentStrategy{
-			Type:          appsv1.RollingUpdateDeploymentStrategyType,
-			RollingUpdate: &appsv1.RollingUpdateDeployment{MaxSurge: r.MaxSurge, MaxUnavailable: r.MaxUnavailable},
+	// What the spec leaves out gets the API server's default, so removing a
+	// setting restores the default and a defaulted Deployment is not patched.
+	ru := &appsv1.RollingUpdateDeployment{MaxSurge: ptr.To(defaultRollingPercent), MaxUnavailable: ptr.To(defaultRollingPercent)}
+	if r := md.Spec.Strategy.Rolling; r != nil {
+		if r.MaxSurge != nil {
+			ru.MaxSurge = r.MaxSurge
+		}
+		if r.MaxUnavailable != nil {
+			ru.MaxUnavailable = r.MaxUnavailable
 		}
 	}
+	d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType, RollingUpdate: ru}
 }
+
+// defaultRollingPercent is the API server's default maxSurge and maxUnavailable.
+var defaultRollingPercent = intstr.FromString("25%")
 
 // ServiceSelectors say which pods each of the three Services selects.
 type ServiceSelectors struct {

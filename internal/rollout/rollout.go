@@ -150,7 +150,7 @@ func decideStableVersion(d *Decision, in Input, name string, replicas int32) {
 		succeed(d, want, obs)
 	default:
 		msg := fmt.Sprintf("Version %s is rolling out a changed pod template", want)
-		if found && obs.TemplateHash == d.Stable.TemplateHash {
+		if in.TemplateHash == d.Stable.TemplateHash {
 			msg = fmt.Sprintf("Version %s has %d/%d pods available", want, obs.AvailableReplicas, replicas)
 		}
 		progress(d, "WaitingForPods", msg, obs, found)
@@ -163,6 +163,8 @@ func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
 	md := in.MD
 	want := md.Spec.Model.Version
 	if d.Stable != nil && md.Spec.Strategy.Type != servingv1alpha1.StrategyRolling {
+		// A candidate left from a Rolling rollout stops: its Deployment is deleted.
+		d.Candidate = nil
 		d.Run = []Target{{Version: d.Stable.Version, Replicas: replicas}}
 		stall(d, "StrategyNotImplemented", fmt.Sprintf(
 			"Version %s is not rolled out: this modelgate release moves a new version only with strategy Rolling, not %s; version %s keeps serving",
@@ -191,6 +193,7 @@ func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
 	if d.Stable != nil {
 		stableAvailable = in.Deployments[d.Stable.Deployment].AvailableReplicas
 	}
+	d.Candidate.Weight = 0 // a candidate without available pods gets no traffic
 	if found && obs.AvailableReplicas+stableAvailable > 0 {
 		d.Candidate.Weight = 100 * obs.AvailableReplicas / (obs.AvailableReplicas + stableAvailable)
 	}

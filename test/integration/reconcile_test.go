@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/desiredstate"
 	"github.com/modelgate/modelgate/test/bars"
 )
 
@@ -178,7 +179,7 @@ var _ = Describe("A ModelDeployment", func() {
 		Expect(k8sClient.Create(ctx, md)).To(Succeed())
 		key := objectKey(md)
 		oldKey := types.NamespacedName{Namespace: ns, Name: "fraud-scorer-v2-3-0"}
-		newKey := types.NamespacedName{Namespace: ns, Name: "fraud-scorer-v2-4-0-rc-1"}
+		newKey := types.NamespacedName{Namespace: ns, Name: desiredstate.DeploymentName(md, "2.4.0-rc.1")}
 		playDeploymentController(oldKey)
 		Eventually(func() string { return ptr.Deref(getMD(key).Status.Stable, servingv1alpha1.VersionStatus{}).Version }).Should(Equal("2.3.0"))
 

@@ -1,0 +1,205 @@
+// Package e2e runs modelgate as its own process against a real local cluster:
+// kube-apiserver, etcd, kube-controller-manager and kube-scheduler as local
+// processes, kwok simulating nodes and pods. Everything is driven with kubectl,
+// as a user would.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/modelgate/modelgate/test/bars"
+)
+
+var (
+	repoRoot   string
+	kubeconfig string
+	namespace  = "e2e"
+)
+
+func TestE2E(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "End-to-end Suite")
+}
+
+var _ = BeforeSuite(func() {
+	SetDefaultEventuallyTimeout(2 * time.Minute)
+	SetDefaultEventuallyPollingInterval(250 * time.Millisecond)
+	for _, v := range []string{"KUBECTL", "KWOKCTL", "KWOK", "KUBE_APISERVER", "KUBE_CONTROLLER_MANAGER", "KUBE_SCHEDULER", "ETCD", "MANAGER"} {
+		Expect(os.Getenv(v)).NotTo(BeEmpty(), "%s is not set: run the end-to-end tests with 'make test-e2e'", v)
+	}
+	var err error
+	repoRoot, err = filepath.Abs(filepath.Join("..", ".."))
+	Expect(err).NotTo(HaveOccurred())
+
+	By("starting a local cluster")
+	workdir, err := os.MkdirTemp("", "modelgate-e2e-")
+	Expect(err).NotTo(HaveOccurred())
+	cluster := fmt.Sprintf("modelgate-e2e-%d", os.Getpid())
+	script := filepath.Join(repoRoot, "hack", "local-cluster.sh")
+	clusterEnv := append(os.Environ(), "KWOK_WORKDIR="+workdir, "NODES=3")
+	DeferCleanup(func() {
+		down := exec.Command(script, "down", cluster)
+		down.Env = clusterEnv
+		out, err := down.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+		Expect(os.RemoveAll(workdir)).To(Succeed())
+	})
+	up := exec.Command(script, "up", cluster)
+	up.Env = clusterEnv
+	var stderr bytes.Buffer
+	up.Stderr = &stderr
+	out, err := up.Output()
+	Expect(err).NotTo(HaveOccurred(), stderr.String())
+	kubeconfig = strings.TrimSpace(string(out))
+
+	By("installing the CRDs")
+	kubectl("apply", "--server-side", "-f", filepath.Join(repoRoot, "config", "crd", "bases"))
+	// kubectl wait fails, rather than waits, on a CRD that has no conditions yet.
+	Eventually(func() (string, error) {
+		return kubectlErr("get", "crd/modeldeployments.serving.modelgate.dev", "-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}`)
+	}).Should(Equal("True"))
+
+	By("running the operator as its own process")
+	startManager(filepath.Join(workdir, "manager.log"))
+	kubectl("create", "namespace", namespace)
+})
+
+// startManager runs the manager binary against the cluster and stops it when
+// the suite ends, also when it fails; its log is printed on failure.
+func startManager(logPath string) {
+	probe := freeAddr()
+	logFile, err := os.Create(logPath)
+	Expect(err).NotTo(HaveOccurred())
+	cmd := exec.Command(os.Getenv("MANAGER"), "--metrics-bind-address=0", "--health-probe-bind-address="+probe)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	Expect(cmd.Start()).To(Succeed())
+	DeferCleanup(func() {
+		// SIGTERM lets the manager stop cleanly and write its coverage data.
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		_ = logFile.Close()
+		if CurrentSpecReport().Failed() || os.Getenv("E2E_SHOW_MANAGER_LOG") != "" {
+			b, _ := os.ReadFile(logPath)
+			GinkgoWriter.Printf("manager log:\n%s\n", b)
+		}
+	})
+	Eventually(func() error {
+		resp, err := http.Get("http://" + probe + "/readyz")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("readyz: %s", resp.Status)
+		}
+		return nil
+	}).Should(Succeed(), "the manager never became ready; see its log at %s", logPath)
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// kubectl runs kubectl against the local cluster and returns its output,
+// failing the spec when it fails.
+func kubectl(args ...string) string {
+	GinkgoHelper()
+	out, err := kubectlErr(args...)
+	if err != nil {
+		Fail(fmt.Sprintf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out))
+	}
+	return out
+}
+
+func kubectlErr(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Getenv("KUBECTL"), append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+var _ = Describe("The operator on a local cluster", Ordered, func() {
+	sample := func() string {
+		return filepath.Join(repoRoot, "config", "samples", "serving_v1alpha1_modeldeployment.yaml")
+	}
+	// get reads a jsonpath of what "kubectl get WHAT..." lists, for Eventually.
+	get := func(jsonpath string, what ...string) func() string {
+		return func() string {
+			out, _ := kubectlErr(append(append([]string{"-n", namespace, "get"}, what...), "-o", "jsonpath="+jsonpath)...)
+			return out
+		}
+	}
+
+	It("makes the sample Ready with its pods Running on kwok nodes", func() {
+		start := time.Now()
+		kubectl("-n", namespace, "apply", "-f", sample())
+		kubectl("-n", namespace, "wait", "--for=condition=Ready", "md/fraud-scorer", "--timeout=120s")
+		bars.Record("e2e", "SampleCreateToReady", float64(time.Since(start).Milliseconds()), "ms")
+
+		Expect(get("{.status.phase}", "md/fraud-scorer")()).To(Equal("Succeeded"))
+		Expect(get("{.status.stable.version}", "md/fraud-scorer")()).To(Equal("2.3.0"))
+		Expect(get("{.status.observedGeneration}", "md/fraud-scorer")()).To(Equal(get("{.metadata.generation}", "md/fraud-scorer")()))
+		Expect(kubectl("-n", namespace, "get", "md")).To(MatchRegexp(`fraud-scorer\s+2\.3\.0\s+2\.3\.0\s+Succeeded`))
+
+		selector := "app.kubernetes.io/name=fraud-scorer,serving.modelgate.dev/version=2.3.0"
+		Eventually(get("{range .items[*]}{.status.phase} {end}", "pods", "-l", selector)).Should(Equal("Running Running Running "))
+		nodes := strings.Fields(get("{range .items[*]}{.spec.nodeName} {end}", "pods", "-l", selector)())
+		Expect(nodes).To(HaveLen(3))
+		for _, n := range nodes {
+			Expect(kubectl("get", "node", n, "-o", "jsonpath={.metadata.annotations.kwok\\.x-k8s\\.io/node}")).To(Equal("fake"))
+		}
+		Expect(strings.Fields(get("{range .items[*]}{.metadata.name} {end}", "svc")())).To(ConsistOf(
+			"fraud-scorer", "fraud-scorer-stable", "fraud-scorer-candidate"))
+		By("putting the pods behind the <name> Service")
+		Eventually(func() []string {
+			return strings.Fields(get("{range .items[*].endpoints[*]}{.addresses[0]} {end}", "endpointslices", "-l", "kubernetes.io/service-name=fraud-scorer")())
+		}).Should(ConsistOf(strings.Fields(get("{range .items[*]}{.status.podIP} {end}", "pods", "-l", selector)())))
+	})
+
+	It("replaces the old version when a new one is declared", func() {
+		kubectl("-n", namespace, "patch", "md", "fraud-scorer", "--type=merge", "-p", `{"spec":{"model":{"version":"2.4.0"}}}`)
+		Eventually(get("{.status.stable.version}", "md/fraud-scorer")).Should(Equal("2.4.0"))
+		kubectl("-n", namespace, "wait", "--for=condition=Ready", "md/fraud-scorer", "--timeout=120s")
+		Eventually(get("{range .items[*]}{.metadata.name} {end}", "deployments")).Should(Equal("fraud-scorer-v2-4-0 "))
+		Eventually(get("{range .items[*]}{.status.phase} {end}", "pods", "-l", "serving.modelgate.dev/version=2.4.0")).
+			Should(Equal("Running Running Running "))
+		Eventually(get("{.items}", "pods", "-l", "serving.modelgate.dev/version=2.3.0")).Should(Equal("[]"))
+		Expect(get("{.status.history[0].version} {.status.history[0].previous} {.status.history[0].outcome}", "md/fraud-scorer")()).
+			To(Equal("2.4.0 2.3.0 Promoted"))
+		Expect(kubectl("-n", namespace, "get", "events", "--field-selector", "involvedObject.name=fraud-scorer,reason=Promoted")).
+			To(ContainSubstring("Version 2.4.0 promoted, replacing 2.3.0"))
+	})
+
+	It("leaves nothing behind when the ModelDeployment is deleted", func() {
+		kubectl("-n", namespace, "delete", "md", "fraud-scorer", "--wait=true")
+		// The garbage collector of kube-controller-manager follows the owner references.
+		Eventually(get("{range .items[*]}{.metadata.name} {end}", "deployments,services")).Should(BeEmpty())
+		Eventually(get("{.items}", "pods")).Should(Equal("[]"))
+	})
+})
