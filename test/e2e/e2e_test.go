@@ -168,7 +168,7 @@ var _ = Describe("The operator on a local cluster", Ordered, func() {
 		Expect(kubectl("-n", namespace, "get", "md")).To(MatchRegexp(`fraud-scorer\s+2\.3\.0\s+2\.3\.0\s+Succeeded`))
 
 		selector := "app.kubernetes.io/name=fraud-scorer,serving.modelgate.dev/version=2.3.0"
-		Eventually(get("{range .items[*]}{.status.phase} {end}", "pods", "-l", selector)).Should(Equal("Running Running Running "))
+		Eventually(get("{range .items[*]}{.status.phase} {end}", "pods", "-l", selector)).Should(Equal("Running Running Running"))
 		nodes := strings.Fields(get("{range .items[*]}{.spec.nodeName} {end}", "pods", "-l", selector)())
 		Expect(nodes).To(HaveLen(3))
 		for _, n := range nodes {
@@ -186,9 +186,9 @@ var _ = Describe("The operator on a local cluster", Ordered, func() {
 		kubectl("-n", namespace, "patch", "md", "fraud-scorer", "--type=merge", "-p", `{"spec":{"model":{"version":"2.4.0"}}}`)
 		Eventually(get("{.status.stable.version}", "md/fraud-scorer")).Should(Equal("2.4.0"))
 		kubectl("-n", namespace, "wait", "--for=condition=Ready", "md/fraud-scorer", "--timeout=120s")
-		Eventually(get("{range .items[*]}{.metadata.name} {end}", "deployments")).Should(Equal("fraud-scorer-v2-4-0 "))
+		Eventually(get("{range .items[*]}{.metadata.name} {end}", "deployments")).Should(Equal("fraud-scorer-v2-4-0"))
 		Eventually(get("{range .items[*]}{.status.phase} {end}", "pods", "-l", "serving.modelgate.dev/version=2.4.0")).
-			Should(Equal("Running Running Running "))
+			Should(Equal("Running Running Running"))
 		Eventually(get("{.items}", "pods", "-l", "serving.modelgate.dev/version=2.3.0")).Should(Equal("[]"))
 		Expect(get("{.status.history[0].version} {.status.history[0].previous} {.status.history[0].outcome}", "md/fraud-scorer")()).
 			To(Equal("2.4.0 2.3.0 Promoted"))
