@@ -45,10 +45,6 @@ type ModelDeploymentList struct {
 	Items           []ModelDeployment `json:"items"`
 }
 
-func init() {
-	SchemeBuilder.Register(&ModelDeployment{}, &ModelDeploymentList{})
-}
-
 // ModelDeploymentSpec is the desired state of a ModelDeployment.
 type ModelDeploymentSpec struct {
 	// model names the model version to serve and where its artifact lives.

@@ -93,12 +93,14 @@ func startManager(logPath string) {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
+		var exit error
 		select {
-		case <-done:
+		case exit = <-done:
 		case <-time.After(30 * time.Second):
 			_ = cmd.Process.Kill()
-			<-done
+			exit = <-done
 		}
+		GinkgoWriter.Printf("manager stopped: %v\n", exit)
 		_ = logFile.Close()
 		if CurrentSpecReport().Failed() || os.Getenv("E2E_SHOW_MANAGER_LOG") != "" {
 			b, _ := os.ReadFile(logPath)

@@ -61,13 +61,15 @@ var _ = BeforeSuite(func() {
 		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 	}
-	var err error
-	cfg, err = testEnv.Start()
-	Expect(err).NotTo(HaveOccurred())
+	// Registered before Start: a start that fails half-way (a CRD refused, say)
+	// has already launched etcd and kube-apiserver, which must not outlive us.
 	DeferCleanup(func() {
 		cancel()
 		Expect(testEnv.Stop()).To(Succeed())
 	})
+	var err error
+	cfg, err = testEnv.Start()
+	Expect(err).NotTo(HaveOccurred())
 
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The demo behind `make demo` and `make demo-down`: a local cluster (see
+# hack/local-cluster.sh), the CRDs, the operator running as a local process, and
+# the samples in config/samples/, shown as a user would watch them.
+#
+#   hack/demo.sh up     start (or refresh) the demo and leave it running
+#   hack/demo.sh down   stop the operator and remove the cluster
+#
+# The Makefile sets the tool paths (KUBECTL, KWOKCTL, ...) and MANAGER.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+cluster=${DEMO_CLUSTER:-modelgate-demo}
+export KWOK_WORKDIR=${KWOK_WORKDIR:-$PWD/tmp/kwok}
+state=$KWOK_WORKDIR/$cluster-operator
+namespace=modelgate-demo
+: "${KUBECTL:?run the demo with 'make demo'}"
+
+bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+
+stop_operator() {
+	if [[ -f $state.pid ]]; then
+		local pid
+		pid=$(cat "$state.pid")
+		if kill -0 "$pid" 2>/dev/null; then
+			kill "$pid"
+			for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+			kill -9 "$pid" 2>/dev/null || true
+		fi
+		rm -f "$state.pid"
+	fi
+}
+
+case ${1:-up} in
+down)
+	stop_operator
+	hack/local-cluster.sh down "$cluster"
+	echo "The demo is down."
+	exit 0
+	;;
+up) ;;
+*)
+	echo "usage: $0 up|down" >&2
+	exit 2
+	;;
+esac
+
+: "${MANAGER:?run the demo with 'make demo'}"
+bold "1. A local cluster: kube-apiserver, etcd, controller-manager and scheduler as processes, kwok for 3 fake nodes"
+kubeconfig=$(hack/local-cluster.sh up "$cluster")
+k() { "$KUBECTL" --kubeconfig "$kubeconfig" "$@"; }
+k get nodes
+
+bold "2. The ModelDeployment CRD"
+k apply --server-side --force-conflicts -f config/crd/bases
+until [[ $(k get crd modeldeployments.serving.modelgate.dev -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' 2>/dev/null) == True ]]; do sleep 0.2; done
+
+bold "3. The operator, running as a local process (log: $state.log)"
+stop_operator # a second `make demo` runs the freshly built operator
+mkdir -p "$KWOK_WORKDIR"
+KUBECONFIG=$kubeconfig nohup "$MANAGER" --metrics-bind-address=0 --health-probe-bind-address=127.0.0.1:0 >"$state.log" 2>&1 &
+echo $! >"$state.pid"
+echo "operator pid $(cat "$state.pid")"
+
+bold "4. The samples (config/samples/), applied with kubectl"
+k create namespace "$namespace" --dry-run=client -o yaml | k apply -f - >/dev/null
+k -n "$namespace" apply -k config/samples
+
+bold "5. Watching the ModelDeployment until it is Ready"
+deadline=$((SECONDS + 120))
+last=""
+while :; do
+	now=$(k -n "$namespace" get md 2>/dev/null || true)
+	if [[ $now != "$last" ]]; then
+		echo "$now"
+		last=$now
+	fi
+	ready=$(k -n "$namespace" get md fraud-scorer -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+	[[ $ready == True ]] && break
+	if ((SECONDS > deadline)); then
+		echo "fraud-scorer did not become Ready in 120 s; the operator's log:" >&2
+		tail -n 30 "$state.log" >&2
+		exit 1
+	fi
+	sleep 0.2
+done
+
+bold "6. Its conditions"
+k -n "$namespace" get md fraud-scorer -o 'jsonpath={range .status.conditions[*]}{.type}={.status} ({.reason}): {.message}{"\n"}{end}'
+
+bold "7. What the operator created: one Deployment per version, three Services"
+k -n "$namespace" get deployments,services,pods -o wide
+
+bold "8. Events"
+k -n "$namespace" get events --field-selector involvedObject.kind=ModelDeployment
+
+cat <<EOF
+
+The demo cluster is up. To use it:
+  export KUBECONFIG=$kubeconfig
+  $KUBECTL -n $namespace get md
+  $KUBECTL -n $namespace patch md fraud-scorer --type=merge -p '{"spec":{"model":{"version":"2.4.0"}}}'
+  $KUBECTL -n $namespace get md -w
+Remove it with: make demo-down
+EOF
