@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -170,7 +171,7 @@ type ChecklistStatus struct {
 	// +optional
 	Version string `json:"version,omitempty"`
 
-	// summary is passed/enforced items, such as 21/22.
+	// summary is the items passed out of those judged (not skipped), such as 21/22.
 	// +optional
 	Summary string `json:"summary,omitempty"`
 
@@ -184,12 +185,27 @@ type ChecklistStatus struct {
 	// +optional
 	Skipped int32 `json:"skipped,omitempty"`
 
+	// capacity is the rollout's resource footprint.
+	// +optional
+	Capacity *CapacityStatus `json:"capacity,omitempty"`
+
 	// items are the results, one per checklist item.
 	// +kubebuilder:validation:MaxItems=128
 	// +listType=map
 	// +listMapKey=id
 	// +optional
 	Items []ChecklistItemStatus `json:"items,omitempty"`
+}
+
+// CapacityStatus is the resource footprint of a rollout: steady is one version
+// at full size, peak is both versions at once (blue-green, or a canary step).
+type CapacityStatus struct {
+	// steady requests of cpu, memory and GPUs.
+	// +optional
+	Steady corev1.ResourceList `json:"steady,omitempty"`
+	// peak requests of cpu, memory and GPUs.
+	// +optional
+	Peak corev1.ResourceList `json:"peak,omitempty"`
 }
 
 // ChecklistItemStatus is the result of one checklist item.

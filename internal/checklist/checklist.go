@@ -1,0 +1,243 @@
+// Package checklist turns the model deployment checklist into checks the
+// cluster can answer: each check is a pure function from gathered Inputs to a
+// Finding, and Evaluate applies the profile's severities and the spec's
+// overrides. Nothing here calls an API server or the network, so the same
+// checks serve the operator and an offline command.
+package checklist
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+)
+
+// Inputs is everything the checks judge, gathered beforehand. A nil slice or
+// map means "none found"; where the gatherer could not look (no RBAC, an
+// optional API not installed) it says so in Unavailable, and the checks that
+// need that input report Unknown rather than Fail.
+type Inputs struct {
+	// MD is the ModelDeployment, with the version under check in
+	// MD.Spec.Model.Version.
+	MD *servingv1alpha1.ModelDeployment
+	// StableVersion is the version serving traffic, if any.
+	StableVersion string
+	// Template is the pod template the version's Deployment runs, with
+	// modelgate's labels and environment added.
+	Template corev1.PodTemplateSpec
+	// ServingContainer indexes the model server in Template.Spec.Containers.
+	ServingContainer int
+	// Replicas is the number of pods the spec asks for (or an HPA through the
+	// scale subresource).
+	Replicas int32
+
+	// Objects in the ModelDeployment's namespace that may concern it.
+	HPAs            []autoscalingv2.HorizontalPodAutoscaler
+	PDBs            []policyv1.PodDisruptionBudget
+	NetworkPolicies []networkingv1.NetworkPolicy
+	// Secrets by name, with the names of their keys only; values are never read.
+	Secrets map[string]SecretKeys
+	// ConfigMaps by name (the model card's).
+	ConfigMaps      map[string]*corev1.ConfigMap
+	Services        []corev1.Service
+	Ingresses       []networkingv1.Ingress
+	HTTPRoutes      []gatewayv1.HTTPRoute
+	Gateways        []gatewayv1.Gateway
+	ResourceQuotas  []corev1.ResourceQuota
+	Deployments     []appsv1.Deployment
+	NodeAllocatable []corev1.ResourceList
+
+	// Remote holds what the network-backed probes found (artifact, registry,
+	// model card URL), judged by the checks like any other input.
+	Remote RemoteResults
+
+	// Unavailable names inputs the gatherer could not read, with the reason,
+	// keyed by kind such as "HorizontalPodAutoscaler" or "HTTPRoute".
+	Unavailable map[string]string
+}
+
+// SecretKeys is the set of keys a Secret holds.
+type SecretKeys map[string]struct{}
+
+// RemoteResults are the findings of the network-backed probes. A probe that
+// did not run (nothing to probe) leaves its field nil.
+type RemoteResults struct {
+	Artifact  *Finding
+	Registry  *Finding
+	ModelCard *ModelCardDocument
+}
+
+// ModelCardDocument is a model card fetched from a URL.
+type ModelCardDocument struct {
+	// Body is the card's text (Markdown), when it could be fetched.
+	Body string
+	// Err says why it could not be fetched; the check reports Unknown.
+	Err string
+}
+
+// Finding is what one check found.
+type Finding struct {
+	Result      servingv1alpha1.CheckResult
+	Message     string
+	Remediation string
+}
+
+// Pass, Fail, Unknown and Skip build Findings.
+func Pass(format string, args ...any) Finding {
+	return Finding{Result: servingv1alpha1.CheckPass, Message: fmt.Sprintf(format, args...)}
+}
+
+// Fail is a Finding of a failed check with its remediation.
+func Fail(remediation, format string, args ...any) Finding {
+	return Finding{Result: servingv1alpha1.CheckFail, Message: fmt.Sprintf(format, args...), Remediation: remediation}
+}
+
+// Unknown is a Finding of a check that could not be judged; it never passes.
+func Unknown(remediation, format string, args ...any) Finding {
+	return Finding{Result: servingv1alpha1.CheckUnknown, Message: fmt.Sprintf(format, args...), Remediation: remediation}
+}
+
+// Warn is a Finding of a check that passes with a recommendation; it never blocks.
+func Warn(remediation, format string, args ...any) Finding {
+	return Finding{Result: servingv1alpha1.CheckWarn, Message: fmt.Sprintf(format, args...), Remediation: remediation}
+}
+
+// Skip is a Finding of a check that does not apply.
+func Skip(format string, args ...any) Finding {
+	return Finding{Result: servingv1alpha1.CheckSkipped, Message: fmt.Sprintf(format, args...)}
+}
+
+// Check is one item of the catalogue.
+type Check struct {
+	// ID is stable and used in overrides, conditions and metrics.
+	ID string
+	// Section of the seed checklist the item answers.
+	Section string
+	// Title says what is verified, in the words of the checklist.
+	Title string
+	// Severity by profile.
+	Severity map[servingv1alpha1.ChecklistProfile]servingv1alpha1.Severity
+	// Network is true for checks that need the network-backed probes.
+	Network bool
+	// Run judges the inputs.
+	Run func(in *Inputs) Finding
+}
+
+// severities is a shorthand for a per-profile severity table.
+func severities(production, staging, development servingv1alpha1.Severity) map[servingv1alpha1.ChecklistProfile]servingv1alpha1.Severity {
+	return map[servingv1alpha1.ChecklistProfile]servingv1alpha1.Severity{
+		servingv1alpha1.ProfileProduction:  production,
+		servingv1alpha1.ProfileStaging:     staging,
+		servingv1alpha1.ProfileDevelopment: development,
+	}
+}
+
+// Result of evaluating the whole checklist.
+type Result struct {
+	Status servingv1alpha1.ChecklistStatus
+	// Blocking lists the ids of Enforce items that failed or could not be judged.
+	Blocking []string
+}
+
+// Passed reports whether no enforced item blocks the version.
+func (r Result) Passed() bool { return len(r.Blocking) == 0 }
+
+// Evaluate runs every check of the catalogue against the inputs, applying the
+// profile's severity and the spec's overrides, and summarises the result.
+//
+// An Enforce item blocks on Fail and on Unknown: a check that could not be
+// judged never lets a version through. A Warn item that fails is reported as
+// Warn; a check's own Warn (a recommendation) never blocks. An Off item is
+// not run.
+func Evaluate(catalogue []Check, in *Inputs) Result {
+	spec := in.MD.Spec.Checklist
+	profile := spec.Profile
+	if profile == "" {
+		profile = servingv1alpha1.ProfileProduction
+	}
+	overrides := make(map[string]servingv1alpha1.ChecklistOverride, len(spec.Overrides))
+	for _, o := range spec.Overrides {
+		overrides[o.ID] = o
+	}
+
+	var res Result
+	st := &res.Status
+	st.Version = in.MD.Spec.Model.Version
+	st.Items = make([]servingv1alpha1.ChecklistItemStatus, 0, len(catalogue))
+	var judged int32
+	for i := range catalogue {
+		c := &catalogue[i]
+		item := servingv1alpha1.ChecklistItemStatus{ID: c.ID, Section: c.Section, Severity: c.Severity[profile]}
+		if o, ok := overrides[c.ID]; ok {
+			item.Severity, item.OverrideReason = o.Severity, o.Reason
+		}
+		if item.Severity == servingv1alpha1.SeverityOff {
+			item.Result, item.Message = servingv1alpha1.CheckSkipped, "Turned off by the "+string(profile)+" profile"
+			if item.OverrideReason != "" {
+				item.Message = "Turned off by an override: " + item.OverrideReason
+			}
+			st.Skipped++
+			st.Items = append(st.Items, item)
+			continue
+		}
+		f := c.Run(in)
+		item.Result, item.Message, item.Remediation = f.Result, f.Message, f.Remediation
+		enforce := item.Severity == servingv1alpha1.SeverityEnforce
+		switch f.Result {
+		case servingv1alpha1.CheckPass:
+			st.Passed++
+		case servingv1alpha1.CheckSkipped:
+			st.Skipped++
+		case servingv1alpha1.CheckUnknown:
+			st.Skipped++
+			if enforce {
+				res.Blocking = append(res.Blocking, c.ID)
+			}
+		case servingv1alpha1.CheckWarn: // passes, with a recommendation
+			st.Warnings++
+		case servingv1alpha1.CheckFail:
+			if enforce {
+				item.Result = servingv1alpha1.CheckFail
+				st.Failed++
+				res.Blocking = append(res.Blocking, c.ID)
+			} else {
+				item.Result = servingv1alpha1.CheckWarn
+				st.Warnings++
+			}
+		}
+		if item.Result != servingv1alpha1.CheckSkipped {
+			judged++
+		}
+		st.Items = append(st.Items, item)
+	}
+	sort.Strings(res.Blocking)
+	if steady, peak := Footprint(in); steady != nil || peak != nil {
+		st.Capacity = &servingv1alpha1.CapacityStatus{Steady: steady, Peak: peak}
+	}
+	st.Summary = fmt.Sprintf("%d/%d", st.Passed, judged)
+	return res
+}
+
+// BlockingMessage says which items block a version, for the condition message.
+func (r Result) BlockingMessage() string {
+	if r.Passed() {
+		return ""
+	}
+	byID := map[string]servingv1alpha1.ChecklistItemStatus{}
+	for _, it := range r.Status.Items {
+		byID[it.ID] = it
+	}
+	parts := make([]string, 0, len(r.Blocking))
+	for _, id := range r.Blocking {
+		parts = append(parts, fmt.Sprintf("%s: %s", id, byID[id].Message))
+	}
+	return strings.Join(parts, "; ")
+}
