@@ -50,12 +50,30 @@ type Input struct {
 	Deployments map[string]Observed
 	// Now is the time of the decision.
 	Now metav1.Time
+	// Gate of the spec's version.
+	Gate Gate
 }
 
 // Target is a version that must run at a size.
 type Target struct {
 	Version  string
 	Replicas int32
+	// KeepTemplate holds the Deployment's current pod template: a changed
+	// template of the stable version waits, like a new version, for the gate.
+	KeepTemplate bool
+}
+
+// Gate says whether the spec's version may get traffic. The checklist closes
+// it today; approvals and deployment windows will.
+type Gate struct {
+	// Closed holds the version; the zero Gate is open.
+	Closed bool
+	// Reason (CamelCase) and Message say why it is closed.
+	Reason, Message string
+	// Retrying is true when the gate may open by itself, such as a probe whose
+	// far end did not answer; otherwise it waits for the user to change
+	// something (the spec, or an object the checklist looks at).
+	Retrying bool
 }
 
 // ConditionResult is a condition's status, reason and message.
@@ -141,6 +159,13 @@ func decideStableVersion(d *Decision, in Input, name string, replicas int32) {
 	want := in.MD.Spec.Model.Version
 	d.Run = []Target{{Version: want, Replicas: replicas}}
 	obs, found := in.Deployments[name]
+	changed := in.TemplateHash != d.Stable.TemplateHash
+	if changed && in.Gate.Closed {
+		// The serving pods keep their template; the change waits for the gate.
+		d.Run[0].KeepTemplate = true
+		closed(d, in.Gate, fmt.Sprintf("The changed pod template of version %s is held: %s; the current pods keep serving", want, in.Gate.Message))
+		return
+	}
 	switch {
 	case found && obs.Health == HealthFailed:
 		stall(d, "ProgressDeadlineExceeded", fmt.Sprintf("Deployment %s of version %s did not become available within the progress deadline: %s", name, want, obs.Message))
@@ -183,6 +208,18 @@ func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
 		d.Events = append(d.Events, Event{corev1.EventTypeNormal, "RolloutStarted", msg})
 	}
 	d.Candidate.TemplateHash = in.TemplateHash
+	if in.Gate.Closed {
+		// The candidate exists, without pods, so that nothing can send it traffic.
+		d.Candidate.Weight = 0
+		d.Run = []Target{{Version: want, Replicas: 0}}
+		msg := fmt.Sprintf("Version %s gets no traffic: %s", want, in.Gate.Message)
+		if d.Stable != nil {
+			d.Run = append(d.Run, Target{Version: d.Stable.Version, Replicas: replicas})
+			msg += fmt.Sprintf("; version %s keeps serving", d.Stable.Version)
+		}
+		closed(d, in.Gate, msg)
+		return
+	}
 	d.Run = []Target{{Version: want, Replicas: replicas}}
 	if d.Stable != nil {
 		d.Run = append(d.Run, Target{Version: d.Stable.Version, Replicas: replicas})
@@ -253,6 +290,19 @@ func progress(d *Decision, reason, msg string, obs Observed, found bool) {
 	d.Ready = ConditionResult{metav1.ConditionFalse, reason, msg}
 	d.Reconciling = &ConditionResult{metav1.ConditionTrue, reason, msg}
 	d.Progressing = ConditionResult{metav1.ConditionTrue, reason, msg}
+}
+
+// closed records a gate that holds the version in Verifying: stalled when the
+// user must change something, reconciling when it may open by itself.
+func closed(d *Decision, g Gate, msg string) {
+	d.Phase = servingv1alpha1.PhaseVerifying
+	d.Ready = ConditionResult{metav1.ConditionFalse, g.Reason, msg}
+	d.Progressing = ConditionResult{metav1.ConditionFalse, g.Reason, msg}
+	if g.Retrying {
+		d.Reconciling = &ConditionResult{metav1.ConditionTrue, g.Reason, msg}
+		return
+	}
+	d.Stalled = &ConditionResult{metav1.ConditionTrue, g.Reason, msg}
 }
 
 func stall(d *Decision, reason, msg string) {

@@ -166,7 +166,7 @@ func TestDecide(t *testing.T) {
 			md:   newMD(),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/RollingOut", Reconciling: true,
-				Candidate: "2.3.0@0", Run: run(Target{"2.3.0", 3}),
+				Candidate: "2.3.0@0", Run: run(Target{Version: "2.3.0", Replicas: 3}),
 				Events: []string{normal + "/RolloutStarted"},
 			},
 			check: func(g Gomega, d Decision) {
@@ -185,7 +185,7 @@ func TestDecide(t *testing.T) {
 			deployments: deps(dep("2.3.0", hashNew, 1, HealthInProgress, "Available: 1/3")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/RollingOut", Reconciling: true,
-				Candidate: "2.3.0@100", Run: run(Target{"2.3.0", 3}),
+				Candidate: "2.3.0@100", Run: run(Target{Version: "2.3.0", Replicas: 3}),
 			},
 			check: func(g Gomega, d Decision) {
 				g.Expect(d.Candidate.StartedAt).To(Equal(&started), "the rollout keeps its start time")
@@ -198,7 +198,7 @@ func TestDecide(t *testing.T) {
 			deployments: deps(dep("2.3.0", hashNew, 3, HealthCurrent, "Deployment is available. Replicas: 3")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseSucceeded, Ready: "True/Succeeded",
-				Stable: "2.3.0/" + hashNew, Run: run(Target{"2.3.0", 3}),
+				Stable: "2.3.0/" + hashNew, Run: run(Target{Version: "2.3.0", Replicas: 3}),
 				Finished: []string{"2.3.0:Promoted<-"},
 				Events:   []string{normal + "/Promoted"},
 			},
@@ -222,7 +222,7 @@ func TestDecide(t *testing.T) {
 			deployments: deps(dep("2.3.0", hashNew, 3, HealthCurrent, "")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseSucceeded, Ready: "True/Succeeded",
-				Stable: "2.3.0/" + hashNew, Run: run(Target{"2.3.0", 3}),
+				Stable: "2.3.0/" + hashNew, Run: run(Target{Version: "2.3.0", Replicas: 3}),
 				Finished: []string{"2.3.0:Promoted<-"},
 				Events:   []string{normal + "/RolloutStarted", normal + "/Promoted"},
 			},
@@ -236,7 +236,7 @@ func TestDecide(t *testing.T) {
 			deployments: deps(dep("2.3.0", hashOld, 3, HealthCurrent, "")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/RollingOut", Reconciling: true,
-				Candidate: "2.3.0@100", Run: run(Target{"2.3.0", 3}),
+				Candidate: "2.3.0@100", Run: run(Target{Version: "2.3.0", Replicas: 3}),
 			},
 		},
 		{
@@ -245,7 +245,7 @@ func TestDecide(t *testing.T) {
 			deployments: deps(dep("2.3.0", hashNew, 0, HealthFailed, "Progress deadline exceeded")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseFailed, Ready: "False/ProgressDeadlineExceeded", Stalled: "ProgressDeadlineExceeded",
-				Candidate: "2.3.0@0", Run: run(Target{"2.3.0", 3}),
+				Candidate: "2.3.0@0", Run: run(Target{Version: "2.3.0", Replicas: 3}),
 				Events: []string{warning + "/ProgressDeadlineExceeded"},
 			},
 			check: func(g Gomega, d Decision) {
@@ -262,7 +262,7 @@ func TestDecide(t *testing.T) {
 			deployments: deps(dep("2.3.0", hashNew, 3, HealthCurrent, "")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseSucceeded, Ready: "True/Succeeded",
-				Stable: "2.3.0/" + hashNew, Run: run(Target{"2.3.0", 3}),
+				Stable: "2.3.0/" + hashNew, Run: run(Target{Version: "2.3.0", Replicas: 3}),
 				Finished: []string{"2.3.0:Promoted<-"},
 				Events:   []string{normal + "/Promoted"},
 			},
@@ -275,7 +275,7 @@ func TestDecide(t *testing.T) {
 			md:   newMD(func(md *servingv1alpha1.ModelDeployment) { md.Spec.Replicas = nil }),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/RollingOut", Reconciling: true,
-				Candidate: "2.3.0@0", Run: run(Target{"2.3.0", 1}),
+				Candidate: "2.3.0@0", Run: run(Target{Version: "2.3.0", Replicas: 1}),
 				Events: []string{normal + "/RolloutStarted"},
 			},
 		},
@@ -288,7 +288,7 @@ func TestDecide(t *testing.T) {
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/RollingOut", Reconciling: true,
 				Stable: "2.2.0/" + hashOld, Candidate: "2.3.0@0",
-				Run:    run(Target{"2.3.0", 3}, Target{"2.2.0", 3}),
+				Run:    run(Target{Version: "2.3.0", Replicas: 3}, Target{Version: "2.2.0", Replicas: 3}),
 				Events: []string{normal + "/RolloutStarted"},
 			},
 			check: func(g Gomega, d Decision) {
@@ -306,7 +306,7 @@ func TestDecide(t *testing.T) {
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/RollingOut", Reconciling: true,
 				Stable: "2.2.0/" + hashOld, Candidate: "2.3.0@40",
-				Run: run(Target{"2.3.0", 3}, Target{"2.2.0", 3}),
+				Run: run(Target{Version: "2.3.0", Replicas: 3}, Target{Version: "2.2.0", Replicas: 3}),
 			},
 		},
 		{
@@ -319,7 +319,7 @@ func TestDecide(t *testing.T) {
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/RollingOut", Reconciling: true,
 				Stable: "2.2.0/" + hashOld, Candidate: "2.3.0@100",
-				Run: run(Target{"2.3.0", 3}, Target{"2.2.0", 3}),
+				Run: run(Target{Version: "2.3.0", Replicas: 3}, Target{Version: "2.2.0", Replicas: 3}),
 			},
 		},
 		{
@@ -331,7 +331,7 @@ func TestDecide(t *testing.T) {
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/RollingOut", Reconciling: true,
 				Stable: "2.2.0/" + hashOld, Candidate: "2.3.0@0",
-				Run: run(Target{"2.3.0", 3}, Target{"2.2.0", 3}),
+				Run: run(Target{Version: "2.3.0", Replicas: 3}, Target{Version: "2.2.0", Replicas: 3}),
 			},
 		},
 		{
@@ -344,7 +344,7 @@ func TestDecide(t *testing.T) {
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/RollingOut", Reconciling: true,
 				Stable: "2.2.0/" + hashOld, Candidate: "2.3.0@0",
-				Run: run(Target{"2.3.0", 3}, Target{"2.2.0", 3}),
+				Run: run(Target{Version: "2.3.0", Replicas: 3}, Target{Version: "2.2.0", Replicas: 3}),
 			},
 		},
 		{
@@ -356,7 +356,7 @@ func TestDecide(t *testing.T) {
 			),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseSucceeded, Ready: "True/Succeeded",
-				Stable: "2.3.0/" + hashNew, Run: run(Target{"2.3.0", 3}),
+				Stable: "2.3.0/" + hashNew, Run: run(Target{Version: "2.3.0", Replicas: 3}),
 				Delete:   []string{"fraud-scorer-v2-2-0"},
 				Finished: []string{"2.3.0:Promoted<-2.2.0"},
 				Events:   []string{normal + "/Promoted"},
@@ -376,7 +376,7 @@ func TestDecide(t *testing.T) {
 			want: outcome{
 				Phase: servingv1alpha1.PhaseFailed, Ready: "False/ProgressDeadlineExceeded", Stalled: "ProgressDeadlineExceeded",
 				Stable: "2.2.0/" + hashOld, Candidate: "2.3.0@0",
-				Run:    run(Target{"2.3.0", 3}, Target{"2.2.0", 3}),
+				Run:    run(Target{Version: "2.3.0", Replicas: 3}, Target{Version: "2.2.0", Replicas: 3}),
 				Events: []string{warning + "/ProgressDeadlineExceeded"},
 			},
 			check: func(g Gomega, d Decision) {
@@ -391,7 +391,7 @@ func TestDecide(t *testing.T) {
 			deployments: deps(dep("2.2.0", hashNew, 3, HealthCurrent, "")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseSucceeded, Ready: "True/Succeeded",
-				Stable: "2.2.0/" + hashNew, Run: run(Target{"2.2.0", 3}),
+				Stable: "2.2.0/" + hashNew, Run: run(Target{Version: "2.2.0", Replicas: 3}),
 			},
 			check: func(g Gomega, d Decision) {
 				g.Expect(d.Stable.Since).To(Equal(&since), "the version has been stable since it was promoted")
@@ -403,7 +403,7 @@ func TestDecide(t *testing.T) {
 			deployments: deps(dep("2.2.0", hashOld, 3, HealthCurrent, "")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/WaitingForPods", Reconciling: true,
-				Stable: "2.2.0/" + hashOld, Run: run(Target{"2.2.0", 3}),
+				Stable: "2.2.0/" + hashOld, Run: run(Target{Version: "2.2.0", Replicas: 3}),
 			},
 			check: func(g Gomega, d Decision) {
 				g.Expect(d.Ready.Message).To(Equal("Version 2.2.0 is rolling out a changed pod template"))
@@ -415,7 +415,7 @@ func TestDecide(t *testing.T) {
 			deployments: deps(dep("2.2.0", hashNew, 2, HealthInProgress, "Updated: 1/3")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/WaitingForPods", Reconciling: true,
-				Stable: "2.2.0/" + hashOld, Run: run(Target{"2.2.0", 3}),
+				Stable: "2.2.0/" + hashOld, Run: run(Target{Version: "2.2.0", Replicas: 3}),
 			},
 			check: func(g Gomega, d Decision) {
 				g.Expect(d.Ready.Message).To(Equal("Version 2.2.0 is rolling out a changed pod template (Updated: 1/3)"))
@@ -427,7 +427,7 @@ func TestDecide(t *testing.T) {
 			deployments: deps(dep("2.2.0", hashNew, 3, HealthCurrent, "")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseSucceeded, Ready: "True/Succeeded",
-				Stable: "2.2.0/" + hashNew, Run: run(Target{"2.2.0", 3}),
+				Stable: "2.2.0/" + hashNew, Run: run(Target{Version: "2.2.0", Replicas: 3}),
 			},
 			check: func(g Gomega, d Decision) {
 				g.Expect(d.Stable.Deployment).To(Equal("fraud-scorer-v2-2-0"))
@@ -439,7 +439,7 @@ func TestDecide(t *testing.T) {
 			deployments: deps(dep("2.2.0", hashNew, 2, HealthInProgress, "")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/WaitingForPods", Reconciling: true,
-				Stable: "2.2.0/" + hashNew, Run: run(Target{"2.2.0", 3}),
+				Stable: "2.2.0/" + hashNew, Run: run(Target{Version: "2.2.0", Replicas: 3}),
 			},
 			check: func(g Gomega, d Decision) {
 				g.Expect(d.Ready.Message).To(Equal("Version 2.2.0 has 2/3 pods available"))
@@ -451,7 +451,7 @@ func TestDecide(t *testing.T) {
 			deployments: deps(dep("2.2.0", hashNew, 1, HealthFailed, "Progress deadline exceeded")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseFailed, Ready: "False/ProgressDeadlineExceeded", Stalled: "ProgressDeadlineExceeded",
-				Stable: "2.2.0/" + hashOld, Run: run(Target{"2.2.0", 3}),
+				Stable: "2.2.0/" + hashOld, Run: run(Target{Version: "2.2.0", Replicas: 3}),
 				Events: []string{warning + "/ProgressDeadlineExceeded"},
 			},
 			check: func(g Gomega, d Decision) {
@@ -470,7 +470,7 @@ func TestDecide(t *testing.T) {
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/RollingOut", Reconciling: true,
 				Stable: "2.2.0/" + hashOld, Candidate: "2.4.0@0",
-				Run:      run(Target{"2.4.0", 3}, Target{"2.2.0", 3}),
+				Run:      run(Target{Version: "2.4.0", Replicas: 3}, Target{Version: "2.2.0", Replicas: 3}),
 				Delete:   []string{"fraud-scorer-v2-3-0"},
 				Finished: []string{"2.3.0:Superseded<-2.2.0"},
 				Events:   []string{normal + "/Superseded", normal + "/RolloutStarted"},
@@ -493,7 +493,7 @@ func TestDecide(t *testing.T) {
 			),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/RollingOut", Reconciling: true,
-				Candidate: "2.4.0@0", Run: run(Target{"2.4.0", 3}),
+				Candidate: "2.4.0@0", Run: run(Target{Version: "2.4.0", Replicas: 3}),
 				Delete:   []string{"fraud-scorer-v2-3-0"},
 				Finished: []string{"2.3.0:Superseded<-"},
 				Events:   []string{normal + "/Superseded", normal + "/RolloutStarted"},
@@ -508,7 +508,7 @@ func TestDecide(t *testing.T) {
 			),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseSucceeded, Ready: "True/Succeeded",
-				Stable: "2.2.0/" + hashNew, Run: run(Target{"2.2.0", 3}),
+				Stable: "2.2.0/" + hashNew, Run: run(Target{Version: "2.2.0", Replicas: 3}),
 				Delete:   []string{"fraud-scorer-v2-3-0"},
 				Finished: []string{"2.3.0:Superseded<-2.2.0"},
 				Events:   []string{normal + "/Superseded"},
@@ -524,7 +524,7 @@ func TestDecide(t *testing.T) {
 			),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseSucceeded, Ready: "True/Succeeded",
-				Stable: "2.4.0/" + hashNew, Run: run(Target{"2.4.0", 3}),
+				Stable: "2.4.0/" + hashNew, Run: run(Target{Version: "2.4.0", Replicas: 3}),
 				Delete:   []string{"fraud-scorer-v2-2-0", "fraud-scorer-v2-3-0"},
 				Finished: []string{"2.3.0:Superseded<-2.2.0", "2.4.0:Promoted<-2.2.0"},
 				Events:   []string{normal + "/Superseded", normal + "/RolloutStarted", normal + "/Promoted"},
@@ -538,7 +538,7 @@ func TestDecide(t *testing.T) {
 			deployments: deps(dep("2.2.0", hashOld, 3, HealthCurrent, "")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseFailed, Ready: "False/StrategyNotImplemented", Stalled: "StrategyNotImplemented",
-				Stable: "2.2.0/" + hashOld, Run: run(Target{"2.2.0", 3}),
+				Stable: "2.2.0/" + hashOld, Run: run(Target{Version: "2.2.0", Replicas: 3}),
 				Events: []string{warning + "/StrategyNotImplemented"},
 			},
 			check: func(g Gomega, d Decision) {
@@ -555,7 +555,7 @@ func TestDecide(t *testing.T) {
 			),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseFailed, Ready: "False/StrategyNotImplemented", Stalled: "StrategyNotImplemented",
-				Stable: "2.2.0/" + hashOld, Run: run(Target{"2.2.0", 3}),
+				Stable: "2.2.0/" + hashOld, Run: run(Target{Version: "2.2.0", Replicas: 3}),
 				Delete: []string{"fraud-scorer-v2-3-0"},
 				Events: []string{warning + "/StrategyNotImplemented"},
 			},
@@ -570,7 +570,7 @@ func TestDecide(t *testing.T) {
 			deployments: deps(dep("2.2.0", hashNew, 3, HealthCurrent, "")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseSucceeded, Ready: "True/Succeeded",
-				Stable: "2.2.0/" + hashNew, Run: run(Target{"2.2.0", 3}),
+				Stable: "2.2.0/" + hashNew, Run: run(Target{Version: "2.2.0", Replicas: 3}),
 			},
 		},
 
@@ -582,7 +582,7 @@ func TestDecide(t *testing.T) {
 			deployments: deps(dep("2.2.0", hashOld, 3, HealthCurrent, "")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseFailed, Ready: "False/StrategyNotImplemented", Stalled: "StrategyNotImplemented",
-				Stable: "2.2.0/" + hashOld, Run: run(Target{"2.2.0", 3}),
+				Stable: "2.2.0/" + hashOld, Run: run(Target{Version: "2.2.0", Replicas: 3}),
 			},
 		},
 		{
@@ -592,7 +592,7 @@ func TestDecide(t *testing.T) {
 			deployments: deps(dep("2.2.0", hashOld, 3, HealthCurrent, "")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseFailed, Ready: "False/StrategyNotImplemented", Stalled: "StrategyNotImplemented",
-				Stable: "2.2.0/" + hashOld, Run: run(Target{"2.2.0", 3}),
+				Stable: "2.2.0/" + hashOld, Run: run(Target{Version: "2.2.0", Replicas: 3}),
 				Events: []string{warning + "/StrategyNotImplemented"},
 			},
 		},
@@ -607,7 +607,7 @@ func TestDecide(t *testing.T) {
 			want: outcome{
 				Phase: servingv1alpha1.PhaseFailed, Ready: "False/ProgressDeadlineExceeded", Stalled: "ProgressDeadlineExceeded",
 				Stable: "2.2.0/" + hashOld, Candidate: "2.3.0@0",
-				Run:    run(Target{"2.3.0", 3}, Target{"2.2.0", 3}),
+				Run:    run(Target{Version: "2.3.0", Replicas: 3}, Target{Version: "2.2.0", Replicas: 3}),
 				Events: []string{warning + "/ProgressDeadlineExceeded"},
 			},
 		},
@@ -619,7 +619,7 @@ func TestDecide(t *testing.T) {
 			deployments: deps(dep("2.2.0", hashOld, 3, HealthCurrent, "")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseFailed, Ready: "False/StrategyNotImplemented", Stalled: "StrategyNotImplemented",
-				Stable: "2.2.0/" + hashOld, Run: run(Target{"2.2.0", 3}),
+				Stable: "2.2.0/" + hashOld, Run: run(Target{Version: "2.2.0", Replicas: 3}),
 				Events: []string{warning + "/StrategyNotImplemented"},
 			},
 		},
@@ -634,7 +634,7 @@ func TestDecide(t *testing.T) {
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/RollingOut", Reconciling: true,
 				Stable: "2.2.0/" + hashOld, Candidate: "2.3.0@25",
-				Run: run(Target{"2.3.0", 3}, Target{"2.2.0", 3}),
+				Run: run(Target{Version: "2.3.0", Replicas: 3}, Target{Version: "2.2.0", Replicas: 3}),
 			},
 		},
 
@@ -650,7 +650,7 @@ func TestDecide(t *testing.T) {
 			),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseSucceeded, Ready: "True/Succeeded",
-				Stable: "2.3.0/" + hashNew, Run: run(Target{"2.3.0", 3}),
+				Stable: "2.3.0/" + hashNew, Run: run(Target{Version: "2.3.0", Replicas: 3}),
 				Delete: []string{desiredstate.DeploymentName(newMD(), "1.9.0-rc.2"), "fraud-scorer-v2-0-0", "fraud-scorer-v2-1-0"},
 			},
 		},
@@ -794,4 +794,89 @@ func TestRecordHistory(t *testing.T) {
 		})
 	}
 	NewWithT(t).Expect(HistoryLimit).To(Equal(10), "status.history holds at most 10 entries")
+}
+
+func TestDecideWithTheGateClosed(t *testing.T) {
+	failing := Gate{Closed: true, Reason: "ChecklistFailed", Message: "checklist items fail: pdb"}
+	retrying := Gate{Closed: true, Reason: "ChecklistUnknown", Message: "model-registry could not be judged", Retrying: true}
+	tests := []struct {
+		name        string
+		md          *servingv1alpha1.ModelDeployment
+		deployments map[string]Observed
+		gate        Gate
+		want        outcome
+		wantMessage string
+	}{
+		{
+			name: "first deploy: the candidate exists without pods, stalled until the user fixes the cause",
+			md:   newMD(), gate: failing,
+			want: outcome{
+				Phase: servingv1alpha1.PhaseVerifying, Ready: "False/ChecklistFailed", Stalled: "ChecklistFailed",
+				Candidate: "2.3.0@0", Run: []Target{{Version: "2.3.0", Replicas: 0}},
+				Events: []string{normal + "/RolloutStarted", warning + "/ChecklistFailed"},
+			},
+			wantMessage: "Version 2.3.0 gets no traffic: checklist items fail: pdb",
+		},
+		{
+			name: "first deploy, a probe did not answer: reconciling, not stalled",
+			md:   newMD(withCandidate("2.3.0", 0)), gate: retrying,
+			deployments: deps(dep("2.3.0", hashNew, 0, HealthCurrent, "")),
+			want: outcome{
+				Phase: servingv1alpha1.PhaseVerifying, Ready: "False/ChecklistUnknown", Reconciling: true,
+				Candidate: "2.3.0@0", Run: []Target{{Version: "2.3.0", Replicas: 0}},
+			},
+		},
+		{
+			name: "a candidate that had pods loses them when the gate closes",
+			md:   newMD(withCandidate("2.3.0", 100)), gate: failing,
+			deployments: deps(dep("2.3.0", hashNew, 3, HealthCurrent, "")),
+			want: outcome{
+				Phase: servingv1alpha1.PhaseVerifying, Ready: "False/ChecklistFailed", Stalled: "ChecklistFailed",
+				Candidate: "2.3.0@0", Run: []Target{{Version: "2.3.0", Replicas: 0}},
+				Events: []string{warning + "/ChecklistFailed"},
+			},
+		},
+		{
+			name: "a new version beside the stable one: the stable keeps serving at full size",
+			md:   newMD(withStable("2.2.0", hashOld)), gate: failing,
+			deployments: deps(dep("2.2.0", hashOld, 3, HealthCurrent, "")),
+			want: outcome{
+				Phase: servingv1alpha1.PhaseVerifying, Ready: "False/ChecklistFailed", Stalled: "ChecklistFailed",
+				Stable: "2.2.0/" + hashOld, Candidate: "2.3.0@0",
+				Run:    []Target{{Version: "2.3.0", Replicas: 0}, {Version: "2.2.0", Replicas: 3}},
+				Events: []string{normal + "/RolloutStarted", warning + "/ChecklistFailed"},
+			},
+			wantMessage: "Version 2.3.0 gets no traffic: checklist items fail: pdb; version 2.2.0 keeps serving",
+		},
+		{
+			name: "a changed template of the stable version is held with the current pods serving",
+			md:   newMD(withStable("2.3.0", hashOld)), gate: failing,
+			deployments: deps(dep("2.3.0", hashOld, 3, HealthCurrent, "")),
+			want: outcome{
+				Phase: servingv1alpha1.PhaseVerifying, Ready: "False/ChecklistFailed", Stalled: "ChecklistFailed",
+				Stable: "2.3.0/" + hashOld,
+				Run:    []Target{{Version: "2.3.0", Replicas: 3, KeepTemplate: true}},
+				Events: []string{warning + "/ChecklistFailed"},
+			},
+		},
+		{
+			name: "an unchanged stable version keeps serving whatever the gate says",
+			md:   newMD(withStable("2.3.0", hashNew)), gate: failing,
+			deployments: deps(dep("2.3.0", hashNew, 3, HealthCurrent, "")),
+			want: outcome{
+				Phase: servingv1alpha1.PhaseSucceeded, Ready: "True/Succeeded",
+				Stable: "2.3.0/" + hashNew, Run: []Target{{Version: "2.3.0", Replicas: 3}},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			d := Decide(Input{MD: tt.md, TemplateHash: hashNew, Deployments: tt.deployments, Now: now, Gate: tt.gate})
+			g.Expect(summary(d)).To(Equal(tt.want))
+			if tt.wantMessage != "" {
+				g.Expect(d.Ready.Message).To(Equal(tt.wantMessage))
+			}
+		})
+	}
 }
