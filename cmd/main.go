@@ -16,6 +16,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/controller"
 )
@@ -41,6 +43,7 @@ func main() {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(servingv1alpha1.AddToScheme(scheme))
+	utilruntime.Must(gatewayv1.Install(scheme))
 
 	var tlsOpts []func(*tls.Config)
 	if !enableHTTP2 {
@@ -57,16 +60,26 @@ func main() {
 		HealthProbeBindAddress: probeAddr,
 		LeaderElection:         leaderElect,
 		LeaderElectionID:       "modelgate.serving.modelgate.dev",
+		Cache:                  controller.CacheOptions(),
 	})
 	if err != nil {
 		log.Error(err, "Unable to create the manager")
 		os.Exit(1)
 	}
+	gatewayAPI, err := controller.ServesGatewayAPI(mgr.GetRESTMapper())
+	if err != nil {
+		log.Error(err, "Unable to tell whether the cluster serves the Gateway API")
+		os.Exit(1)
+	}
+	if !gatewayAPI {
+		log.Info("The cluster does not serve the Gateway API: HTTPRoutes and Gateways are not watched")
+	}
 	if err := (&controller.ModelDeploymentReconciler{
-		Client:   mgr.GetClient(),
-		Scheme:   mgr.GetScheme(),
-		Recorder: mgr.GetEventRecorder("modelgate"),
-		Clock:    clock.RealClock{},
+		Client:     mgr.GetClient(),
+		Scheme:     mgr.GetScheme(),
+		Recorder:   mgr.GetEventRecorder("modelgate"),
+		Clock:      clock.RealClock{},
+		GatewayAPI: gatewayAPI,
 	}).SetupWithManager(mgr); err != nil {
 		log.Error(err, "Unable to set up the ModelDeployment controller")
 		os.Exit(1)

@@ -15,7 +15,7 @@ const (
 // item is one row of the catalogue table; its Run function lives beside the
 // other checks of its kind and is joined by id in Catalogue.
 type item struct {
-	id, section, title        string
+	id, section, title       string
 	production, staging, dev servingv1alpha1.Severity
 	network                  bool
 }

@@ -7,9 +7,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -23,12 +27,17 @@ import (
 	"k8s.io/utils/ptr"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/checklist"
 	"github.com/modelgate/modelgate/internal/desiredstate"
 	"github.com/modelgate/modelgate/internal/rollout"
 )
@@ -44,6 +53,11 @@ type ModelDeploymentReconciler struct {
 	Recorder events.EventRecorder
 	// Clock is injected so tests control the times written to status.
 	Clock clock.PassiveClock
+	// Prober runs the checklist's network probes; nil skips them.
+	Prober Prober
+	// GatewayAPI is true when the cluster serves the Gateway API, whose
+	// HTTPRoutes and Gateways the checklist then reads and watches.
+	GatewayAPI bool
 }
 
 // scope carries what one reconcile gathered and decided.
@@ -56,6 +70,9 @@ type scope struct {
 	observed     map[string]rollout.Observed
 	decision     rollout.Decision
 	decided      bool
+
+	checklistInputs *checklist.Inputs
+	checklist       checklist.Result
 }
 
 // +kubebuilder:rbac:groups=serving.modelgate.dev,resources=modeldeployments,verbs=get;list;watch;update;patch
@@ -70,6 +87,9 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	log := logf.FromContext(ctx)
 	md := &servingv1alpha1.ModelDeployment{}
 	if err := r.Get(ctx, req.NamespacedName, md); err != nil {
+		if apierrors.IsNotFound(err) {
+			forgetChecklistMetrics(req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !md.DeletionTimestamp.IsZero() {
@@ -97,9 +117,12 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			}
 		}
 		r.emitEvents(base, s, retErr)
+		if s.checklistInputs != nil && retErr == nil {
+			recordChecklistMetrics(md, md.Status.Checklist)
+		}
 	}()
 
-	for _, step := range []func(context.Context, *scope) error{r.gather, r.decide, r.apply} {
+	for _, step := range []func(context.Context, *scope) error{r.gather, r.gatherChecklist, r.decide, r.apply} {
 		if err := step(ctx, s); err != nil {
 			if errors.Is(err, reconcile.TerminalError(nil)) {
 				log.Info("Spec cannot succeed without a change", "modelDeployment", klog.KObj(md), "reason", err.Error())
@@ -107,8 +130,15 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			return ctrl.Result{}, err
 		}
 	}
+	if s.decision.Reconciling != nil && s.decision.Phase == servingv1alpha1.PhaseVerifying {
+		// A probe did not answer: ask again; the prober backs off per probe.
+		return ctrl.Result{RequeueAfter: verifyRetryInterval}, nil
+	}
 	return ctrl.Result{}, nil
 }
+
+// verifyRetryInterval is how often a checklist that could not be judged is tried again.
+const verifyRetryInterval = 10 * time.Second
 
 // gather reads the desired pod template and the Deployments this
 // ModelDeployment owns, and judges how far each has rolled out.
@@ -173,8 +203,9 @@ func observe(dep *appsv1.Deployment) (rollout.Observed, error) {
 }
 
 func (r *ModelDeploymentReconciler) decide(_ context.Context, s *scope) error {
+	gate := judgeChecklist(s)
 	s.decision = rollout.Decide(rollout.Input{
-		MD: s.md, TemplateHash: s.templateHash, Deployments: s.observed, Now: s.now,
+		MD: s.md, TemplateHash: s.templateHash, Deployments: s.observed, Now: s.now, Gate: gate,
 	})
 	s.decided = true
 	return nil
@@ -210,7 +241,7 @@ func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 // the template it was deployed with and only has its size set.
 func (r *ModelDeploymentReconciler) applyDeployment(ctx context.Context, s *scope, t rollout.Target) error {
 	name := desiredstate.DeploymentName(s.md, t.Version)
-	if t.Version != s.md.Spec.Model.Version {
+	if t.Version != s.md.Spec.Model.Version || t.KeepTemplate {
 		dep, ok := s.deployments[name]
 		if !ok {
 			return nil // its template is gone with the old spec; nothing to recreate it from
@@ -272,6 +303,11 @@ func (r *ModelDeploymentReconciler) emitEvents(before *servingv1alpha1.ModelDepl
 			r.Recorder.Eventf(md, nil, e.Type, e.Reason, "Reconcile", "%s", e.Message)
 		}
 	}
+	if err == nil && s.checklistInputs != nil {
+		for _, c := range checklist.Changes(before.Status.Checklist, &s.checklist.Status) {
+			r.Recorder.Eventf(md, nil, c.EventType(), "ChecklistItemChanged", "Verify", "%s", c.String())
+		}
+	}
 	var invalid invalidSpec
 	if errors.As(err, &invalid) {
 		old := meta.FindStatusCondition(before.Status.Conditions, servingv1alpha1.ConditionStalled)
@@ -281,18 +317,115 @@ func (r *ModelDeploymentReconciler) emitEvents(before *servingv1alpha1.ModelDepl
 	}
 }
 
-// SetupWithManager registers the reconciler, the owner index and the watches
-// on what it creates.
+// SetupWithManager registers the reconciler, its indexes, the watches on what
+// it creates, and the watches on what the checklist reads, each mapped back to
+// the ModelDeployments it may concern.
 func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.Deployment{}, ownerIndex, ownerName); err != nil {
+	ctx := context.Background()
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &appsv1.Deployment{}, ownerIndex, ownerName); err != nil {
 		return fmt.Errorf("indexing Deployments by owner: %w", err)
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &autoscalingv2.HorizontalPodAutoscaler{}, hpaTargetIndex, hpaTarget); err != nil {
+		return fmt.Errorf("indexing HorizontalPodAutoscalers by target: %w", err)
+	}
+	inNamespace := handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsInNamespace)
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&servingv1alpha1.ModelDeployment{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
-		Named("modeldeployment").
+		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentOfHPA)).
+		Watches(&policyv1.PodDisruptionBudget{}, inNamespace).
+		Watches(&networkingv1.NetworkPolicy{}, inNamespace).
+		Watches(&networkingv1.Ingress{}, inNamespace).
+		Watches(&corev1.Secret{}, inNamespace).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfConfigMap)).
+		Watches(&corev1.ResourceQuota{}, inNamespace)
+	if r.GatewayAPI {
+		b = b.Watches(&gatewayv1.HTTPRoute{}, inNamespace).Watches(&gatewayv1.Gateway{}, inNamespace)
+	}
+	return b.Named("modeldeployment").
+		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		Complete(r)
+}
+
+// modelDeploymentsInNamespace maps an object the checklist reads to every
+// ModelDeployment of its namespace: which of them it concerns depends on
+// selectors and references the checks judge.
+func (r *ModelDeploymentReconciler) modelDeploymentsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
+	var list servingv1alpha1.ModelDeploymentList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace())); err != nil {
+		logf.FromContext(ctx).Error(err, "Listing ModelDeployments to map a change", "object", klog.KObj(o))
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return out
+}
+
+// modelDeploymentOfHPA maps an HPA to the ModelDeployment it scales, directly
+// or through one of its Deployments.
+func (r *ModelDeploymentReconciler) modelDeploymentOfHPA(ctx context.Context, o client.Object) []reconcile.Request {
+	hpa, ok := o.(*autoscalingv2.HorizontalPodAutoscaler)
+	if !ok {
+		return nil
+	}
+	ref := hpa.Spec.ScaleTargetRef
+	switch ref.Kind {
+	case "ModelDeployment":
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: hpa.Namespace, Name: ref.Name}}}
+	case "Deployment":
+		dep := &appsv1.Deployment{}
+		if err := r.Get(ctx, client.ObjectKey{Namespace: hpa.Namespace, Name: ref.Name}, dep); err != nil {
+			return nil
+		}
+		if owner := ownerName(dep); len(owner) == 1 {
+			return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: hpa.Namespace, Name: owner[0]}}}
+		}
+	}
+	return nil
+}
+
+// modelDeploymentsOfConfigMap maps a ConfigMap to the ModelDeployments whose
+// model card it holds.
+func (r *ModelDeploymentReconciler) modelDeploymentsOfConfigMap(ctx context.Context, o client.Object) []reconcile.Request {
+	var list servingv1alpha1.ModelDeploymentList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace())); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range list.Items {
+		if card := list.Items[i].Spec.Model.ModelCard; card != nil && card.ConfigMapRef != nil && card.ConfigMapRef.Name == o.GetName() {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+	}
+	return out
+}
+
+// CacheOptions are the manager's cache options: Secrets are kept with their
+// key names only, since the checklist never needs a value and a cache of every
+// Secret's value would be a needless risk.
+func CacheOptions() cache.Options {
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&corev1.Secret{}: {Transform: stripSecretValues},
+	}}
+}
+
+func stripSecretValues(o any) (any, error) {
+	secret, ok := o.(*corev1.Secret)
+	if !ok {
+		return o, nil
+	}
+	for k := range secret.Data {
+		secret.Data[k] = nil
+	}
+	for k := range secret.StringData {
+		secret.StringData[k] = ""
+	}
+	secret.ManagedFields = nil
+	delete(secret.Annotations, corev1.LastAppliedConfigAnnotation)
+	return secret, nil
 }
 
 // ownerName is the index function: the name of the controlling ModelDeployment.

@@ -50,6 +50,16 @@ func setDecision(md *servingv1alpha1.ModelDeployment, s *scope) {
 		st.AvailableReplicas += dep.Status.AvailableReplicas
 	}
 
+	if s.checklistInputs != nil {
+		st.Checklist = s.checklist.Status.DeepCopy()
+		result, reason, msg := checklistCondition(s.checklist)
+		status := metav1.ConditionTrue
+		if result != servingv1alpha1.CheckPass {
+			status = metav1.ConditionFalse
+		}
+		setCondition(md, servingv1alpha1.ConditionChecklistPassed, status, reason, msg)
+	}
+
 	setCondition(md, servingv1alpha1.ConditionReady, d.Ready.Status, d.Ready.Reason, d.Ready.Message)
 	setCondition(md, servingv1alpha1.ConditionProgressing, d.Progressing.Status, d.Progressing.Reason, d.Progressing.Message)
 	setOptional(md, servingv1alpha1.ConditionReconciling, d.Reconciling)

@@ -31,7 +31,9 @@ func objectKey(o client.Object) types.NamespacedName {
 // newModelDeployment is the valid ModelDeployment at a version, in a namespace.
 func newModelDeployment(ns, version string, replicas int32) *servingv1alpha1.ModelDeployment {
 	md := &servingv1alpha1.ModelDeployment{}
-	u := withOverlay(ns, fmt.Sprintf(`{spec: {model: {version: %q}, replicas: %d}}`, version, replicas))
+	// The development profile enforces little: these stories are about the
+	// rollout; the checklist's own stories set up what production asks for.
+	u := withOverlay(ns, fmt.Sprintf(`{spec: {model: {version: %q}, replicas: %d, checklist: {profile: development}}}`, version, replicas))
 	Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, md)).To(Succeed())
 	return md
 }

@@ -78,6 +78,7 @@ var _ = BeforeSuite(func() {
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
+		Cache:                  controller.CacheOptions(),
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect((&controller.ModelDeploymentReconciler{

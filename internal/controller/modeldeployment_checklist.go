@@ -1,0 +1,209 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/checklist"
+	"github.com/modelgate/modelgate/internal/desiredstate"
+	"github.com/modelgate/modelgate/internal/rollout"
+)
+
+// Prober answers the checklist's network-backed questions; internal/probe
+// implements it with timeouts and a cache.
+type Prober interface {
+	Artifact(ctx context.Context, uri string) *checklist.Finding
+	Registry(ctx context.Context, ref servingv1alpha1.ModelRegistryRef, modelName string) *checklist.Finding
+	Document(ctx context.Context, url string) *checklist.ModelCardDocument
+}
+
+// hpaTargetIndex indexes HorizontalPodAutoscalers by "<kind>/<name>" of their scale target.
+const hpaTargetIndex = ".spec.scaleTargetRef"
+
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies;ingresses,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets;configmaps;resourcequotas;nodes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes;gateways,verbs=get;list;watch
+
+// gatherChecklist reads, from the cache, everything the checklist judges, and
+// asks the network probes about the artifact, the registry and a model card URL.
+func (r *ModelDeploymentReconciler) gatherChecklist(ctx context.Context, s *scope) error {
+	md := s.md
+	ns := client.InNamespace(md.Namespace)
+	in := &checklist.Inputs{
+		MD:               md,
+		Template:         s.template,
+		ServingContainer: desiredstate.ServingContainerIndex(&s.template.Spec, md.Spec.ServingContainer),
+		Replicas:         desiredstate.Replicas(md),
+		Unavailable:      map[string]string{},
+	}
+	if md.Status.Stable != nil {
+		in.StableVersion = md.Status.Stable.Version
+	}
+	for _, d := range s.deployments {
+		in.Deployments = append(in.Deployments, *d)
+	}
+
+	var hpas autoscalingv2.HorizontalPodAutoscalerList
+	for _, target := range []string{"ModelDeployment/" + md.Name, "Deployment/" + desiredstate.DeploymentName(md, md.Spec.Model.Version)} {
+		if err := r.List(ctx, &hpas, ns, client.MatchingFields{hpaTargetIndex: target}); err != nil {
+			return listError(in, "HorizontalPodAutoscaler", err)
+		}
+		in.HPAs = append(in.HPAs, hpas.Items...)
+	}
+	var pdbs policyv1.PodDisruptionBudgetList
+	if err := r.List(ctx, &pdbs, ns); err != nil {
+		return listError(in, "PodDisruptionBudget", err)
+	}
+	in.PDBs = pdbs.Items
+	var nps networkingv1.NetworkPolicyList
+	if err := r.List(ctx, &nps, ns); err != nil {
+		return listError(in, "NetworkPolicy", err)
+	}
+	in.NetworkPolicies = nps.Items
+	var ings networkingv1.IngressList
+	if err := r.List(ctx, &ings, ns); err != nil {
+		return listError(in, "Ingress", err)
+	}
+	in.Ingresses = ings.Items
+	var quotas corev1.ResourceQuotaList
+	if err := r.List(ctx, &quotas, ns); err != nil {
+		return listError(in, "ResourceQuota", err)
+	}
+	in.ResourceQuotas = quotas.Items
+	var nodes corev1.NodeList
+	if err := r.List(ctx, &nodes); err != nil {
+		return listError(in, "Node", err)
+	}
+	for i := range nodes.Items {
+		in.NodeAllocatable = append(in.NodeAllocatable, nodes.Items[i].Status.Allocatable)
+	}
+	if r.GatewayAPI {
+		var routes gatewayv1.HTTPRouteList
+		if err := r.List(ctx, &routes, ns); err != nil {
+			return listError(in, "HTTPRoute", err)
+		}
+		in.HTTPRoutes = routes.Items
+		var gws gatewayv1.GatewayList
+		if err := r.List(ctx, &gws, ns); err != nil {
+			return listError(in, "Gateway", err)
+		}
+		in.Gateways = gws.Items
+	}
+	// The cache holds Secrets with their values stripped (see CacheOptions):
+	// the checks need the key names only.
+	var secrets corev1.SecretList
+	if err := r.List(ctx, &secrets, ns); err != nil {
+		return listError(in, "Secret", err)
+	}
+	in.Secrets = make(map[string]checklist.SecretKeys, len(secrets.Items))
+	for i := range secrets.Items {
+		keys := checklist.SecretKeys{}
+		for k := range secrets.Items[i].Data {
+			keys[k] = struct{}{}
+		}
+		in.Secrets[secrets.Items[i].Name] = keys
+	}
+	if card := md.Spec.Model.ModelCard; card != nil && card.ConfigMapRef != nil {
+		cm := &corev1.ConfigMap{}
+		err := r.Get(ctx, client.ObjectKey{Namespace: md.Namespace, Name: card.ConfigMapRef.Name}, cm)
+		switch {
+		case err == nil:
+			in.ConfigMaps = map[string]*corev1.ConfigMap{cm.Name: cm}
+		case apierrors.IsNotFound(err):
+		default:
+			if err := listError(in, "ConfigMap", err); err != nil {
+				return err
+			}
+		}
+	}
+
+	if r.Prober != nil {
+		in.Remote.Artifact = r.Prober.Artifact(ctx, md.Spec.Model.URI)
+		if reg := md.Spec.Model.Registry; reg != nil {
+			in.Remote.Registry = r.Prober.Registry(ctx, *reg, md.Spec.Model.Name)
+		}
+		if card := md.Spec.Model.ModelCard; card != nil && card.URL != "" {
+			in.Remote.ModelCard = r.Prober.Document(ctx, string(card.URL))
+		}
+	}
+	s.checklistInputs = in
+	return nil
+}
+
+// listError records an input the checks cannot see because RBAC refuses it, so
+// they report Unknown, and returns any other error for a retry.
+func listError(in *checklist.Inputs, kind string, err error) error {
+	if apierrors.IsForbidden(err) || meta.IsNoMatchError(err) {
+		in.Unavailable[kind] = err.Error()
+		return nil
+	}
+	return fmt.Errorf("reading %ss: %w", kind, err)
+}
+
+// judgeChecklist runs the catalogue and turns its result into the rollout's gate.
+func judgeChecklist(s *scope) rollout.Gate {
+	s.checklist = checklist.Evaluate(checklist.Catalogue(), s.checklistInputs)
+	if s.checklist.Passed() {
+		return rollout.Gate{}
+	}
+	unknownOnly := true
+	for _, id := range s.checklist.Blocking {
+		for _, it := range s.checklist.Status.Items {
+			if it.ID == id && it.Result != servingv1alpha1.CheckUnknown {
+				unknownOnly = false
+			}
+		}
+	}
+	g := rollout.Gate{Closed: true, Reason: "ChecklistFailed",
+		Message: "checklist items block it: " + s.checklist.BlockingMessage()}
+	if unknownOnly {
+		g.Reason, g.Retrying = "ChecklistUnknown", true
+		g.Message = "checklist items could not be judged yet: " + s.checklist.BlockingMessage()
+	}
+	return g
+}
+
+// checklistCondition is the ChecklistPassed condition of a result.
+func checklistCondition(res checklist.Result) (servingv1alpha1.CheckResult, string, string) {
+	if res.Passed() {
+		return servingv1alpha1.CheckPass, "ChecklistPassed", fmt.Sprintf("Version %s passes every enforced checklist item (%s passed)", res.Status.Version, res.Status.Summary)
+	}
+	return servingv1alpha1.CheckFail, "ChecklistFailed", fmt.Sprintf("Version %s is blocked by %s: %s",
+		res.Status.Version, strings.Join(res.Blocking, ", "), res.BlockingMessage())
+}
+
+// hpaTarget is the index function of hpaTargetIndex.
+func hpaTarget(o client.Object) []string {
+	hpa, ok := o.(*autoscalingv2.HorizontalPodAutoscaler)
+	if !ok {
+		return nil
+	}
+	return []string{hpa.Spec.ScaleTargetRef.Kind + "/" + hpa.Spec.ScaleTargetRef.Name}
+}
+
+// ServesGatewayAPI reports whether the cluster serves Gateway API HTTPRoutes.
+func ServesGatewayAPI(mapper meta.RESTMapper) (bool, error) {
+	_, err := mapper.RESTMapping(schema.GroupKind{Group: gatewayv1.GroupName, Kind: "HTTPRoute"}, gatewayv1.GroupVersion.Version)
+	switch {
+	case err == nil:
+		return true, nil
+	case meta.IsNoMatchError(err):
+		return false, nil
+	default:
+		return false, err
+	}
+}
