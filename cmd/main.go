@@ -20,6 +20,7 @@ import (
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/controller"
+	"github.com/modelgate/modelgate/internal/probe"
 )
 
 func main() {
@@ -28,12 +29,16 @@ func main() {
 		secureMetrics          bool
 		enableHTTP2            bool
 		leaderElect            bool
+		apiQPS                 float64
+		apiBurst               int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint binds to; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorized through the API server.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so that only one of several managers reconciles.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Serve metrics over HTTP/2 (off by default: HTTP/2 Rapid Reset, CVE-2023-44487).")
+	flag.Float64Var(&apiQPS, "kube-api-qps", 50, "Queries per second the manager may send to the API server.")
+	flag.IntVar(&apiBurst, "kube-api-burst", 100, "Burst of queries the manager may send to the API server.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -54,7 +59,9 @@ func main() {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	cfg := ctrl.GetConfigOrDie()
+	cfg.QPS, cfg.Burst = float32(apiQPS), apiBurst
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsOpts,
 		HealthProbeBindAddress: probeAddr,
@@ -80,6 +87,7 @@ func main() {
 		Recorder:   mgr.GetEventRecorder("modelgate"),
 		Clock:      clock.RealClock{},
 		GatewayAPI: gatewayAPI,
+		Prober:     probe.New(probe.Options{}),
 	}).SetupWithManager(mgr); err != nil {
 		log.Error(err, "Unable to set up the ModelDeployment controller")
 		os.Exit(1)

@@ -12,6 +12,13 @@ const (
 	off     = servingv1alpha1.SeverityOff
 )
 
+// Sections of the seed checklist the items answer.
+const (
+	sectionModelReadiness = "Model Readiness"
+	sectionDocumentation  = "Documentation"
+	sectionSecurity       = "Security Checks"
+)
+
 // item is one row of the catalogue table; its Run function lives beside the
 // other checks of its kind and is joined by id in Catalogue.
 type item struct {
@@ -23,21 +30,21 @@ type item struct {
 // table is the catalogue: id, the seed checklist's section, what is verified,
 // and the severity in the production, staging and development profiles.
 var table = []item{
-	{"model-version-semver", "Model Readiness", "Model versioned using semantic versioning, not below the stable version", enforce, enforce, warn, false},
-	{"model-artifact", "Model Readiness", "Model artifacts stored in an artifact repository that answers", enforce, warn, off, true},
-	{"model-registry", "Model Readiness", "Model registered in the model registry and ready", enforce, warn, off, true},
-	{"model-performance", "Model Readiness", "Model performance meets or exceeds requirements", enforce, warn, off, false},
-	{"model-card", "Documentation", "Model card created and complete", enforce, warn, off, true},
-	{"runbook", "Documentation", "Runbook created for the operations team", enforce, warn, off, false},
-	{"rollback-procedure", "Documentation", "Rollback procedures documented", enforce, warn, off, false},
+	{"model-version-semver", sectionModelReadiness, "Model versioned using semantic versioning, not below the stable version", enforce, enforce, warn, false},
+	{"model-artifact", sectionModelReadiness, "Model artifacts stored in an artifact repository that answers", enforce, warn, off, true},
+	{"model-registry", sectionModelReadiness, "Model registered in the model registry and ready", enforce, warn, off, true},
+	{"model-performance", sectionModelReadiness, "Model performance meets or exceeds requirements", enforce, warn, off, false},
+	{"model-card", sectionDocumentation, "Model card created and complete", enforce, warn, off, true},
+	{"runbook", sectionDocumentation, "Runbook created for the operations team", enforce, warn, off, false},
+	{"rollback-procedure", sectionDocumentation, "Rollback procedures documented", enforce, warn, off, false},
 	{"probes", "Application Monitoring", "Readiness and liveness probes configured", enforce, enforce, warn, false},
 	{"resources", "Infrastructure", "Resource requirements set (CPU, memory, GPU)", enforce, enforce, warn, false},
 	{"hpa", "Infrastructure", "Horizontal scaling configured", enforce, warn, off, false},
 	{"pdb", "Business Continuity", "Disruption budget protects the pods and allows a disruption", enforce, warn, off, false},
-	{"network-policy", "Security Checks", "Network security rules configured", enforce, warn, off, false},
-	{"secrets", "Security Checks", "Secrets exist and no credentials are hardcoded", enforce, enforce, enforce, false},
-	{"tls", "Security Checks", "Encryption in transit (TLS) enabled where the model is exposed", enforce, warn, off, false},
-	{"security-context", "Security Checks", "Containers run non-root, unprivileged, with a read-only root filesystem", enforce, warn, off, false},
+	{"network-policy", sectionSecurity, "Network security rules configured", enforce, warn, off, false},
+	{"secrets", sectionSecurity, "Secrets exist and no credentials are hardcoded", enforce, enforce, enforce, false},
+	{"tls", sectionSecurity, "Encryption in transit (TLS) enabled where the model is exposed", enforce, warn, off, false},
+	{"security-context", sectionSecurity, "Containers run non-root, unprivileged, with a read-only root filesystem", enforce, warn, off, false},
 	{"image-pinned", "Vulnerability Assessment", "Container images pinned by digest or from an allowed registry", enforce, warn, off, false},
 	{"redundancy", "High Availability", "Redundancy implemented: at least 2 instances spread across nodes or zones", enforce, warn, off, false},
 	{"capacity", "Capacity Planning", "The rollout's peak footprint fits the namespace quota and the nodes' GPUs", enforce, enforce, warn, false},
@@ -70,4 +77,25 @@ func Catalogue() []Check {
 		})
 	}
 	return out
+}
+
+// EffectiveSeverity is the severity of an item for a ModelDeployment: its
+// profile's, or its override's. The gatherer uses it to skip network probes
+// for items that are off.
+func EffectiveSeverity(md *servingv1alpha1.ModelDeployment, id string) servingv1alpha1.Severity {
+	for _, o := range md.Spec.Checklist.Overrides {
+		if o.ID == id {
+			return o.Severity
+		}
+	}
+	profile := md.Spec.Checklist.Profile
+	if profile == "" {
+		profile = servingv1alpha1.ProfileProduction
+	}
+	for _, it := range table {
+		if it.id == id {
+			return severities(it.production, it.staging, it.dev)[profile]
+		}
+	}
+	return off
 }

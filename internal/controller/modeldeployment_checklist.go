@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -42,7 +43,6 @@ const hpaTargetIndex = ".spec.scaleTargetRef"
 // asks the network probes about the artifact, the registry and a model card URL.
 func (r *ModelDeploymentReconciler) gatherChecklist(ctx context.Context, s *scope) error {
 	md := s.md
-	ns := client.InNamespace(md.Namespace)
 	in := &checklist.Inputs{
 		MD:               md,
 		Template:         s.template,
@@ -56,57 +56,86 @@ func (r *ModelDeploymentReconciler) gatherChecklist(ctx context.Context, s *scop
 	for _, d := range s.deployments {
 		in.Deployments = append(in.Deployments, *d)
 	}
+	for _, gather := range []func(context.Context, *checklist.Inputs) error{
+		r.gatherHPAs, r.gatherNamespaceObjects, r.gatherSecrets, r.gatherModelCard,
+	} {
+		if err := gather(ctx, in); err != nil {
+			return err
+		}
+	}
+	r.probe(ctx, in)
+	s.checklistInputs = in
+	return nil
+}
 
+// gatherHPAs reads the HPAs that scale the ModelDeployment or its Deployment,
+// through the index on their scale target.
+func (r *ModelDeploymentReconciler) gatherHPAs(ctx context.Context, in *checklist.Inputs) error {
+	md := in.MD
 	var hpas autoscalingv2.HorizontalPodAutoscalerList
 	for _, target := range []string{"ModelDeployment/" + md.Name, "Deployment/" + desiredstate.DeploymentName(md, md.Spec.Model.Version)} {
-		if err := r.List(ctx, &hpas, ns, client.MatchingFields{hpaTargetIndex: target}); err != nil {
+		if err := r.List(ctx, &hpas, client.InNamespace(md.Namespace), client.MatchingFields{hpaTargetIndex: target}); err != nil {
 			return listError(in, "HorizontalPodAutoscaler", err)
 		}
 		in.HPAs = append(in.HPAs, hpas.Items...)
 	}
-	var pdbs policyv1.PodDisruptionBudgetList
-	if err := r.List(ctx, &pdbs, ns); err != nil {
-		return listError(in, "PodDisruptionBudget", err)
+	return nil
+}
+
+// namespaceList is one kind the checks read whole from the namespace (or,
+// for Nodes, the cluster): selectors and references decide what concerns us.
+type namespaceList struct {
+	kind       string
+	list       client.ObjectList
+	namespaced bool
+}
+
+// gatherNamespaceObjects reads the objects whose selectors or references the
+// checks judge, once per reconcile, shared by every check.
+func (r *ModelDeploymentReconciler) gatherNamespaceObjects(ctx context.Context, in *checklist.Inputs) error {
+	var (
+		pdbs   policyv1.PodDisruptionBudgetList
+		nps    networkingv1.NetworkPolicyList
+		ings   networkingv1.IngressList
+		quotas corev1.ResourceQuotaList
+		routes gatewayv1.HTTPRouteList
+		gws    gatewayv1.GatewayList
+		nodes  corev1.NodeList
+	)
+	lists := []namespaceList{
+		{"PodDisruptionBudget", &pdbs, true},
+		{"NetworkPolicy", &nps, true},
+		{"Ingress", &ings, true},
+		{"ResourceQuota", &quotas, true},
+		{"Node", &nodes, false},
 	}
-	in.PDBs = pdbs.Items
-	var nps networkingv1.NetworkPolicyList
-	if err := r.List(ctx, &nps, ns); err != nil {
-		return listError(in, "NetworkPolicy", err)
+	if r.GatewayAPI { // without it there are no HTTPRoutes or Gateways to read
+		lists = append(lists, namespaceList{"HTTPRoute", &routes, true}, namespaceList{"Gateway", &gws, true})
 	}
-	in.NetworkPolicies = nps.Items
-	var ings networkingv1.IngressList
-	if err := r.List(ctx, &ings, ns); err != nil {
-		return listError(in, "Ingress", err)
+	for _, l := range lists {
+		var opts []client.ListOption
+		if l.namespaced {
+			opts = append(opts, client.InNamespace(in.MD.Namespace))
+		}
+		if err := r.List(ctx, l.list, opts...); err != nil {
+			if err := listError(in, l.kind, err); err != nil {
+				return err
+			}
+		}
 	}
-	in.Ingresses = ings.Items
-	var quotas corev1.ResourceQuotaList
-	if err := r.List(ctx, &quotas, ns); err != nil {
-		return listError(in, "ResourceQuota", err)
-	}
-	in.ResourceQuotas = quotas.Items
-	var nodes corev1.NodeList
-	if err := r.List(ctx, &nodes); err != nil {
-		return listError(in, "Node", err)
-	}
+	in.PDBs, in.NetworkPolicies, in.Ingresses, in.ResourceQuotas = pdbs.Items, nps.Items, ings.Items, quotas.Items
+	in.HTTPRoutes, in.Gateways = routes.Items, gws.Items
 	for i := range nodes.Items {
 		in.NodeAllocatable = append(in.NodeAllocatable, nodes.Items[i].Status.Allocatable)
 	}
-	if r.GatewayAPI {
-		var routes gatewayv1.HTTPRouteList
-		if err := r.List(ctx, &routes, ns); err != nil {
-			return listError(in, "HTTPRoute", err)
-		}
-		in.HTTPRoutes = routes.Items
-		var gws gatewayv1.GatewayList
-		if err := r.List(ctx, &gws, ns); err != nil {
-			return listError(in, "Gateway", err)
-		}
-		in.Gateways = gws.Items
-	}
-	// The cache holds Secrets with their values stripped (see CacheOptions):
-	// the checks need the key names only.
+	return nil
+}
+
+// gatherSecrets reads the key names of the namespace's Secrets. The cache
+// holds Secrets with their values stripped (see CacheOptions).
+func (r *ModelDeploymentReconciler) gatherSecrets(ctx context.Context, in *checklist.Inputs) error {
 	var secrets corev1.SecretList
-	if err := r.List(ctx, &secrets, ns); err != nil {
+	if err := r.List(ctx, &secrets, client.InNamespace(in.MD.Namespace)); err != nil {
 		return listError(in, "Secret", err)
 	}
 	in.Secrets = make(map[string]checklist.SecretKeys, len(secrets.Items))
@@ -117,35 +146,52 @@ func (r *ModelDeploymentReconciler) gatherChecklist(ctx context.Context, s *scop
 		}
 		in.Secrets[secrets.Items[i].Name] = keys
 	}
-	if card := md.Spec.Model.ModelCard; card != nil && card.ConfigMapRef != nil {
-		cm := &corev1.ConfigMap{}
-		err := r.Get(ctx, client.ObjectKey{Namespace: md.Namespace, Name: card.ConfigMapRef.Name}, cm)
-		switch {
-		case err == nil:
-			in.ConfigMaps = map[string]*corev1.ConfigMap{cm.Name: cm}
-		case apierrors.IsNotFound(err):
-		default:
-			if err := listError(in, "ConfigMap", err); err != nil {
-				return err
-			}
-		}
-	}
-
-	if r.Prober != nil {
-		in.Remote.Artifact = r.Prober.Artifact(ctx, md.Spec.Model.URI)
-		if reg := md.Spec.Model.Registry; reg != nil {
-			in.Remote.Registry = r.Prober.Registry(ctx, *reg, md.Spec.Model.Name)
-		}
-		if card := md.Spec.Model.ModelCard; card != nil && card.URL != "" {
-			in.Remote.ModelCard = r.Prober.Document(ctx, string(card.URL))
-		}
-	}
-	s.checklistInputs = in
 	return nil
 }
 
-// listError records an input the checks cannot see because RBAC refuses it, so
-// they report Unknown, and returns any other error for a retry.
+// gatherModelCard reads the ConfigMap holding the model card, if one is named.
+func (r *ModelDeploymentReconciler) gatherModelCard(ctx context.Context, in *checklist.Inputs) error {
+	card := in.MD.Spec.Model.ModelCard
+	if card == nil || card.ConfigMapRef == nil {
+		return nil
+	}
+	cm := &corev1.ConfigMap{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: in.MD.Namespace, Name: card.ConfigMapRef.Name}, cm)
+	switch {
+	case err == nil:
+		in.ConfigMaps = map[string]*corev1.ConfigMap{cm.Name: cm}
+	case apierrors.IsNotFound(err):
+	default:
+		return listError(in, "ConfigMap", err)
+	}
+	return nil
+}
+
+// probe asks the network about the artifact, the registry entry and a model
+// card URL, side by side since each may wait for its timeout. An item that is
+// off asks nothing of the network.
+func (r *ModelDeploymentReconciler) probe(ctx context.Context, in *checklist.Inputs) {
+	if r.Prober == nil {
+		return
+	}
+	md := in.MD
+	on := func(id string) bool { return checklist.EffectiveSeverity(md, id) != servingv1alpha1.SeverityOff }
+	var wg sync.WaitGroup
+	if on("model-artifact") {
+		wg.Go(func() { in.Remote.Artifact = r.Prober.Artifact(ctx, md.Spec.Model.URI) })
+	}
+	if reg := md.Spec.Model.Registry; reg != nil && on("model-registry") {
+		wg.Go(func() { in.Remote.Registry = r.Prober.Registry(ctx, *reg, md.Spec.Model.Name) })
+	}
+	if card := md.Spec.Model.ModelCard; card != nil && card.URL != "" && on("model-card") {
+		wg.Go(func() { in.Remote.ModelCard = r.Prober.Document(ctx, string(card.URL)) })
+	}
+	wg.Wait()
+}
+
+// listError records an input the checks cannot see because RBAC refuses it
+// (or its API is not served), so they report Unknown, and returns any other
+// error for a retry.
 func listError(in *checklist.Inputs, kind string, err error) error {
 	if apierrors.IsForbidden(err) || meta.IsNoMatchError(err) {
 		in.Unavailable[kind] = err.Error()

@@ -124,21 +124,35 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 
 	for _, step := range []func(context.Context, *scope) error{r.gather, r.gatherChecklist, r.decide, r.apply} {
 		if err := step(ctx, s); err != nil {
+			if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+				// The namespace is going away, and the ModelDeployment with it.
+				return ctrl.Result{}, nil
+			}
 			if errors.Is(err, reconcile.TerminalError(nil)) {
 				log.Info("Spec cannot succeed without a change", "modelDeployment", klog.KObj(md), "reason", err.Error())
 			}
 			return ctrl.Result{}, err
 		}
 	}
-	if s.decision.Reconciling != nil && s.decision.Phase == servingv1alpha1.PhaseVerifying {
-		// A probe did not answer: ask again; the prober backs off per probe.
-		return ctrl.Result{RequeueAfter: verifyRetryInterval}, nil
+	if s.decision.Phase == servingv1alpha1.PhaseVerifying {
+		// Watches bring the cluster's changes; what lies outside it (an artifact
+		// uploaded, a registration finished, a probe that did not answer) is
+		// asked again on a timer, the prober backing off per probe.
+		if s.decision.Reconciling != nil {
+			return ctrl.Result{RequeueAfter: verifyRetryInterval}, nil
+		}
+		return ctrl.Result{RequeueAfter: verifyRecheckInterval}, nil
 	}
 	return ctrl.Result{}, nil
 }
 
-// verifyRetryInterval is how often a checklist that could not be judged is tried again.
-const verifyRetryInterval = 10 * time.Second
+const (
+	// verifyRetryInterval is how often a checklist that could not be judged is tried again.
+	verifyRetryInterval = 10 * time.Second
+	// verifyRecheckInterval is how often a failing checklist is judged again
+	// for what no watch reports.
+	verifyRecheckInterval = time.Minute
+)
 
 // gather reads the desired pod template and the Deployments this
 // ModelDeployment owns, and judges how far each has rolled out.

@@ -21,6 +21,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/modelgate/modelgate/internal/checklist"
 	"github.com/modelgate/modelgate/test/bars"
 )
 
@@ -120,6 +121,16 @@ func startManager(logPath string) {
 	}).Should(Succeed(), "the manager never became ready; see its log at %s", logPath)
 }
 
+// writeTemp writes a manifest to a file of the suite's and returns its path.
+func writeTemp(manifest string) string {
+	f, err := os.CreateTemp(GinkgoT().TempDir(), "manifest-*.yaml")
+	Expect(err).NotTo(HaveOccurred())
+	_, err = f.WriteString(manifest)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(f.Close()).To(Succeed())
+	return f.Name()
+}
+
 func freeAddr() string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	Expect(err).NotTo(HaveOccurred())
@@ -169,6 +180,12 @@ var _ = Describe("The operator on a local cluster", Ordered, func() {
 		Expect(get("{.status.observedGeneration}", "md/fraud-scorer")()).To(Equal(get("{.metadata.generation}", "md/fraud-scorer")()))
 		Expect(kubectl("-n", namespace, "get", "md")).To(MatchRegexp(`fraud-scorer\s+2\.3\.0\s+2\.3\.0\s+Succeeded`))
 
+		By("showing the whole checklist in status")
+		Expect(get("{.status.conditions[?(@.type==\"ChecklistPassed\")].status}", "md/fraud-scorer")()).To(Equal("True"))
+		ids := strings.Fields(get("{range .status.checklist.items[*]}{.id} {end}", "md/fraud-scorer")())
+		Expect(ids).To(HaveLen(len(checklist.Catalogue())))
+		Expect(get("{.status.checklist.summary}", "md/fraud-scorer")()).To(MatchRegexp(`^\d+/\d+$`))
+
 		selector := "app.kubernetes.io/name=fraud-scorer,serving.modelgate.dev/version=2.3.0"
 		Eventually(get("{range .items[*]}{.status.phase} {end}", "pods", "-l", selector)).Should(Equal("Running Running Running"))
 		nodes := strings.Fields(get("{range .items[*]}{.spec.nodeName} {end}", "pods", "-l", selector)())
@@ -182,6 +199,32 @@ var _ = Describe("The operator on a local cluster", Ordered, func() {
 		Eventually(func() []string {
 			return strings.Fields(get("{range .items[*].endpoints[*]}{.addresses[0]} {end}", "endpointslices", "-l", "kubernetes.io/service-name=fraud-scorer")())
 		}).Should(ConsistOf(strings.Fields(get("{range .items[*]}{.status.podIP} {end}", "pods", "-l", selector)())))
+	})
+
+	It("never gives a pod, nor traffic, to a version that fails its checklist", func() {
+		kubectl("-n", namespace, "apply", "-f", writeTemp(`
+apiVersion: serving.modelgate.dev/v1alpha1
+kind: ModelDeployment
+metadata: {name: unvetted}
+spec:
+  model: {name: unvetted, version: 1.0.0, uri: "pvc://models/unvetted/1.0.0"}
+  replicas: 2
+  checklist: {profile: production}
+  template:
+    spec:
+      containers: [{name: server, image: registry.example/ml/server:latest}]
+`))
+		Eventually(get("{.status.phase}", "md/unvetted")).Should(Equal("Verifying"))
+		Expect(get("{.status.conditions[?(@.type==\"ChecklistPassed\")].message}", "md/unvetted")()).
+			To(And(ContainSubstring("pdb"), ContainSubstring("probes"), ContainSubstring("model-card")))
+		Expect(get("{.spec.replicas} {.metadata.generation}", "deployment", "-l", "app.kubernetes.io/name=unvetted")()).
+			To(Equal("0 1"), "created without pods, never scaled up")
+		Expect(get("{.items}", "pods", "-l", "app.kubernetes.io/name=unvetted")()).To(Equal("[]"))
+		Expect(get("{range .items[*].endpoints[*]}{.addresses[0]} {end}", "endpointslices", "-l", "kubernetes.io/service-name=unvetted")()).
+			To(BeEmpty())
+		Expect(kubectl("-n", namespace, "get", "events", "--field-selector", "involvedObject.name=unvetted,reason=ChecklistItemChanged")).
+			To(ContainSubstring("Checklist item pdb of version 1.0.0: Fail"))
+		kubectl("-n", namespace, "delete", "md", "unvetted")
 	})
 
 	It("replaces the old version when a new one is declared", func() {

@@ -7,8 +7,12 @@ package integration
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,9 +34,14 @@ import (
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/controller"
+	"github.com/modelgate/modelgate/internal/probe"
 )
 
 var (
+	// artifactServer answers HEAD for model artifacts over TLS; registryServer
+	// speaks the MLflow model registry's REST API with every version READY.
+	artifactServer, registryServer *httptest.Server
+
 	testEnv   *envtest.Environment
 	cfg       *rest.Config
 	k8sClient client.Client
@@ -67,6 +76,8 @@ var _ = BeforeSuite(func() {
 		cancel()
 		Expect(testEnv.Stop()).To(Succeed())
 	})
+	// Room for the Services of hundreds of ModelDeployments (three each).
+	testEnv.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.0.0.0/16")
 	var err error
 	cfg, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
@@ -74,7 +85,26 @@ var _ = BeforeSuite(func() {
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	artifactServer = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodHead || !strings.HasPrefix(r.URL.Path, "/models/") {
+			http.NotFound(w, r)
+		}
+	}))
+	registryServer = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/2.0/mlflow/model-versions/get" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = fmt.Fprintf(w, `{"model_version": {"name": %q, "version": %q, "status": "READY"}}`, r.URL.Query().Get("name"), r.URL.Query().Get("version"))
+	}))
+	DeferCleanup(artifactServer.Close)
+	DeferCleanup(registryServer.Close)
+
+	// The manager's client is as fast as cmd/main.go makes it by default.
+	mgrCfg := rest.CopyConfig(cfg)
+	mgrCfg.QPS, mgrCfg.Burst = 50, 100
+	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
@@ -86,6 +116,7 @@ var _ = BeforeSuite(func() {
 		Scheme:   mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("modelgate"),
 		Clock:    clock.RealClock{},
+		Prober:   probe.New(probe.Options{Client: artifactServer.Client(), Timeout: 2 * time.Second}),
 	}).SetupWithManager(mgr)).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
