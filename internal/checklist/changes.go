@@ -2,6 +2,7 @@ package checklist
 
 import (
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -55,4 +56,30 @@ func (c Change) String() string {
 		return fmt.Sprintf("Checklist item %s of version %s: %s: %s", c.ID, c.Version, c.To, c.Message)
 	}
 	return fmt.Sprintf("Checklist item %s of version %s: %s -> %s: %s", c.ID, c.Version, c.From, c.To, c.Message)
+}
+
+// maxEventNote is the longest note an event may carry (events.k8s.io allows 1 kB).
+const maxEventNote = 1000
+
+// Summary is one event's worth of changes: Warning when any item now fails or
+// could not be judged, and a note naming each change. Changes of one reconcile
+// go out as one event, since the events API folds events that differ only in
+// their note into one series.
+func Summary(changes []Change) (eventType, note string) {
+	if len(changes) == 0 {
+		return "", ""
+	}
+	eventType = corev1.EventTypeNormal
+	parts := make([]string, 0, len(changes))
+	for _, c := range changes {
+		if c.EventType() == corev1.EventTypeWarning {
+			eventType = corev1.EventTypeWarning
+		}
+		parts = append(parts, c.String())
+	}
+	note = strings.Join(parts, "; ")
+	if len(note) > maxEventNote {
+		note = note[:maxEventNote-3] + "..."
+	}
+	return eventType, note
 }

@@ -48,3 +48,27 @@ func TestChanges(t *testing.T) {
 	g.Expect(Change{To: servingv1alpha1.CheckUnknown}.EventType()).To(Equal("Warning"))
 	g.Expect(Change{To: servingv1alpha1.CheckPass}.EventType()).To(Equal("Normal"))
 }
+
+func TestSummary(t *testing.T) {
+	g := NewWithT(t)
+	typ, note := Summary(nil)
+	g.Expect(typ + note).To(BeEmpty())
+
+	typ, note = Summary([]Change{
+		{ID: "probes", Version: "1.0.0", From: servingv1alpha1.CheckFail, To: servingv1alpha1.CheckPass, Message: "ok"},
+		{ID: "pdb", Version: "1.0.0", To: servingv1alpha1.CheckFail, Message: "none"},
+	})
+	g.Expect(typ).To(Equal("Warning"), "a change to a failing result makes the event a warning")
+	g.Expect(note).To(Equal("Checklist item probes of version 1.0.0: Fail -> Pass: ok; Checklist item pdb of version 1.0.0: Fail: none"))
+
+	typ, _ = Summary([]Change{{ID: "pdb", To: servingv1alpha1.CheckPass}})
+	g.Expect(typ).To(Equal("Normal"))
+
+	long := make([]Change, 50)
+	for i := range long {
+		long[i] = Change{ID: "pdb", Version: "1.0.0", To: servingv1alpha1.CheckFail, Message: "a long message about what failed"}
+	}
+	_, note = Summary(long)
+	g.Expect(len(note)).To(BeNumerically("<=", 1000), "events.k8s.io refuses notes over 1 kB")
+	g.Expect(note).To(HaveSuffix("..."))
+}

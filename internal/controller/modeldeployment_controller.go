@@ -318,8 +318,8 @@ func (r *ModelDeploymentReconciler) emitEvents(before *servingv1alpha1.ModelDepl
 		}
 	}
 	if err == nil && s.checklistInputs != nil {
-		for _, c := range checklist.Changes(before.Status.Checklist, &s.checklist.Status) {
-			r.Recorder.Eventf(md, nil, c.EventType(), "ChecklistItemChanged", "Verify", "%s", c.String())
+		if eventType, note := checklist.Summary(checklist.Changes(before.Status.Checklist, &s.checklist.Status)); note != "" {
+			r.Recorder.Eventf(md, nil, eventType, "ChecklistChanged", "Verify", "%s", note)
 		}
 	}
 	var invalid invalidSpec

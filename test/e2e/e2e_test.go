@@ -217,13 +217,13 @@ spec:
 		Eventually(get("{.status.phase}", "md/unvetted")).Should(Equal("Verifying"))
 		Expect(get("{.status.conditions[?(@.type==\"ChecklistPassed\")].message}", "md/unvetted")()).
 			To(And(ContainSubstring("pdb"), ContainSubstring("probes"), ContainSubstring("model-card")))
-		Expect(get("{.spec.replicas} {.metadata.generation}", "deployment", "-l", "app.kubernetes.io/name=unvetted")()).
+		Expect(get("{.items[0].spec.replicas} {.items[0].metadata.generation}", "deployments", "-l", "app.kubernetes.io/name=unvetted")()).
 			To(Equal("0 1"), "created without pods, never scaled up")
 		Expect(get("{.items}", "pods", "-l", "app.kubernetes.io/name=unvetted")()).To(Equal("[]"))
 		Expect(get("{range .items[*].endpoints[*]}{.addresses[0]} {end}", "endpointslices", "-l", "kubernetes.io/service-name=unvetted")()).
 			To(BeEmpty())
-		Expect(kubectl("-n", namespace, "get", "events", "--field-selector", "involvedObject.name=unvetted,reason=ChecklistItemChanged")).
-			To(ContainSubstring("Checklist item pdb of version 1.0.0: Fail"))
+		Eventually(get("{.items[*].message}", "events", "--field-selector", "involvedObject.name=unvetted,reason=ChecklistChanged")).
+			Should(ContainSubstring("Checklist item model-registry of version 1.0.0: Fail"))
 		kubectl("-n", namespace, "delete", "md", "unvetted")
 	})
 

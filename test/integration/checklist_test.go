@@ -159,7 +159,7 @@ var _ = Describe("The readiness checklist", func() {
 		Expect(k8sClient.Get(ctx, deploymentOf(ns, md.Name, "1.0.0"), dep)).To(Succeed())
 		Expect(*dep.Spec.Replicas).To(BeZero())
 		Expect(dep.Generation).To(BeEquivalentTo(1), "created without pods and never scaled up while blocked")
-		Eventually(func() []string { return eventReasons(ns, md.Name) }).Should(ContainElement("ChecklistItemChanged"))
+		Eventually(func() []string { return eventReasons(ns, md.Name) }).Should(ContainElement("ChecklistChanged"))
 		Expect(metricValue("fraud-scorer", ns, "pdb", "Fail")).To(Equal(1.0))
 
 		By("applying the missing PodDisruptionBudget")
