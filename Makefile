@@ -62,8 +62,14 @@ help: ## Show the targets.
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
 
 .PHONY: test
-test: test-unit test-integration test-e2e ## Run every test layer and print the total coverage.
+test: test-unit test-integration test-e2e bench ## Run every test layer and the benchmarks, then print the total coverage.
 	@$(MAKE) --no-print-directory coverage
+
+BENCH_TIME ?= 200x
+.PHONY: bench
+bench: ## Run the benchmarks and keep their figures in bars/bench.txt (compare runs with benchstat).
+	@mkdir -p bars
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCH_TIME) -count 3 ./internal/... | tee bars/bench.txt
 
 .PHONY: test-unit
 test-unit: ## Unit tests: table tests of the pure packages.

@@ -62,36 +62,57 @@ KUBECONFIG=$kubeconfig nohup "$MANAGER" --metrics-bind-address=0 --health-probe-
 echo $! >"$state.pid"
 echo "operator pid $(cat "$state.pid")"
 
-bold "4. The samples (config/samples/), applied with kubectl"
+bold "4. The samples (config/samples/): a production ModelDeployment, its model card, HPA and NetworkPolicy"
 k create namespace "$namespace" --dry-run=client -o yaml | k apply -f - >/dev/null
+# A second run starts the story again: a new ModelDeployment, no PodDisruptionBudget.
+# Foreground deletion returns once the garbage collector removed what it owned.
+k -n "$namespace" delete md fraud-scorer --ignore-not-found --cascade=foreground --timeout=120s
+k -n "$namespace" delete -f config/samples/fraud-scorer-pdb.yaml --ignore-not-found
 k -n "$namespace" apply -k config/samples
 
-bold "5. Watching the ModelDeployment until it is Ready"
-deadline=$((SECONDS + 120))
-last=""
-while :; do
-	now=$(k -n "$namespace" get md 2>/dev/null || true)
-	if [[ $now != "$last" ]]; then
-		echo "$now"
-		last=$now
-	fi
-	ready=$(k -n "$namespace" get md fraud-scorer -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
-	[[ $ready == True ]] && break
-	if ((SECONDS > deadline)); then
-		echo "fraud-scorer did not become Ready in 120 s; the operator's log:" >&2
-		tail -n 30 "$state.log" >&2
-		exit 1
-	fi
-	sleep 0.2
-done
+# watch_until prints `kubectl get md` whenever it changes, until the jsonpath
+# $1 of fraud-scorer reads $2.
+watch_until() {
+	local deadline=$((SECONDS + 120)) last="" now
+	while :; do
+		now=$(k -n "$namespace" get md 2>/dev/null || true)
+		if [[ $now != "$last" ]]; then
+			echo "$now"
+			last=$now
+		fi
+		[[ $(k -n "$namespace" get md fraud-scorer -o "jsonpath=$1" 2>/dev/null || true) == "$2" ]] && return 0
+		if ((SECONDS > deadline)); then
+			echo "fraud-scorer did not reach $1 == $2 in 120 s; the operator's log:" >&2
+			tail -n 30 "$state.log" >&2
+			exit 1
+		fi
+		sleep 0.2
+	done
+}
+checklist() {
+	k -n "$namespace" get md fraud-scorer -o 'jsonpath={range .status.checklist.items[*]}{.result}{"\t"}{.id}{"\t"}{.message}{"\n"}{end}' |
+		awk -F'\t' '{printf "  %-8s %-21s %s\n", $1, $2, substr($3, 1, 110)}'
+}
 
-bold "6. Its conditions"
+bold "5. The checklist holds the version: no PodDisruptionBudget protects its pods"
+watch_until '{.status.phase}' Verifying
+k -n "$namespace" get md fraud-scorer -o 'jsonpath={.status.conditions[?(@.type=="ChecklistPassed")].message}{"\n"}'
+echo "Its Deployment has $(k -n "$namespace" get deployment -l app.kubernetes.io/name=fraud-scorer -o 'jsonpath={.items[0].spec.replicas}') pods: no traffic can reach it."
+
+bold "6. Applying the PodDisruptionBudget (config/samples/fraud-scorer-pdb.yaml); the operator moves on by itself"
+k -n "$namespace" apply -f config/samples/fraud-scorer-pdb.yaml
+watch_until '{.status.conditions[?(@.type=="Ready")].status}' True
+
+bold "7. Its conditions"
 k -n "$namespace" get md fraud-scorer -o 'jsonpath={range .status.conditions[*]}{.type}={.status} ({.reason}): {.message}{"\n"}{end}'
 
-bold "7. What the operator created: one Deployment per version, three Services"
+bold "8. Its readiness checklist (docs/checklist.md lists the items)"
+checklist
+
+bold "9. What the operator created: one Deployment per version, three Services"
 k -n "$namespace" get deployments,services,pods -o wide
 
-bold "8. Events"
+bold "10. Events"
 k -n "$namespace" get events --field-selector involvedObject.kind=ModelDeployment
 
 cat <<EOF

@@ -158,9 +158,6 @@ func kubectlErr(args ...string) (string, error) {
 }
 
 var _ = Describe("The operator on a local cluster", Ordered, func() {
-	sample := func() string {
-		return filepath.Join(repoRoot, "config", "samples", "serving_v1alpha1_modeldeployment.yaml")
-	}
 	// get reads a jsonpath of what "kubectl get WHAT..." lists, for Eventually.
 	get := func(jsonpath string, what ...string) func() string {
 		return func() string {
@@ -169,11 +166,17 @@ var _ = Describe("The operator on a local cluster", Ordered, func() {
 		}
 	}
 
-	It("makes the sample Ready with its pods Running on kwok nodes", func() {
+	It("holds the production sample until its PodDisruptionBudget exists, then makes it Ready with its pods Running on kwok nodes", func() {
+		kubectl("-n", namespace, "apply", "-k", filepath.Join(repoRoot, "config", "samples"))
+		Eventually(get("{.status.phase}", "md/fraud-scorer")).Should(Equal("Verifying"))
+		Expect(get("{.status.conditions[?(@.type==\"ChecklistPassed\")].message}", "md/fraud-scorer")()).
+			To(HavePrefix("Version 2.3.0 is blocked by pdb:"))
+		Expect(get("{.items[0].spec.replicas}", "deployments", "-l", "app.kubernetes.io/name=fraud-scorer")()).To(Equal("0"))
+
 		start := time.Now()
-		kubectl("-n", namespace, "apply", "-f", sample())
+		kubectl("-n", namespace, "apply", "-f", filepath.Join(repoRoot, "config", "samples", "fraud-scorer-pdb.yaml"))
 		kubectl("-n", namespace, "wait", "--for=condition=Ready", "md/fraud-scorer", "--timeout=120s")
-		bars.Record("e2e", "SampleCreateToReady", float64(time.Since(start).Milliseconds()), "ms")
+		bars.Record("e2e", "SamplePDBAppliedToReady", float64(time.Since(start).Milliseconds()), "ms")
 
 		Expect(get("{.status.phase}", "md/fraud-scorer")()).To(Equal("Succeeded"))
 		Expect(get("{.status.stable.version}", "md/fraud-scorer")()).To(Equal("2.3.0"))
