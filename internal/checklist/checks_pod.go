@@ -84,11 +84,6 @@ func podServing(in *Inputs) (podContainer, *Finding) {
 	return podContainer{c: &cs[i], path: fmt.Sprintf("spec.template.spec.containers[%d]", i)}, nil
 }
 
-// podIsGPU is true for extended resources that are GPUs, such as nvidia.com/gpu.
-func podIsGPU(name corev1.ResourceName) bool {
-	return strings.HasSuffix(string(name), "/gpu")
-}
-
 // checkPodProbes: readiness and liveness on the serving container, and a
 // startup probe recommended where the model loads slowly.
 func checkPodProbes(in *Inputs) Finding {
@@ -139,7 +134,7 @@ func podSlowStartReasons(in *Inputs, c *corev1.Container) []string {
 	gpus := map[corev1.ResourceName]resource.Quantity{}
 	for _, rl := range []corev1.ResourceList{c.Resources.Requests, c.Resources.Limits} {
 		for name, q := range rl {
-			if podIsGPU(name) && !q.IsZero() {
+			if endsInGPU(name) && !q.IsZero() {
 				gpus[name] = q
 			}
 		}
@@ -192,7 +187,7 @@ func checkPodResources(in *Inputs) Finding {
 		}
 		for _, name := range modelSortedKeys(podResourceNames(r.Requests)) {
 			res := corev1.ResourceName(name)
-			if !podIsGPU(res) {
+			if !endsInGPU(res) {
 				continue
 			}
 			req := r.Requests[res]
@@ -489,7 +484,7 @@ func checkPodRedundancy(in *Inputs) Finding {
 		if !keys[key] {
 			return
 		}
-		if podSelects(sel, podLabels) {
+		if selectorSelects(sel, podLabels) {
 			spread = append(spread, fmt.Sprintf("%s on %s", what, key))
 		} else {
 			unmatched = append(unmatched, fmt.Sprintf("%s on %s", what, key))
@@ -529,20 +524,6 @@ func checkPodRedundancy(in *Inputs) Finding {
 		return Fail(strings.Join(fixes, " "), "Redundancy is missing: %s", strings.Join(problems, "; "))
 	}
 	return Pass("%d replicas spread by %s", in.Replicas, strings.Join(spread, ", "))
-}
-
-// podSelects reports whether a label selector selects pods with the given
-// labels. A nil selector selects nothing, as the scheduler reads it; an empty
-// one selects every pod.
-func podSelects(sel *metav1.LabelSelector, podLabels labels.Set) bool {
-	if sel == nil {
-		return false
-	}
-	s, err := metav1.LabelSelectorAsSelector(sel)
-	if err != nil {
-		return false
-	}
-	return s.Matches(podLabels)
 }
 
 // checkPodMonitoring: rollback triggers are declared and the server exposes metrics.
