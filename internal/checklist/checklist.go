@@ -64,6 +64,22 @@ type Inputs struct {
 	Unavailable map[string]string
 }
 
+// Kinds of the inputs, as the gatherer names them in Inputs.Unavailable when
+// it could not read them.
+const (
+	KindHPA           = "HorizontalPodAutoscaler"
+	KindPDB           = "PodDisruptionBudget"
+	KindNetworkPolicy = "NetworkPolicy"
+	KindSecret        = "Secret"
+	KindConfigMap     = "ConfigMap"
+	KindIngress       = "Ingress"
+	KindHTTPRoute     = "HTTPRoute"
+	KindGateway       = "Gateway"
+	KindQuota         = "ResourceQuota"
+	KindDeployment    = "Deployment"
+	KindNode          = "Node"
+)
+
 // SecretKeys is the set of keys a Secret holds.
 type SecretKeys map[string]struct{}
 

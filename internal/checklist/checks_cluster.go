@@ -32,21 +32,6 @@ var clusterRunners = map[string]func(*Inputs) Finding{
 	"capacity":       checkCapacity,
 }
 
-// Kinds of the inputs these checks read, as the gatherer names them in
-// Inputs.Unavailable when it could not read them.
-const (
-	gatheredHPA           = "HorizontalPodAutoscaler"
-	gatheredPDB           = "PodDisruptionBudget"
-	gatheredNetworkPolicy = "NetworkPolicy"
-	gatheredSecret        = "Secret"
-	gatheredIngress       = "Ingress"
-	gatheredHTTPRoute     = "HTTPRoute"
-	gatheredGateway       = "Gateway"
-	gatheredQuota         = "ResourceQuota"
-	gatheredDeployment    = "Deployment"
-	gatheredNode          = "Node"
-)
-
 // MinReplicas is the least number of replicas a profile asks an HPA to keep:
 // 2 in production and staging, so one pod can go while the other serves, and
 // 1 in development. An empty or unknown profile counts as production.
@@ -62,7 +47,7 @@ func MinReplicas(profile servingv1alpha1.ChecklistProfile) int32 {
 // profile's minimum of replicas.
 func checkHPA(in *Inputs) Finding {
 	md := in.MD
-	if why, ok := in.Unavailable[gatheredHPA]; ok {
+	if why, ok := in.Unavailable[KindHPA]; ok {
 		return Unknown(rbacRemediation("horizontalpodautoscalers.autoscaling", md.Namespace),
 			"Could not read HorizontalPodAutoscalers in namespace %s: %s", md.Namespace, why)
 	}
@@ -160,7 +145,7 @@ func apiGroupOf(apiVersion string) string {
 // at the size the pods are expected to run at, still lets one be evicted.
 func checkPDB(in *Inputs) Finding {
 	md := in.MD
-	if why, ok := in.Unavailable[gatheredPDB]; ok {
+	if why, ok := in.Unavailable[KindPDB]; ok {
 		return Unknown(rbacRemediation("poddisruptionbudgets.policy", md.Namespace),
 			"Could not read PodDisruptionBudgets in namespace %s: %s", md.Namespace, why)
 	}
@@ -218,7 +203,7 @@ func checkPDB(in *Inputs) Finding {
 // ModelDeployment, or else the replicas the spec asks for.
 func pdbExpectedPods(in *Inputs) (int32, string) {
 	n, from := in.Replicas, fmt.Sprintf("the replicas of ModelDeployment %s", in.MD.Name)
-	if _, ok := in.Unavailable[gatheredHPA]; ok {
+	if _, ok := in.Unavailable[KindHPA]; ok {
 		return n, from
 	}
 	for i, h := range hpasScaling(in) {
@@ -273,7 +258,7 @@ func clampInt32(n int) int32 {
 // the pods and none of those opens ingress to everyone.
 func checkNetworkPolicy(in *Inputs) Finding {
 	md := in.MD
-	if why, ok := in.Unavailable[gatheredNetworkPolicy]; ok {
+	if why, ok := in.Unavailable[KindNetworkPolicy]; ok {
 		return Unknown(rbacRemediation("networkpolicies.networking.k8s.io", md.Namespace),
 			"Could not read NetworkPolicies in namespace %s: %s", md.Namespace, why)
 	}
@@ -377,7 +362,7 @@ func selectorSelects(sel *metav1.LabelSelector, podLabels labels.Set) bool {
 func checkTLS(in *Inputs) Finding {
 	md := in.MD
 	var r tlsReport
-	if why, ok := in.Unavailable[gatheredIngress]; ok {
+	if why, ok := in.Unavailable[KindIngress]; ok {
 		r.unknown(fmt.Sprintf("Ingresses in namespace %s could not be read: %s", md.Namespace, why),
 			rbacRemediation("ingresses.networking.k8s.io", md.Namespace))
 	} else {
@@ -385,7 +370,7 @@ func checkTLS(in *Inputs) Finding {
 			judgeIngressTLS(in, &in.Ingresses[i], &r)
 		}
 	}
-	if why, ok := in.Unavailable[gatheredHTTPRoute]; ok {
+	if why, ok := in.Unavailable[KindHTTPRoute]; ok {
 		r.unknown(fmt.Sprintf("HTTPRoutes in namespace %s could not be read: %s", md.Namespace, why),
 			rbacRemediation("httproutes.gateway.networking.k8s.io", md.Namespace))
 	} else {
@@ -553,7 +538,7 @@ func hostCovers(pattern, host string) bool {
 // unknown when Secrets could not be read. where names what refers to it.
 func judgeTLSSecret(in *Inputs, where, name string, r *tlsReport) {
 	md := in.MD
-	if why, ok := in.Unavailable[gatheredSecret]; ok {
+	if why, ok := in.Unavailable[KindSecret]; ok {
 		r.unknown(fmt.Sprintf("%s names Secret %s, but Secrets in namespace %s could not be read: %s", where, name, md.Namespace, why),
 			rbacRemediation("secrets", md.Namespace))
 		return
@@ -656,7 +641,7 @@ func gatewayListeners(in *Inputs, route *gatewayv1.HTTPRoute, i int, service str
 			fmt.Sprintf("Ask the owner of Gateway %s/%s to confirm an HTTPS listener with a valid certificate, then override the tls item with that as the reason.", ns, p.Name))
 		return nil, nil, via
 	}
-	if why, ok := in.Unavailable[gatheredGateway]; ok {
+	if why, ok := in.Unavailable[KindGateway]; ok {
 		r.unknown(fmt.Sprintf("%s, but Gateways in namespace %s could not be read: %s", via, md.Namespace, why),
 			rbacRemediation("gateways.gateway.networking.k8s.io", md.Namespace))
 		return nil, nil, via
@@ -818,13 +803,13 @@ func checkCapacity(in *Inputs) Finding {
 	md := in.MD
 	plan := planCapacity(in)
 	figures := plan.describe(in)
-	if why, ok := in.Unavailable[gatheredDeployment]; ok {
+	if why, ok := in.Unavailable[KindDeployment]; ok {
 		return Unknown(rbacRemediation("deployments.apps", md.Namespace),
 			"Could not read the Deployments of %s, so the peak of a rollout is unknown: %s; steady %s", md.Name, why, plan.steady)
 	}
 	var problems, unknowns, fixes []string
 	var fits []string
-	if why, ok := in.Unavailable[gatheredQuota]; ok {
+	if why, ok := in.Unavailable[KindQuota]; ok {
 		unknowns = append(unknowns, fmt.Sprintf("ResourceQuotas in namespace %s could not be read: %s", md.Namespace, why))
 		fixes = append(fixes, rbacRemediation("resourcequotas", md.Namespace))
 	} else {
@@ -847,7 +832,7 @@ func checkCapacity(in *Inputs) Finding {
 		}
 	}
 	if len(plan.perPod.gpus) > 0 {
-		if why, ok := in.Unavailable[gatheredNode]; ok {
+		if why, ok := in.Unavailable[KindNode]; ok {
 			unknowns = append(unknowns, fmt.Sprintf("the nodes' GPUs could not be read: %s", why))
 			fixes = append(fixes, "Let modelgate list nodes (RBAC: get, list, watch on nodes, a cluster-scoped permission).")
 		} else {
@@ -900,7 +885,7 @@ func checkCapacity(in *Inputs) Finding {
 func Footprint(in *Inputs) (steady, peak corev1.ResourceList) {
 	plan := planCapacity(in)
 	steady = plan.steady.list()
-	if _, ok := in.Unavailable[gatheredDeployment]; !ok {
+	if _, ok := in.Unavailable[KindDeployment]; !ok {
 		peak = plan.peak.list()
 	}
 	return steady, peak

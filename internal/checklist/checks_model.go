@@ -323,7 +323,7 @@ func modelCardFromConfigMap(in *Inputs, ref *servingv1alpha1.ConfigMapKeyReferen
 	ns := in.MD.Namespace
 	cm, found := in.ConfigMaps[ref.Name]
 	if !found || cm == nil {
-		if reason, ok := in.Unavailable["ConfigMap"]; ok {
+		if reason, ok := in.Unavailable[KindConfigMap]; ok {
 			return Unknown(fmt.Sprintf("Let the operator read ConfigMaps in namespace %s.", ns),
 				"The model card ConfigMap %q could not be read: %s", ref.Name, reason)
 		}

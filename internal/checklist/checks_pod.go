@@ -311,7 +311,7 @@ func checkPodSecrets(in *Inputs) Finding {
 	sort.Strings(literal)
 	literalFix := "Move each literal credential into a Secret and reference it with env[].valueFrom.secretKeyRef (name and key)."
 
-	reason, unavailable := in.Unavailable["Secret"]
+	reason, unavailable := in.Unavailable[KindSecret]
 	if unavailable {
 		access := fmt.Sprintf("Let the operator list Secrets in namespace %s (it reads only their key names).", ns)
 		if len(literal) > 0 {

@@ -75,7 +75,7 @@ func (r *ModelDeploymentReconciler) gatherHPAs(ctx context.Context, in *checklis
 	var hpas autoscalingv2.HorizontalPodAutoscalerList
 	for _, target := range []string{"ModelDeployment/" + md.Name, "Deployment/" + desiredstate.DeploymentName(md, md.Spec.Model.Version)} {
 		if err := r.List(ctx, &hpas, client.InNamespace(md.Namespace), client.MatchingFields{hpaTargetIndex: target}); err != nil {
-			return listError(in, "HorizontalPodAutoscaler", err)
+			return listError(in, checklist.KindHPA, err)
 		}
 		in.HPAs = append(in.HPAs, hpas.Items...)
 	}
@@ -103,14 +103,14 @@ func (r *ModelDeploymentReconciler) gatherNamespaceObjects(ctx context.Context, 
 		nodes  corev1.NodeList
 	)
 	lists := []namespaceList{
-		{"PodDisruptionBudget", &pdbs, true},
-		{"NetworkPolicy", &nps, true},
-		{"Ingress", &ings, true},
-		{"ResourceQuota", &quotas, true},
-		{"Node", &nodes, false},
+		{checklist.KindPDB, &pdbs, true},
+		{checklist.KindNetworkPolicy, &nps, true},
+		{checklist.KindIngress, &ings, true},
+		{checklist.KindQuota, &quotas, true},
+		{checklist.KindNode, &nodes, false},
 	}
 	if r.GatewayAPI { // without it there are no HTTPRoutes or Gateways to read
-		lists = append(lists, namespaceList{"HTTPRoute", &routes, true}, namespaceList{"Gateway", &gws, true})
+		lists = append(lists, namespaceList{checklist.KindHTTPRoute, &routes, true}, namespaceList{checklist.KindGateway, &gws, true})
 	}
 	for _, l := range lists {
 		var opts []client.ListOption
@@ -136,7 +136,7 @@ func (r *ModelDeploymentReconciler) gatherNamespaceObjects(ctx context.Context, 
 func (r *ModelDeploymentReconciler) gatherSecrets(ctx context.Context, in *checklist.Inputs) error {
 	var secrets corev1.SecretList
 	if err := r.List(ctx, &secrets, client.InNamespace(in.MD.Namespace)); err != nil {
-		return listError(in, "Secret", err)
+		return listError(in, checklist.KindSecret, err)
 	}
 	in.Secrets = make(map[string]checklist.SecretKeys, len(secrets.Items))
 	for i := range secrets.Items {
@@ -162,7 +162,7 @@ func (r *ModelDeploymentReconciler) gatherModelCard(ctx context.Context, in *che
 		in.ConfigMaps = map[string]*corev1.ConfigMap{cm.Name: cm}
 	case apierrors.IsNotFound(err):
 	default:
-		return listError(in, "ConfigMap", err)
+		return listError(in, checklist.KindConfigMap, err)
 	}
 	return nil
 }
