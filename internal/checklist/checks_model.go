@@ -193,9 +193,9 @@ func checkModelRegistry(in *Inputs) Finding {
 		name = in.MD.Spec.Model.Name
 	}
 	if f := in.Remote.Registry; f != nil {
-		return modelWithRemediation(*f, fmt.Sprintf("Register model %q version %s at %s and make sure it is ready and the operator can reach the registry, or correct spec.model.registry.", name, reg.Version, reg.URL))
+		return modelWithRemediation(*f, fmt.Sprintf("Register model %q version %s at %s and make sure it is ready and the operator can reach the registry, or correct spec.model.registry.", name, reg.Version, RedactURL(string(reg.URL))))
 	}
-	return Skip("Network checks were not run, so model %q version %s was not looked up in the registry at %s", name, reg.Version, reg.URL)
+	return Skip("Network checks were not run, so model %q version %s was not looked up in the registry at %s", name, reg.Version, RedactURL(string(reg.URL)))
 }
 
 // modelWithRemediation returns a probe's Finding, with a remediation added
@@ -307,16 +307,16 @@ func checkModelCard(in *Inputs) Finding {
 	if card.URL == "" {
 		return Fail("Set spec.model.modelCard.configMapRef or spec.model.modelCard.url.", "spec.model.modelCard names neither a ConfigMap nor a URL")
 	}
-	where := fmt.Sprintf("the model card at %s", card.URL)
+	where := fmt.Sprintf("the model card at %s", RedactURL(string(card.URL)))
 	doc := in.Remote.ModelCard
 	switch {
 	case doc == nil:
 		return Skip("Network checks were not run, so %s was not fetched", where)
 	case doc.Err != "":
-		return Unknown(fmt.Sprintf("Make %s reachable from the operator, or keep the card in a ConfigMap with spec.model.modelCard.configMapRef.", card.URL),
+		return Unknown(fmt.Sprintf("Make %s reachable from the operator, or keep the card in a ConfigMap with spec.model.modelCard.configMapRef.", RedactURL(string(card.URL))),
 			"%s could not be fetched: %s", modelCapitalize(where), doc.Err)
 	}
-	return modelCardMarkdownFinding(where, "the document at "+string(card.URL), doc.Body)
+	return modelCardMarkdownFinding(where, "the document at "+RedactURL(string(card.URL)), doc.Body)
 }
 
 func modelCardFromConfigMap(in *Inputs, ref *servingv1alpha1.ConfigMapKeyReference) Finding {

@@ -44,17 +44,17 @@ func (p *Prober) Artifact(ctx context.Context, uri string) *checklist.Finding {
 				reason = parseErr(err)
 			}
 			f := checklist.Fail("correct spec.model.uri to an https://host/path URL",
-				"spec.model.uri %s is not a valid URL: %s", redact(uri), reason)
+				"spec.model.uri %s is not a valid URL: %s", checklist.RedactURL(uri), reason)
 			return &f
 		}
-		return p.finding(ctx, "artifact\x00"+uri, redact(uri), func(ctx context.Context) outcome {
+		return p.finding(ctx, "artifact\x00"+uri, checklist.RedactURL(uri), func(ctx context.Context) outcome {
 			return p.httpsArtifact(ctx, u)
 		})
 	case "oci":
 		ref, err := parseOCI(uri)
 		if err != nil {
 			f := checklist.Fail(remOCIForm, "spec.model.uri %s is not an OCI reference: %v; expected oci://host[:port]/repository[:tag] or oci://host[:port]/repository@sha256:<64 hex digits>",
-				redact(uri), err)
+				checklist.RedactURL(uri), err)
 			return &f
 		}
 		return p.finding(ctx, "artifact\x00"+uri, ref.String(), func(ctx context.Context) outcome {
@@ -68,7 +68,7 @@ func (p *Prober) Artifact(ctx context.Context, uri string) *checklist.Finding {
 // (a URL pre-signed for GET answers it with 403, some servers with 405 or
 // 501) is asked again with a GET of the first byte.
 func (p *Prober) httpsArtifact(ctx context.Context, u *url.URL) outcome {
-	shown := redact(u.String())
+	shown := checklist.RedactURL(u.String())
 	status, _, err := p.send(ctx, http.MethodHead, u.String(), nil)
 	if err != nil {
 		return unreachable(u.Host, "The artifact at %s could not be reached: %s", shown, p.describe(err))
@@ -228,7 +228,7 @@ func (p *Prober) anonymousToken(ctx context.Context, r ociRef, h http.Header) (s
 	}
 	realm, err := url.Parse(challenge["realm"])
 	if err != nil || !isHTTPURL(realm) {
-		return fail(unreachable(r.host, "The registry %s sent a token realm %q that is not an http(s) URL, so %s could not be verified", r.host, redact(challenge["realm"]), r))
+		return fail(unreachable(r.host, "The registry %s sent a token realm %q that is not an http(s) URL, so %s could not be verified", r.host, checklist.RedactURL(challenge["realm"]), r))
 	}
 	q := realm.Query()
 	if service := challenge["service"]; service != "" {
@@ -243,7 +243,7 @@ func (p *Prober) anonymousToken(ctx context.Context, r ociRef, h http.Header) (s
 
 	status, body, _, err := p.get(ctx, realm.String(), "application/json")
 	if err != nil {
-		return fail(unreachable(realm.Host, "The token service of registry %s at %s could not be reached: %s", r.host, redact(realm.String()), p.describe(err)))
+		return fail(unreachable(realm.Host, "The token service of registry %s at %s could not be reached: %s", r.host, checklist.RedactURL(realm.String()), p.describe(err)))
 	}
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:

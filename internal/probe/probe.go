@@ -310,28 +310,6 @@ func httpStatus(code int) string {
 	return strings.TrimSpace(fmt.Sprintf("HTTP %d %s", code, http.StatusText(code)))
 }
 
-// redact shows a URL without what may be a credential: the user information
-// and the query (a pre-signed URL's signature) are left out.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		shown, _, _ := strings.Cut(raw, "?")
-		if scheme, rest, ok := strings.Cut(shown, "://"); ok {
-			authority, _, _ := strings.Cut(rest, "/")
-			if i := strings.LastIndexByte(authority, '@'); i >= 0 {
-				shown = scheme + "://" + rest[i+1:]
-			}
-		}
-		return shown
-	}
-	u.User = nil
-	u.Fragment, u.RawFragment = "", ""
-	if u.RawQuery != "" || u.ForceQuery {
-		u.RawQuery, u.ForceQuery = "…", false
-	}
-	return u.String()
-}
-
 // clip shortens what a server said to fit a condition message.
 func clip(s string) string {
 	const most = 256

@@ -34,7 +34,7 @@ func (p *Prober) Registry(ctx context.Context, ref servingv1alpha1.ModelRegistry
 	if name == "" {
 		name = modelName
 	}
-	shown := redact(base)
+	shown := checklist.RedactURL(base)
 	u, err := url.Parse(base)
 	switch {
 	case err != nil:
