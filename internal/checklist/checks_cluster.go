@@ -74,6 +74,15 @@ func checkHPA(in *Inputs) Finding {
 			listNames(names), md.Name)
 	}
 	h := hpas[0]
+	if h.kind == "Deployment" {
+		// modelgate sizes its Deployments from the ModelDeployment: an HPA on a
+		// Deployment would be overwritten at every reconcile, and lost with the
+		// next version's new Deployment.
+		return Fail(fmt.Sprintf("Set spec.scaleTargetRef of HorizontalPodAutoscaler %s to apiVersion %s, kind ModelDeployment, name %s; the ModelDeployment's scale subresource splits the replicas between versions.",
+			h.hpa.Name, servingv1alpha1.GroupVersion.String(), in.MD.Name),
+			"HorizontalPodAutoscaler %s targets Deployment %s, whose size modelgate sets from the ModelDeployment, so the two would fight",
+			h.hpa.Name, h.hpa.Spec.ScaleTargetRef.Name)
+	}
 	minReplicas := ptr.Deref(h.hpa.Spec.MinReplicas, 1)
 	if minReplicas < least {
 		field := fmt.Sprintf("spec.minReplicas %d", minReplicas)
@@ -86,9 +95,6 @@ func checkHPA(in *Inputs) Finding {
 	}
 	msg := fmt.Sprintf("HorizontalPodAutoscaler %s targets %s %s with minReplicas %d and maxReplicas %d",
 		h.hpa.Name, h.kind, h.hpa.Spec.ScaleTargetRef.Name, minReplicas, h.hpa.Spec.MaxReplicas)
-	if h.kind == "Deployment" {
-		msg += "; the next version runs in a new Deployment, so targeting the ModelDeployment keeps the autoscaling across versions"
-	}
 	return Pass("%s", msg)
 }
 

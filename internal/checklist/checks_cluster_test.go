@@ -227,14 +227,14 @@ func TestHPA(t *testing.T) {
 		{
 			name: "HPA on the version's Deployment",
 			in:   clInputs(clHPAs(clHPA("scaler", "apps/v1", "Deployment", "fraud-scorer-v2-3-0", ptr.To[int32](2)))),
-			want: servingv1alpha1.CheckPass,
-			msg:  []string{"targets Deployment fraud-scorer-v2-3-0 with minReplicas 2", "targeting the ModelDeployment keeps the autoscaling across versions"},
+			want: servingv1alpha1.CheckFail,
+			msg:  []string{"targets Deployment fraud-scorer-v2-3-0, whose size modelgate sets from the ModelDeployment"},
 		},
 		{
 			name: "HPA on a running Deployment of another version",
 			in: clInputs(clDeployments(clDeployment("2.2.0", ptr.To[int32](3), corev1.ResourceRequirements{})),
 				clHPAs(clHPA("scaler", "apps/v1", "Deployment", "fraud-scorer-v2-2-0", ptr.To[int32](2)))),
-			want: servingv1alpha1.CheckPass, msg: []string{"Deployment fraud-scorer-v2-2-0"},
+			want: servingv1alpha1.CheckFail, msg: []string{"Deployment fraud-scorer-v2-2-0"},
 		},
 		{
 			name: "HPA on an unrelated Deployment",

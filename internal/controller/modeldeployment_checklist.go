@@ -3,6 +3,8 @@ package controller
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -53,8 +55,8 @@ func (r *ModelDeploymentReconciler) gatherChecklist(ctx context.Context, s *scop
 	if md.Status.Stable != nil {
 		in.StableVersion = md.Status.Stable.Version
 	}
-	for _, d := range s.deployments {
-		in.Deployments = append(in.Deployments, *d)
+	for _, name := range slices.Sorted(maps.Keys(s.deployments)) {
+		in.Deployments = append(in.Deployments, *s.deployments[name])
 	}
 	for _, gather := range []func(context.Context, *checklist.Inputs) error{
 		r.gatherHPAs, r.gatherNamespaceObjects, r.gatherSecrets, r.gatherModelCard,
@@ -77,9 +79,18 @@ func (r *ModelDeploymentReconciler) gatherHPAs(ctx context.Context, in *checklis
 		if err := r.List(ctx, &hpas, client.InNamespace(md.Namespace), client.MatchingFields{hpaTargetIndex: target}); err != nil {
 			return listError(in, checklist.KindHPA, err)
 		}
-		in.HPAs = append(in.HPAs, hpas.Items...)
+		in.HPAs = append(in.HPAs, byName(hpas.Items)...)
 	}
 	return nil
+}
+
+// byName sorts objects of a list by name.
+func byName[T any, PT interface {
+	*T
+	GetName() string
+}](items []T) []T {
+	slices.SortFunc(items, func(a, b T) int { return strings.Compare(PT(&a).GetName(), PT(&b).GetName()) })
+	return items
 }
 
 // namespaceList is one kind the checks read whole from the namespace (or,
@@ -123,8 +134,12 @@ func (r *ModelDeploymentReconciler) gatherNamespaceObjects(ctx context.Context, 
 			}
 		}
 	}
-	in.PDBs, in.NetworkPolicies, in.Ingresses, in.ResourceQuotas = pdbs.Items, nps.Items, ings.Items, quotas.Items
-	in.HTTPRoutes, in.Gateways = routes.Items, gws.Items
+	// The cache lists in no particular order; messages that name objects must
+	// not change from one reconcile to the next, or status churns.
+	in.PDBs, in.NetworkPolicies = byName(pdbs.Items), byName(nps.Items)
+	in.Ingresses, in.ResourceQuotas = byName(ings.Items), byName(quotas.Items)
+	in.HTTPRoutes, in.Gateways = byName(routes.Items), byName(gws.Items)
+	slices.SortFunc(nodes.Items, func(a, b corev1.Node) int { return strings.Compare(a.Name, b.Name) })
 	for i := range nodes.Items {
 		in.NodeAllocatable = append(in.NodeAllocatable, nodes.Items[i].Status.Allocatable)
 	}
@@ -206,10 +221,16 @@ func judgeChecklist(s *scope) rollout.Gate {
 	if s.checklist.Passed() {
 		return rollout.Gate{}
 	}
+	// Only a network probe that did not answer may pass by itself; anything else
+	// (a failed item, a read RBAC refuses) waits for the user.
+	network := map[string]bool{}
+	for _, c := range checklist.Catalogue() {
+		network[c.ID] = c.Network
+	}
 	unknownOnly := true
 	for _, id := range s.checklist.Blocking {
 		for _, it := range s.checklist.Status.Items {
-			if it.ID == id && it.Result != servingv1alpha1.CheckUnknown {
+			if it.ID == id && (it.Result != servingv1alpha1.CheckUnknown || !network[id]) {
 				unknownOnly = false
 			}
 		}

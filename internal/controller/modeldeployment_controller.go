@@ -27,12 +27,15 @@ import (
 	"k8s.io/utils/ptr"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -125,7 +128,9 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	for _, step := range []func(context.Context, *scope) error{r.gather, r.gatherChecklist, r.decide, r.apply} {
 		if err := step(ctx, s); err != nil {
 			if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
-				// The namespace is going away, and the ModelDeployment with it.
+				// The namespace is going away, and the ModelDeployment with it:
+				// nothing to retry, and nothing of the decision to record.
+				s.decided = false
 				return ctrl.Result{}, nil
 			}
 			if errors.Is(err, reconcile.TerminalError(nil)) {
@@ -353,7 +358,15 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&networkingv1.Ingress{}, inNamespace).
 		Watches(&corev1.Secret{}, inNamespace).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfConfigMap)).
-		Watches(&corev1.ResourceQuota{}, inNamespace)
+		Watches(&corev1.ResourceQuota{}, inNamespace).
+		// Nodes matter for their allocatable GPUs only; their frequent status
+		// updates are filtered out.
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.allModelDeployments),
+			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+				oldNode, okOld := e.ObjectOld.(*corev1.Node)
+				newNode, okNew := e.ObjectNew.(*corev1.Node)
+				return okOld && okNew && !equality.Semantic.DeepEqual(oldNode.Status.Allocatable, newNode.Status.Allocatable)
+			}}))
 	if r.GatewayAPI {
 		b = b.Watches(&gatewayv1.HTTPRoute{}, inNamespace).Watches(&gatewayv1.Gateway{}, inNamespace)
 	}
@@ -369,6 +382,20 @@ func (r *ModelDeploymentReconciler) modelDeploymentsInNamespace(ctx context.Cont
 	var list servingv1alpha1.ModelDeploymentList
 	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace())); err != nil {
 		logf.FromContext(ctx).Error(err, "Listing ModelDeployments to map a change", "object", klog.KObj(o))
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return out
+}
+
+// allModelDeployments maps a cluster-wide change (a node's GPUs) to every ModelDeployment.
+func (r *ModelDeploymentReconciler) allModelDeployments(ctx context.Context, _ client.Object) []reconcile.Request {
+	var list servingv1alpha1.ModelDeploymentList
+	if err := r.List(ctx, &list); err != nil {
+		logf.FromContext(ctx).Error(err, "Listing ModelDeployments to map a node change")
 		return nil
 	}
 	out := make([]reconcile.Request, 0, len(list.Items))

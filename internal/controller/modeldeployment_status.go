@@ -24,10 +24,10 @@ func summarize(s *scope, err error) {
 	var invalid invalidSpec
 	switch {
 	case errors.As(err, &invalid):
-		setStalled(md, "InvalidSpec", invalid.Error())
+		setStalled(md, s.now, "InvalidSpec", invalid.Error())
 		md.Status.ObservedGeneration = md.Generation
 	case err != nil:
-		setCondition(md, servingv1alpha1.ConditionReconciling, metav1.ConditionTrue, "RetryingAfterError", err.Error())
+		setCondition(md, s.now, servingv1alpha1.ConditionReconciling, metav1.ConditionTrue, "RetryingAfterError", err.Error())
 	case s.decided:
 		setDecision(md, s)
 		md.Status.ObservedGeneration = md.Generation
@@ -36,7 +36,7 @@ func summarize(s *scope, err error) {
 
 // setDecision writes the rollout decision into status.
 func setDecision(md *servingv1alpha1.ModelDeployment, s *scope) {
-	d := s.decision
+	d, now := s.decision, s.now
 	st := &md.Status
 	st.Phase = d.Phase
 	st.Stable = d.Stable
@@ -57,13 +57,13 @@ func setDecision(md *servingv1alpha1.ModelDeployment, s *scope) {
 		if result != servingv1alpha1.CheckPass {
 			status = metav1.ConditionFalse
 		}
-		setCondition(md, servingv1alpha1.ConditionChecklistPassed, status, reason, msg)
+		setCondition(md, now, servingv1alpha1.ConditionChecklistPassed, status, reason, msg)
 	}
 
-	setCondition(md, servingv1alpha1.ConditionReady, d.Ready.Status, d.Ready.Reason, d.Ready.Message)
-	setCondition(md, servingv1alpha1.ConditionProgressing, d.Progressing.Status, d.Progressing.Reason, d.Progressing.Message)
-	setOptional(md, servingv1alpha1.ConditionReconciling, d.Reconciling)
-	setOptional(md, servingv1alpha1.ConditionStalled, d.Stalled)
+	setCondition(md, now, servingv1alpha1.ConditionReady, d.Ready.Status, d.Ready.Reason, d.Ready.Message)
+	setCondition(md, now, servingv1alpha1.ConditionProgressing, d.Progressing.Status, d.Progressing.Reason, d.Progressing.Message)
+	setOptional(md, now, servingv1alpha1.ConditionReconciling, d.Reconciling)
+	setOptional(md, now, servingv1alpha1.ConditionStalled, d.Stalled)
 }
 
 // keptDeployments are the observed Deployments that the decision keeps.
@@ -81,25 +81,28 @@ func keptDeployments(s *scope) []string {
 	return out
 }
 
-func setStalled(md *servingv1alpha1.ModelDeployment, reason, msg string) {
+func setStalled(md *servingv1alpha1.ModelDeployment, now metav1.Time, reason, msg string) {
 	md.Status.Phase = servingv1alpha1.PhaseFailed
-	setCondition(md, servingv1alpha1.ConditionReady, metav1.ConditionFalse, reason, msg)
-	setCondition(md, servingv1alpha1.ConditionStalled, metav1.ConditionTrue, reason, msg)
+	setCondition(md, now, servingv1alpha1.ConditionReady, metav1.ConditionFalse, reason, msg)
+	setCondition(md, now, servingv1alpha1.ConditionStalled, metav1.ConditionTrue, reason, msg)
 	meta.RemoveStatusCondition(&md.Status.Conditions, servingv1alpha1.ConditionReconciling)
 }
 
 // setOptional sets an abnormal-true condition, or removes it when nil: kstatus
 // and Flux read an absent Reconciling or Stalled as False.
-func setOptional(md *servingv1alpha1.ModelDeployment, condType string, c *rollout.ConditionResult) {
+func setOptional(md *servingv1alpha1.ModelDeployment, now metav1.Time, condType string, c *rollout.ConditionResult) {
 	if c == nil {
 		meta.RemoveStatusCondition(&md.Status.Conditions, condType)
 		return
 	}
-	setCondition(md, condType, c.Status, c.Reason, c.Message)
+	setCondition(md, now, condType, c.Status, c.Reason, c.Message)
 }
 
-func setCondition(md *servingv1alpha1.ModelDeployment, condType string, status metav1.ConditionStatus, reason, msg string) {
+// setCondition sets a condition; a changed status is stamped with the
+// reconcile's time, from the injected clock.
+func setCondition(md *servingv1alpha1.ModelDeployment, now metav1.Time, condType string, status metav1.ConditionStatus, reason, msg string) {
 	meta.SetStatusCondition(&md.Status.Conditions, metav1.Condition{
 		Type: condType, Status: status, Reason: reason, Message: msg, ObservedGeneration: md.Generation,
+		LastTransitionTime: now,
 	})
 }

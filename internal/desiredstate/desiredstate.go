@@ -175,10 +175,13 @@ func MutateDeployment(d *appsv1.Deployment, md *servingv1alpha1.ModelDeployment,
 		d.Annotations[AnnotationTemplateHash] = hash
 		d.Spec.Template = tpl
 	}
+	// The Deployment counts whole seconds, at least one; without a deadline in
+	// the spec it gets the API's default back (600 s, the CRD's default too).
+	deadline := 600.0
 	if pd := md.Spec.Strategy.ProgressDeadline; pd != nil {
-		// The Deployment counts whole seconds, at least one.
-		d.Spec.ProgressDeadlineSeconds = ptr.To(int32(min(max(pd.Seconds(), 1), math.MaxInt32)))
+		deadline = min(max(pd.Seconds(), 1), math.MaxInt32)
 	}
+	d.Spec.ProgressDeadlineSeconds = ptr.To(int32(deadline))
 	d.Spec.RevisionHistoryLimit = ptr.To[int32](2)
 	// What the spec leaves out gets the API server's default, so removing a
 	// setting restores the default and a defaulted Deployment is not patched.

@@ -34,7 +34,7 @@ type Observed struct {
 	Version string
 	// TemplateHash of the pod template it was written from.
 	TemplateHash string
-	// Replicas and AvailableReplicas from the Deployment's status.
+	// Replicas is the Deployment's spec.replicas; AvailableReplicas its status'.
 	Replicas, AvailableReplicas int32
 	// Health of the rollout, and kstatus's message about it.
 	Health  Health
@@ -147,7 +147,7 @@ func Decide(in Input) Decision {
 
 	d.Delete = unwanted(in.Deployments, d.Run, md)
 	d.Selectors = selectors(md, d.Stable, d.Candidate)
-	if d.Stalled != nil && (prev.Phase != servingv1alpha1.PhaseFailed || !sameStalled(md, d.Stalled)) {
+	if d.Stalled != nil && !sameStalled(md, d.Stalled) {
 		d.Events = append(d.Events, Event{corev1.EventTypeWarning, d.Stalled.Reason, d.Stalled.Message})
 	}
 	return d
@@ -159,7 +159,9 @@ func decideStableVersion(d *Decision, in Input, name string, replicas int32) {
 	want := in.MD.Spec.Model.Version
 	d.Run = []Target{{Version: want, Replicas: replicas}}
 	obs, found := in.Deployments[name]
-	changed := in.TemplateHash != d.Stable.TemplateHash
+	// A changed template is held only while the Deployment does not run it yet;
+	// one that rolled in before the gate closed cannot be taken back silently.
+	changed := in.TemplateHash != d.Stable.TemplateHash && (!found || obs.TemplateHash != in.TemplateHash)
 	if changed && in.Gate.Closed {
 		// The serving pods keep their template; the change waits for the gate.
 		d.Run[0].KeepTemplate = true
@@ -169,7 +171,7 @@ func decideStableVersion(d *Decision, in Input, name string, replicas int32) {
 	switch {
 	case found && obs.Health == HealthFailed:
 		stall(d, "ProgressDeadlineExceeded", fmt.Sprintf("Deployment %s of version %s did not become available within the progress deadline: %s", name, want, obs.Message))
-	case found && obs.Health == HealthCurrent && obs.TemplateHash == in.TemplateHash:
+	case found && rolledOut(obs, in.TemplateHash, replicas):
 		d.Stable.Deployment = name
 		d.Stable.TemplateHash = in.TemplateHash
 		succeed(d, want, obs)
@@ -242,7 +244,7 @@ func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
 			msg += fmt.Sprintf("; version %s keeps serving", d.Stable.Version)
 		}
 		stall(d, "ProgressDeadlineExceeded", msg)
-	case found && obs.Health == HealthCurrent && obs.TemplateHash == in.TemplateHash:
+	case found && rolledOut(obs, in.TemplateHash, replicas):
 		promote(d, in, name, obs)
 	default:
 		msg := fmt.Sprintf("Rolling out version %s: %d/%d pods available", want, obs.AvailableReplicas, replicas)
@@ -251,6 +253,16 @@ func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
 		}
 		progress(d, "RollingOut", msg, obs, found)
 	}
+}
+
+// rolledOut reports whether a Deployment runs the wanted template at the
+// wanted size with every pod available. kstatus alone is not enough: a
+// Deployment just created at zero pods (a candidate the checklist held) is
+// Current, and so is one whose new size the Deployment controller has not
+// seen yet.
+func rolledOut(obs Observed, templateHash string, replicas int32) bool {
+	return obs.Health == HealthCurrent && obs.TemplateHash == templateHash &&
+		obs.Replicas == replicas && obs.AvailableReplicas >= replicas
 }
 
 // promote makes the candidate stable; the old stable's Deployment is deleted

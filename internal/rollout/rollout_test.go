@@ -880,3 +880,60 @@ func TestDecideWithTheGateClosed(t *testing.T) {
 		})
 	}
 }
+
+// A candidate held by the checklist sits at zero pods, which kstatus reads as
+// Current; when the gate opens it must scale up first, never be promoted empty.
+func TestDecideNeverPromotesAVersionWithoutItsPods(t *testing.T) {
+	held := dep("2.3.0", hashNew, 0, HealthCurrent, "Deployment is available. Replicas: 0")
+	held.Replicas = 0
+	tests := []struct {
+		name string
+		md   *servingv1alpha1.ModelDeployment
+	}{
+		{"first deploy", newMD(withCandidate("2.3.0", 0))},
+		{"beside a stable version", newMD(withStable("2.2.0", hashOld), withCandidate("2.3.0", 0))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			deployments := deps(held)
+			if tt.md.Status.Stable != nil {
+				deployments = deps(held, dep("2.2.0", hashOld, 3, HealthCurrent, ""))
+			}
+			d := Decide(Input{MD: tt.md, TemplateHash: hashNew, Deployments: deployments, Now: now})
+			g.Expect(d.Phase).To(Equal(servingv1alpha1.PhaseProgressing))
+			g.Expect(d.Candidate).NotTo(BeNil())
+			g.Expect(d.Run[0]).To(Equal(Target{Version: "2.3.0", Replicas: 3}))
+			g.Expect(d.Delete).NotTo(ContainElement("fraud-scorer-v2-2-0"), "the stable version serves until the candidate has its pods")
+			g.Expect(d.Finished).To(BeEmpty())
+		})
+	}
+}
+
+// The stall event goes out when the stall is new, not on every reconcile.
+func TestDecideStallEventOnlyOnce(t *testing.T) {
+	g := NewWithT(t)
+	gate := Gate{Closed: true, Reason: "ChecklistFailed", Message: "checklist items block it: pdb"}
+	first := Decide(Input{MD: newMD(), TemplateHash: hashNew, Now: now, Gate: gate})
+	g.Expect(first.Events).To(ContainElement(HaveField("Reason", "ChecklistFailed")))
+
+	md := newMD(withCandidate("2.3.0", 0))
+	md.Status.Phase = first.Phase
+	md.Status.Conditions = []metav1.Condition{{Type: servingv1alpha1.ConditionStalled, Status: metav1.ConditionTrue,
+		Reason: first.Stalled.Reason, Message: first.Stalled.Message}}
+	again := Decide(Input{MD: md, TemplateHash: hashNew, Now: now, Gate: gate})
+	g.Expect(again.Stalled).NotTo(BeNil())
+	g.Expect(again.Events).To(BeEmpty())
+}
+
+// A changed template already rolled onto the stable Deployment is not
+// reported as held when the gate closes afterwards.
+func TestDecideChangedTemplateAlreadyRolledIsNotHeld(t *testing.T) {
+	g := NewWithT(t)
+	gate := Gate{Closed: true, Reason: "ChecklistFailed", Message: "checklist items block it: pdb"}
+	md := newMD(withStable("2.3.0", hashOld))
+	d := Decide(Input{MD: md, TemplateHash: hashNew, Now: now, Gate: gate,
+		Deployments: deps(dep("2.3.0", hashNew, 3, HealthCurrent, ""))})
+	g.Expect(d.Run).To(Equal([]Target{{Version: "2.3.0", Replicas: 3}}))
+	g.Expect(d.Phase).To(Equal(servingv1alpha1.PhaseSucceeded))
+}
