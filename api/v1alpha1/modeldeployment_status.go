@@ -98,6 +98,15 @@ type ModelDeploymentStatus struct {
 	// +optional
 	Candidate *CandidateStatus `json:"candidate,omitempty"`
 
+	// rejected is the version (and pod template) that was rolled back; it is
+	// not tried again until the spec changes or a retry is requested.
+	// +optional
+	Rejected *VersionStatus `json:"rejected,omitempty"`
+
+	// requests echoes the manual-control annotations handled.
+	// +optional
+	Requests HandledRequests `json:"requests,omitempty"`
+
 	// checklist is the last checklist result of the candidate (or of the stable
 	// version when no rollout is in progress).
 	// +optional
@@ -151,6 +160,27 @@ type CandidateStatus struct {
 	// startedAt is when the rollout of the candidate started.
 	// +optional
 	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+
+	// stepStartedAt is when the current step began, for its pause.
+	// +optional
+	StepStartedAt *metav1.Time `json:"stepStartedAt,omitempty"`
+}
+
+// HandledRequests echoes the last value of each manual-control annotation that
+// was handled, so each request is acted on exactly once.
+type HandledRequests struct {
+	// promote is the last serving.modelgate.dev/promote value handled.
+	// +optional
+	Promote string `json:"promote,omitempty"`
+	// promoteFull is the last serving.modelgate.dev/promote-full value handled.
+	// +optional
+	PromoteFull string `json:"promoteFull,omitempty"`
+	// abort is the last serving.modelgate.dev/abort value handled.
+	// +optional
+	Abort string `json:"abort,omitempty"`
+	// retry is the last serving.modelgate.dev/retry value handled.
+	// +optional
+	Retry string `json:"retry,omitempty"`
 }
 
 // CheckResult is the outcome of one checklist item.

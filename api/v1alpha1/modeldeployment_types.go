@@ -45,6 +45,20 @@ type ModelDeploymentList struct {
 	Items           []ModelDeployment `json:"items"`
 }
 
+// Annotations that control a rollout by hand. Each carries a request token
+// (any new value, such as a timestamp); a value is handled once and echoed in
+// status.requests.
+const (
+	// AnnotationPromote moves a rollout to its next step, past a pause.
+	AnnotationPromote = "serving.modelgate.dev/promote"
+	// AnnotationPromoteFull promotes the candidate at once, skipping the remaining steps.
+	AnnotationPromoteFull = "serving.modelgate.dev/promote-full"
+	// AnnotationAbort rolls the candidate back now; its value is recorded as the reason.
+	AnnotationAbort = "serving.modelgate.dev/abort"
+	// AnnotationRetry tries a rolled-back version again without editing the spec.
+	AnnotationRetry = "serving.modelgate.dev/retry"
+)
+
 // ModelDeploymentSpec is the desired state of a ModelDeployment.
 type ModelDeploymentSpec struct {
 	// model names the model version to serve and where its artifact lives.

@@ -139,6 +139,9 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			return ctrl.Result{}, err
 		}
 	}
+	if s.decision.RequeueAfter > 0 {
+		return ctrl.Result{RequeueAfter: s.decision.RequeueAfter}, nil
+	}
 	if s.decision.Phase == servingv1alpha1.PhaseVerifying {
 		// Watches bring the cluster's changes; what lies outside it (an artifact
 		// uploaded, a registration finished, a probe that did not answer) is

@@ -41,6 +41,8 @@ func setDecision(md *servingv1alpha1.ModelDeployment, s *scope) {
 	st.Phase = d.Phase
 	st.Stable = d.Stable
 	st.Candidate = d.Candidate
+	st.Rejected = d.Rejected
+	st.Requests = d.Requests
 	st.History = rollout.RecordHistory(st.History, d.Finished...)
 	st.Selector = desiredstate.Selector(md)
 	st.Replicas, st.AvailableReplicas = 0, 0
@@ -64,6 +66,7 @@ func setDecision(md *servingv1alpha1.ModelDeployment, s *scope) {
 	setCondition(md, now, servingv1alpha1.ConditionProgressing, d.Progressing.Status, d.Progressing.Reason, d.Progressing.Message)
 	setOptional(md, now, servingv1alpha1.ConditionReconciling, d.Reconciling)
 	setOptional(md, now, servingv1alpha1.ConditionStalled, d.Stalled)
+	setOptional(md, now, servingv1alpha1.ConditionRolledBack, d.RolledBack)
 }
 
 // keptDeployments are the observed Deployments that the decision keeps.

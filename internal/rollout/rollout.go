@@ -6,6 +6,7 @@ package rollout
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -108,6 +109,14 @@ type Decision struct {
 	Stalled     *ConditionResult
 	// Progressing is the detail condition about a rollout in flight.
 	Progressing ConditionResult
+	// RolledBack is the condition of a rolled-back candidate; nil removes it.
+	RolledBack *ConditionResult
+	// Rejected is the rolled-back version that is not tried again.
+	Rejected *servingv1alpha1.VersionStatus
+	// Requests are the manual-control annotations handled so far.
+	Requests servingv1alpha1.HandledRequests
+	// RequeueAfter asks to decide again after a while, such as at the end of a pause.
+	RequeueAfter time.Duration
 	// Finished is the history entry of a rollout that ended in this decision.
 	Finished []servingv1alpha1.HistoryEntry
 	// Events to emit, each about a change since the last status.
@@ -125,7 +134,8 @@ func Decide(in Input) Decision {
 	replicas := desiredstate.Replicas(md)
 	prev := md.Status
 
-	d := Decision{Stable: prev.Stable.DeepCopy(), Candidate: prev.Candidate.DeepCopy()}
+	d := Decision{Stable: prev.Stable.DeepCopy(), Candidate: prev.Candidate.DeepCopy(),
+		Rejected: prev.Rejected.DeepCopy(), Requests: prev.Requests}
 
 	// A candidate that is no longer what the spec asks for is dropped.
 	if d.Candidate != nil && d.Candidate.Version != want {
@@ -140,6 +150,7 @@ func Decide(in Input) Decision {
 	}
 
 	if d.Stable != nil && d.Stable.Version == want {
+		d.Rejected = nil // the spec went back to the stable version
 		decideStableVersion(&d, in, wantName, replicas)
 	} else {
 		decideNewVersion(&d, in, wantName, replicas)
@@ -147,7 +158,7 @@ func Decide(in Input) Decision {
 
 	d.Delete = unwanted(in.Deployments, d.Run, md)
 	d.Selectors = selectors(md, d.Stable, d.Candidate)
-	if d.Stalled != nil && !sameStalled(md, d.Stalled) {
+	if d.Stalled != nil && d.RolledBack == nil && !sameStalled(md, d.Stalled) { // a rollback tells of itself
 		d.Events = append(d.Events, Event{corev1.EventTypeWarning, d.Stalled.Reason, d.Stalled.Message})
 	}
 	return d
@@ -189,12 +200,16 @@ func decideStableVersion(d *Decision, in Input, name string, replicas int32) {
 func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
 	md := in.MD
 	want := md.Spec.Model.Version
-	if d.Stable != nil && md.Spec.Strategy.Type != servingv1alpha1.StrategyRolling {
+	if stillRejected(d, in) {
+		stayRolledBack(d, in, replicas)
+		return
+	}
+	if d.Stable != nil && md.Spec.Strategy.Type != servingv1alpha1.StrategyRolling && md.Spec.Strategy.Type != servingv1alpha1.StrategyCanary {
 		// A candidate left from a Rolling rollout stops: its Deployment is deleted.
 		d.Candidate = nil
 		d.Run = []Target{{Version: d.Stable.Version, Replicas: replicas}}
 		stall(d, "StrategyNotImplemented", fmt.Sprintf(
-			"Version %s is not rolled out: this modelgate release moves a new version only with strategy Rolling, not %s; version %s keeps serving",
+			"Version %s is not rolled out: this modelgate release moves a new version only with strategy Rolling or Canary, not %s; version %s keeps serving",
 			want, md.Spec.Strategy.Type, d.Stable.Version))
 		return
 	}
@@ -211,17 +226,20 @@ func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
 	}
 	d.Candidate.TemplateHash = in.TemplateHash
 	if in.Gate.Closed {
-		// The candidate exists, without pods, so that nothing can send it traffic.
-		d.Candidate.Weight = 0
-		d.Run = []Target{{Version: want, Replicas: 0}}
-		msg := fmt.Sprintf("Version %s gets no traffic: %s", want, in.Gate.Message)
-		if d.Stable != nil {
-			d.Run = append(d.Run, Target{Version: d.Stable.Version, Replicas: replicas})
-			msg += fmt.Sprintf("; version %s keeps serving", d.Stable.Version)
-		}
-		closed(d, in.Gate, msg)
+		holdCandidate(d, in, replicas)
 		return
 	}
+	if d.Stable != nil && md.Spec.Strategy.Type == servingv1alpha1.StrategyCanary && md.Spec.Strategy.Canary != nil {
+		decideCanary(d, in, name, replicas)
+		return
+	}
+	decideRolling(d, in, name, replicas)
+}
+
+// decideRolling runs the new version at full size beside the stable one, both
+// behind <name>, and promotes it once all its pods are available.
+func decideRolling(d *Decision, in Input, name string, replicas int32) {
+	want := in.MD.Spec.Model.Version
 	d.Run = []Target{{Version: want, Replicas: replicas}}
 	if d.Stable != nil {
 		d.Run = append(d.Run, Target{Version: d.Stable.Version, Replicas: replicas})
@@ -263,6 +281,42 @@ func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
 func rolledOut(obs Observed, templateHash string, replicas int32) bool {
 	return obs.Health == HealthCurrent && obs.TemplateHash == templateHash &&
 		obs.Replicas == replicas && obs.AvailableReplicas >= replicas
+}
+
+// stillRejected handles a retry request, and reports whether the spec still
+// names the version that was rolled back.
+func stillRejected(d *Decision, in Input) bool {
+	if v, ok := requested(in.MD, servingv1alpha1.AnnotationRetry, d.Requests.Retry); ok {
+		d.Requests.Retry = v
+		if d.Rejected != nil {
+			d.Events = append(d.Events, Event{corev1.EventTypeNormal, "RetryRequested",
+				fmt.Sprintf("Version %s, rolled back before, is tried again by request", d.Rejected.Version)})
+			d.Rejected = nil
+		}
+	}
+	r := d.Rejected
+	if r == nil || d.Stable == nil {
+		return false
+	}
+	if r.Version == in.MD.Spec.Model.Version && r.TemplateHash == in.TemplateHash {
+		return true
+	}
+	d.Rejected = nil // the spec moved on
+	return false
+}
+
+// holdCandidate keeps a candidate the gate holds without pods, so that nothing
+// can send it traffic; the stable version keeps serving.
+func holdCandidate(d *Decision, in Input, replicas int32) {
+	want := in.MD.Spec.Model.Version
+	d.Candidate.Weight = 0
+	d.Run = []Target{{Version: want, Replicas: 0}}
+	msg := fmt.Sprintf("Version %s gets no traffic: %s", want, in.Gate.Message)
+	if d.Stable != nil {
+		d.Run = append(d.Run, Target{Version: d.Stable.Version, Replicas: replicas})
+		msg += fmt.Sprintf("; version %s keeps serving", d.Stable.Version)
+	}
+	closed(d, in.Gate, msg)
 }
 
 // promote makes the candidate stable; the old stable's Deployment is deleted

@@ -198,13 +198,13 @@ var _ = Describe("A ModelDeployment", func() {
 		Eventually(func() string { return ptr.Deref(getMD(key).Status.Stable, servingv1alpha1.VersionStatus{}).Version }).Should(Equal("2.3.0"))
 
 		By("declaring a new version")
-		cur := getMD(key)
-		cur.Spec.Model.Version = "2.4.0-rc.1"
-		Expect(k8sClient.Update(ctx, cur)).To(Succeed())
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) {
+			cur.Spec.Model.Version = "2.4.0-rc.1"
+		})
 
 		Eventually(func() error { return k8sClient.Get(ctx, newKey, &appsv1.Deployment{}) }).Should(Succeed())
 		Eventually(func() *servingv1alpha1.CandidateStatus { return getMD(key).Status.Candidate }).ShouldNot(BeNil())
-		cur = getMD(key)
+		cur := getMD(key)
 		Expect(cur.Status.Candidate.Version).To(Equal("2.4.0-rc.1"))
 		Expect(cur.Status.Stable.Version).To(Equal("2.3.0"))
 		Expect(kstatusOf(key)).To(Equal(kstatus.InProgressStatus))
@@ -256,8 +256,7 @@ var _ = Describe("A ModelDeployment", func() {
 		Eventually(func() []string { return eventReasons(ns, md.Name) }).Should(ContainElement("InvalidSpec"))
 
 		By("recovering once the spec is fixed")
-		cur.Spec.ServingContainer = "server"
-		Expect(k8sClient.Update(ctx, cur)).To(Succeed())
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) { cur.Spec.ServingContainer = "server" })
 		playDeploymentController(types.NamespacedName{Namespace: ns, Name: "fraud-scorer-v2-3-0"})
 		Eventually(func() kstatus.Status { return kstatusOf(key) }).Should(Equal(kstatus.CurrentStatus))
 	})
@@ -269,12 +268,12 @@ var _ = Describe("A ModelDeployment", func() {
 		playDeploymentController(types.NamespacedName{Namespace: ns, Name: "fraud-scorer-v1-0-0"})
 		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
 
-		cur := getMD(key)
-		cur.Spec.Model.Version = "1.1.0"
-		Expect(k8sClient.Update(ctx, cur)).To(Succeed())
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) {
+			cur.Spec.Model.Version = "1.1.0"
+		})
 		failDeployment(types.NamespacedName{Namespace: ns, Name: "fraud-scorer-v1-1-0"})
 		Eventually(func() kstatus.Status { return kstatusOf(key) }).Should(Equal(kstatus.FailedStatus))
-		cur = getMD(key)
+		cur := getMD(key)
 		Expect(cur.Status.Stable.Version).To(Equal("1.0.0"))
 		stalled := meta.FindStatusCondition(cur.Status.Conditions, servingv1alpha1.ConditionStalled)
 		Expect(stalled.Reason).To(Equal("ProgressDeadlineExceeded"))
@@ -290,9 +289,9 @@ var _ = Describe("A ModelDeployment", func() {
 		for _, c := range getMD(key).Status.Conditions {
 			Expect(c.ObservedGeneration).To(BeEquivalentTo(1), "condition %s", c.Type)
 		}
-		cur := getMD(key)
-		cur.Spec.Replicas = ptr.To[int32](2)
-		Expect(k8sClient.Update(ctx, cur)).To(Succeed())
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) {
+			cur.Spec.Replicas = ptr.To[int32](2)
+		})
 		Eventually(func() int64 { return getMD(key).Status.ObservedGeneration }).Should(BeEquivalentTo(2))
 		dep := &appsv1.Deployment{}
 		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "fraud-scorer-v1-0-0"}, dep)).To(Succeed())

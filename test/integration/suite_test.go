@@ -133,3 +133,17 @@ func newNamespace() string {
 	DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, ns))).To(Succeed()) })
 	return ns.Name
 }
+
+// updateMD changes a ModelDeployment as a user would, retrying when the
+// controller wrote its status in between.
+func updateMD(key client.ObjectKey, mutate func(*servingv1alpha1.ModelDeployment)) {
+	GinkgoHelper()
+	Eventually(func() error {
+		md := &servingv1alpha1.ModelDeployment{}
+		if err := k8sClient.Get(ctx, key, md); err != nil {
+			return err
+		}
+		mutate(md)
+		return k8sClient.Update(ctx, md)
+	}).Should(Succeed())
+}

@@ -1,0 +1,121 @@
+package integration
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+)
+
+var _ = Describe("A canary", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	replicasOf := func(key types.NamespacedName) func() int32 {
+		return func() int32 {
+			dep := &appsv1.Deployment{}
+			if err := k8sClient.Get(ctx, key, dep); err != nil {
+				return -1
+			}
+			return *dep.Spec.Replicas
+		}
+	}
+	annotate := func(key types.NamespacedName, annotation, value string) {
+		GinkgoHelper()
+		updateMD(key, func(md *servingv1alpha1.ModelDeployment) {
+			metav1.SetMetaDataAnnotation(&md.ObjectMeta, annotation, value)
+		})
+	}
+
+	It("moves a new version through its steps by replica ratio, waits for a promote, then replaces the stable version", func() {
+		md := newModelDeployment(ns, "1.0.0", 4)
+		md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyCanary, Canary: &servingv1alpha1.CanaryStrategy{
+			Steps: []servingv1alpha1.CanaryStep{{Weight: 25}, {Weight: 50, Pause: &servingv1alpha1.Pause{}}},
+		}}
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		stable, candidate := deploymentOf(ns, md.Name, "1.0.0"), deploymentOf(ns, md.Name, "1.1.0")
+		playDeploymentController(stable)
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+
+		By("starting at 25%: one candidate pod of four, the stable version keeping its pods until it is up")
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) {
+			cur.Spec.Model.Version = "1.1.0"
+		})
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
+		Expect(replicasOf(stable)()).To(BeEquivalentTo(4))
+		Expect(getMD(key).Status.Candidate.Weight).To(BeEquivalentTo(25))
+		playDeploymentController(candidate)
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(2), "moves on to 50%% once the step's pod is up")
+		Expect(replicasOf(stable)()).To(BeEquivalentTo(4), "the stable version keeps its pods until the candidate's are up")
+		playDeploymentController(candidate)
+		Eventually(replicasOf(stable)).Should(BeEquivalentTo(2))
+
+		By("waiting at the step without a duration for a promote")
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhasePaused))
+		cur := getMD(key)
+		Expect(cur.Status.Candidate.Step).To(BeEquivalentTo(1))
+		Expect(meta.FindStatusCondition(cur.Status.Conditions, servingv1alpha1.ConditionReady).Reason).To(Equal("WaitingForPromote"))
+		Expect(kstatusOf(key)).To(Equal(kstatus.InProgressStatus))
+
+		By("promoting: the candidate scales to full size before the stable version goes")
+		annotate(key, servingv1alpha1.AnnotationPromote, "2026-11-25T10:00:00Z")
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(4))
+		Expect(replicasOf(stable)()).To(BeEquivalentTo(2), "the stable version keeps its pods while the candidate scales up")
+		Expect(getMD(key).Status.Requests.Promote).To(Equal("2026-11-25T10:00:00Z"))
+		playDeploymentController(candidate)
+		Eventually(func() string { return getMD(key).Status.Stable.Version }).Should(Equal("1.1.0"))
+		Eventually(replicasOf(stable)).Should(BeEquivalentTo(-1), "the old version's Deployment is removed")
+		Expect(kstatusOf(key)).To(Equal(kstatus.CurrentStatus))
+	})
+
+	It("rolls back on an abort, does not try the version again, and tries it again on a retry", func() {
+		md := newModelDeployment(ns, "1.0.0", 2)
+		md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyCanary, Canary: &servingv1alpha1.CanaryStrategy{
+			Steps: []servingv1alpha1.CanaryStep{{Weight: 50, Pause: &servingv1alpha1.Pause{Duration: &metav1.Duration{Duration: time.Hour}}}},
+		}}
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		stable, candidate := deploymentOf(ns, md.Name, "1.0.0"), deploymentOf(ns, md.Name, "2.0.0")
+		playDeploymentController(stable)
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) {
+			cur.Spec.Model.Version = "2.0.0"
+		})
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
+		playDeploymentController(candidate)
+		Eventually(func() string {
+			return meta.FindStatusCondition(getMD(key).Status.Conditions, servingv1alpha1.ConditionReady).Reason
+		}).Should(Equal("Pausing"))
+
+		By("aborting: all pods back on the stable version, the candidate at zero")
+		annotate(key, servingv1alpha1.AnnotationAbort, "error rate doubled on the dashboard")
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseRolledBack))
+		Expect(replicasOf(stable)()).To(BeEquivalentTo(2))
+		cur := getMD(key)
+		Expect(cur.Status.Rejected.Version).To(Equal("2.0.0"))
+		Expect(cur.Status.History[0].Outcome).To(Equal(servingv1alpha1.OutcomeRolledBack))
+		Expect(cur.Status.History[0].Message).To(ContainSubstring("error rate doubled on the dashboard"))
+		Expect(meta.FindStatusCondition(cur.Status.Conditions, servingv1alpha1.ConditionRolledBack).Reason).To(Equal("Aborted"))
+		Expect(kstatusOf(key)).To(Equal(kstatus.FailedStatus), "failed until the spec changes")
+		Eventually(func() []string { return eventReasons(ns, md.Name) }).Should(ContainElement("RolledBack"))
+		Eventually(replicasOf(candidate)).Should(Or(BeEquivalentTo(0), BeEquivalentTo(-1)))
+		Expect(getMD(key).Status.Candidate).To(BeNil(), "the rejected version is not tried again")
+
+		By("retrying it without editing the spec")
+		annotate(key, servingv1alpha1.AnnotationRetry, "try-2")
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
+		Eventually(func() *servingv1alpha1.CandidateStatus { return getMD(key).Status.Candidate }).ShouldNot(BeNil())
+		cur = getMD(key)
+		Expect(cur.Status.Rejected).To(BeNil())
+		Expect(cur.Status.Candidate.Version).To(Equal("2.0.0"))
+		Expect(cur.Status.Requests.Retry).To(Equal("try-2"))
+	})
+})
