@@ -115,12 +115,18 @@ k -n "$namespace" get deployments,services,pods -o wide
 bold "10. Events"
 k -n "$namespace" get events --field-selector involvedObject.kind=ModelDeployment
 
+bold "11. A new version by canary: 2.4.0 takes one pod of three, then two for 5 s, then all, and 2.3.0 goes"
+k -n "$namespace" patch md fraud-scorer --type=merge -p '{"spec":{"model":{"version":"2.4.0"}}}'
+watch_until '{.status.stable.version}' 2.4.0
+k -n "$namespace" get md fraud-scorer -o 'jsonpath={range .status.history[*]}{.outcome}{"\t"}{.version}{"\t"}{.message}{"\n"}{end}'
+
 cat <<EOF
 
 The demo cluster is up. To use it:
   export KUBECONFIG=$kubeconfig
   $KUBECTL -n $namespace get md
-  $KUBECTL -n $namespace patch md fraud-scorer --type=merge -p '{"spec":{"model":{"version":"2.4.0"}}}'
+  $KUBECTL -n $namespace patch md fraud-scorer --type=merge -p '{"spec":{"model":{"version":"2.5.0"}}}'
+  $KUBECTL -n $namespace annotate md fraud-scorer serving.modelgate.dev/abort="looks wrong" --overwrite
   $KUBECTL -n $namespace get md -w
 Remove it with: make demo-down
 EOF

@@ -230,8 +230,12 @@ spec:
 		kubectl("-n", namespace, "delete", "md", "unvetted")
 	})
 
-	It("replaces the old version when a new one is declared", func() {
+	It("moves a new version in by canary steps and replaces the old one", func() {
 		kubectl("-n", namespace, "patch", "md", "fraud-scorer", "--type=merge", "-p", `{"spec":{"model":{"version":"2.4.0"}}}`)
+		By("holding the 67% step for its 5 s pause: two pods of the new version, one of the old")
+		Eventually(get("{.status.candidate.weight} {.status.candidate.step}", "md/fraud-scorer")).Should(Equal("67 1"))
+		Eventually(get("{range .items[*]}{.metadata.name}={.spec.replicas} {end}", "deployments", "-l", "app.kubernetes.io/name=fraud-scorer")).
+			Should(Equal("fraud-scorer-v2-3-0=1 fraud-scorer-v2-4-0=2"))
 		Eventually(get("{.status.stable.version}", "md/fraud-scorer")).Should(Equal("2.4.0"))
 		kubectl("-n", namespace, "wait", "--for=condition=Ready", "md/fraud-scorer", "--timeout=120s")
 		Eventually(get("{range .items[*]}{.metadata.name} {end}", "deployments")).Should(Equal("fraud-scorer-v2-4-0"))
