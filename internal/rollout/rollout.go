@@ -156,6 +156,20 @@ func Decide(in Input) Decision {
 		decideNewVersion(&d, in, wantName, replicas)
 	}
 
+	if d.Candidate == nil {
+		// With no rollout in flight there is nothing to promote or abort: a
+		// request made now is handled as moot, not kept for the next rollout.
+		for annotation, handled := range map[string]*string{
+			servingv1alpha1.AnnotationPromote:     &d.Requests.Promote,
+			servingv1alpha1.AnnotationPromoteFull: &d.Requests.PromoteFull,
+			servingv1alpha1.AnnotationAbort:       &d.Requests.Abort,
+			servingv1alpha1.AnnotationRetry:       &d.Requests.Retry,
+		} {
+			if v, ok := requested(md, annotation, *handled); ok {
+				*handled = v
+			}
+		}
+	}
 	d.Delete = unwanted(in.Deployments, d.Run, md)
 	d.Selectors = selectors(md, d.Stable, d.Candidate)
 	if d.Stalled != nil && d.RolledBack == nil && !sameStalled(md, d.Stalled) { // a rollback tells of itself

@@ -69,7 +69,7 @@ var _ = Describe("A canary", func() {
 		annotate(key, servingv1alpha1.AnnotationPromote, "2026-11-25T10:00:00Z")
 		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(4))
 		Expect(replicasOf(stable)()).To(BeEquivalentTo(2), "the stable version keeps its pods while the candidate scales up")
-		Expect(getMD(key).Status.Requests.Promote).To(Equal("2026-11-25T10:00:00Z"))
+		Eventually(func() string { return getMD(key).Status.Requests.Promote }).Should(Equal("2026-11-25T10:00:00Z"))
 		playDeploymentController(candidate)
 		Eventually(func() string { return getMD(key).Status.Stable.Version }).Should(Equal("1.1.0"))
 		Eventually(replicasOf(stable)).Should(BeEquivalentTo(-1), "the old version's Deployment is removed")
