@@ -98,6 +98,12 @@ type ModelDeploymentStatus struct {
 	// +optional
 	Candidate *CandidateStatus `json:"candidate,omitempty"`
 
+	// previous is the version a blue-green switch replaced, kept at full size
+	// from its since time for spec.strategy.blueGreen.scaleDownDelay, so that a
+	// rollback is instant.
+	// +optional
+	Previous *VersionStatus `json:"previous,omitempty"`
+
 	// rejected is the version (and pod template) that was rolled back; it is
 	// not tried again until the spec changes or a retry is requested.
 	// +optional

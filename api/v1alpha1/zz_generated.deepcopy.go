@@ -805,6 +805,11 @@ func (in *ModelDeploymentStatus) DeepCopyInto(out *ModelDeploymentStatus) {
 		*out = new(CandidateStatus)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.Previous != nil {
+		in, out := &in.Previous, &out.Previous
+		*out = new(VersionStatus)
+		(*in).DeepCopyInto(*out)
+	}
 	if in.Rejected != nil {
 		in, out := &in.Rejected, &out.Rejected
 		*out = new(VersionStatus)

@@ -42,6 +42,7 @@ func setDecision(md *servingv1alpha1.ModelDeployment, s *scope) {
 	st.Stable = d.Stable
 	st.Candidate = d.Candidate
 	st.Rejected = d.Rejected
+	st.Previous = d.Previous
 	st.Requests = d.Requests
 	st.History = rollout.RecordHistory(st.History, d.Finished...)
 	st.Selector = desiredstate.Selector(md)

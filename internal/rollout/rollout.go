@@ -113,6 +113,8 @@ type Decision struct {
 	RolledBack *ConditionResult
 	// Rejected is the rolled-back version that is not tried again.
 	Rejected *servingv1alpha1.VersionStatus
+	// Previous is the version a blue-green switch replaced, kept warm for a while.
+	Previous *servingv1alpha1.VersionStatus
 	// Requests are the manual-control annotations handled so far.
 	Requests servingv1alpha1.HandledRequests
 	// RequeueAfter asks to decide again after a while, such as at the end of a pause.
@@ -135,7 +137,7 @@ func Decide(in Input) Decision {
 	prev := md.Status
 
 	d := Decision{Stable: prev.Stable.DeepCopy(), Candidate: prev.Candidate.DeepCopy(),
-		Rejected: prev.Rejected.DeepCopy(), Requests: prev.Requests}
+		Rejected: prev.Rejected.DeepCopy(), Previous: prev.Previous.DeepCopy(), Requests: prev.Requests}
 
 	// A candidate that is no longer what the spec asks for is dropped.
 	if d.Candidate != nil && d.Candidate.Version != want {
@@ -152,6 +154,7 @@ func Decide(in Input) Decision {
 	if d.Stable != nil && d.Stable.Version == want {
 		d.Rejected = nil // the spec went back to the stable version
 		decideStableVersion(&d, in, wantName, replicas)
+		keepPreviousWarm(&d, in)
 	} else {
 		decideNewVersion(&d, in, wantName, replicas)
 	}
@@ -172,6 +175,11 @@ func Decide(in Input) Decision {
 	}
 	d.Delete = unwanted(in.Deployments, d.Run, md)
 	d.Selectors = selectors(md, d.Stable, d.Candidate)
+	if md.Spec.Strategy.Type == servingv1alpha1.StrategyBlueGreen {
+		// Users reach one version at a time; the candidate is previewed on
+		// <name>-candidate until the switch.
+		d.Selectors.Apex = d.Selectors.Stable
+	}
 	if d.Stalled != nil && d.RolledBack == nil && !sameStalled(md, d.Stalled) { // a rollback tells of itself
 		d.Events = append(d.Events, Event{corev1.EventTypeWarning, d.Stalled.Reason, d.Stalled.Message})
 	}
@@ -209,6 +217,13 @@ func decideStableVersion(d *Decision, in Input, name string, replicas int32) {
 	}
 }
 
+// implemented are the strategies that move a new version beside a stable one.
+var implemented = map[servingv1alpha1.StrategyType]bool{
+	servingv1alpha1.StrategyRolling:   true,
+	servingv1alpha1.StrategyCanary:    true,
+	servingv1alpha1.StrategyBlueGreen: true,
+}
+
 // decideNewVersion handles a spec version that is not stable yet: the first
 // deploy, or a new version beside the stable one.
 func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
@@ -218,12 +233,12 @@ func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
 		stayRolledBack(d, in, replicas)
 		return
 	}
-	if d.Stable != nil && md.Spec.Strategy.Type != servingv1alpha1.StrategyRolling && md.Spec.Strategy.Type != servingv1alpha1.StrategyCanary {
+	if d.Stable != nil && !implemented[md.Spec.Strategy.Type] {
 		// A candidate left from a Rolling rollout stops: its Deployment is deleted.
 		d.Candidate = nil
 		d.Run = []Target{{Version: d.Stable.Version, Replicas: replicas}}
 		stall(d, "StrategyNotImplemented", fmt.Sprintf(
-			"Version %s is not rolled out: this modelgate release moves a new version only with strategy Rolling or Canary, not %s; version %s keeps serving",
+			"Version %s is not rolled out: this modelgate release moves a new version only with strategy Rolling, Canary or BlueGreen, not %s; version %s keeps serving",
 			want, md.Spec.Strategy.Type, d.Stable.Version))
 		return
 	}
@@ -243,8 +258,12 @@ func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
 		holdCandidate(d, in, replicas)
 		return
 	}
-	if d.Stable != nil && md.Spec.Strategy.Type == servingv1alpha1.StrategyCanary && md.Spec.Strategy.Canary != nil {
+	switch {
+	case d.Stable != nil && md.Spec.Strategy.Type == servingv1alpha1.StrategyCanary && md.Spec.Strategy.Canary != nil:
 		decideCanary(d, in, name, replicas)
+		return
+	case d.Stable != nil && md.Spec.Strategy.Type == servingv1alpha1.StrategyBlueGreen:
+		decideBlueGreen(d, in, name, replicas)
 		return
 	}
 	decideRolling(d, in, name, replicas)

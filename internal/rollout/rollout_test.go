@@ -533,8 +533,8 @@ func TestDecide(t *testing.T) {
 
 		// Strategies other than Rolling.
 		{
-			name:        "new version under BlueGreen with a stable version: stalled, stable keeps running",
-			md:          newMD(withStrategy(servingv1alpha1.StrategyBlueGreen), withStable("2.2.0", hashOld)),
+			name:        "new version under Shadow with a stable version: stalled, stable keeps running",
+			md:          newMD(withStrategy(servingv1alpha1.StrategyShadow), withStable("2.2.0", hashOld)),
 			deployments: deps(dep("2.2.0", hashOld, 3, HealthCurrent, "")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseFailed, Ready: "False/StrategyNotImplemented", Stalled: "StrategyNotImplemented",
@@ -542,13 +542,13 @@ func TestDecide(t *testing.T) {
 				Events: []string{warning + "/StrategyNotImplemented"},
 			},
 			check: func(g Gomega, d Decision) {
-				g.Expect(d.Stalled.Message).To(Equal("Version 2.3.0 is not rolled out: this modelgate release moves a new version only with strategy Rolling or Canary, not BlueGreen; version 2.2.0 keeps serving"))
+				g.Expect(d.Stalled.Message).To(Equal("Version 2.3.0 is not rolled out: this modelgate release moves a new version only with strategy Rolling, Canary or BlueGreen, not Shadow; version 2.2.0 keeps serving"))
 				g.Expect(d.Selectors.Candidate).To(Equal(desiredstate.VersionLabels(newMD(), "2.2.0")), "no candidate to send traffic to")
 			},
 		},
 		{
-			name: "strategy switched to BlueGreen mid-rollout: the candidate stops and leaves status",
-			md:   newMD(withStrategy(servingv1alpha1.StrategyBlueGreen), withStable("2.2.0", hashOld), withCandidate("2.3.0", 40)),
+			name: "strategy switched to Shadow mid-rollout: the candidate stops and leaves status",
+			md:   newMD(withStrategy(servingv1alpha1.StrategyShadow), withStable("2.2.0", hashOld), withCandidate("2.3.0", 40)),
 			deployments: deps(
 				dep("2.2.0", hashOld, 3, HealthCurrent, ""),
 				dep("2.3.0", hashNew, 2, HealthInProgress, ""),
@@ -565,8 +565,8 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
-			name:        "template change of the stable version under BlueGreen rolls out in place",
-			md:          newMD(withStrategy(servingv1alpha1.StrategyBlueGreen), withVersion("2.2.0"), withStable("2.2.0", hashOld)),
+			name:        "template change of the stable version under Shadow rolls out in place",
+			md:          newMD(withStrategy(servingv1alpha1.StrategyShadow), withVersion("2.2.0"), withStable("2.2.0", hashOld)),
 			deployments: deps(dep("2.2.0", hashNew, 3, HealthCurrent, "")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseSucceeded, Ready: "True/Succeeded",
@@ -577,8 +577,8 @@ func TestDecide(t *testing.T) {
 		// Stalled events: only for a new stall.
 		{
 			name: "same stall as last time: no event",
-			md: newMD(withStrategy(servingv1alpha1.StrategyBlueGreen), withStable("2.2.0", hashOld),
-				withStalled("StrategyNotImplemented", "Version 2.3.0 is not rolled out: this modelgate release moves a new version only with strategy Rolling or Canary, not BlueGreen; version 2.2.0 keeps serving")),
+			md: newMD(withStrategy(servingv1alpha1.StrategyShadow), withStable("2.2.0", hashOld),
+				withStalled("StrategyNotImplemented", "Version 2.3.0 is not rolled out: this modelgate release moves a new version only with strategy Rolling, Canary or BlueGreen, not Shadow; version 2.2.0 keeps serving")),
 			deployments: deps(dep("2.2.0", hashOld, 3, HealthCurrent, "")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseFailed, Ready: "False/StrategyNotImplemented", Stalled: "StrategyNotImplemented",
@@ -587,8 +587,8 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "stalled again with another message: event",
-			md: newMD(withStrategy(servingv1alpha1.StrategyBlueGreen), withStable("2.2.0", hashOld),
-				withStalled("StrategyNotImplemented", "Version 2.2.5 is not rolled out: this modelgate release moves a new version only with strategy Rolling or Canary, not BlueGreen; version 2.2.0 keeps serving")),
+			md: newMD(withStrategy(servingv1alpha1.StrategyShadow), withStable("2.2.0", hashOld),
+				withStalled("StrategyNotImplemented", "Version 2.2.5 is not rolled out: this modelgate release moves a new version only with strategy Rolling, Canary or BlueGreen, not Shadow; version 2.2.0 keeps serving")),
 			deployments: deps(dep("2.2.0", hashOld, 3, HealthCurrent, "")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseFailed, Ready: "False/StrategyNotImplemented", Stalled: "StrategyNotImplemented",
@@ -613,7 +613,7 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "failed phase without a Stalled condition: event",
-			md: newMD(withStrategy(servingv1alpha1.StrategyBlueGreen), withStable("2.2.0", hashOld), func(md *servingv1alpha1.ModelDeployment) {
+			md: newMD(withStrategy(servingv1alpha1.StrategyShadow), withStable("2.2.0", hashOld), func(md *servingv1alpha1.ModelDeployment) {
 				md.Status.Phase = servingv1alpha1.PhaseFailed
 			}),
 			deployments: deps(dep("2.2.0", hashOld, 3, HealthCurrent, "")),

@@ -1,0 +1,84 @@
+package rollout
+
+import (
+	"fmt"
+	"time"
+
+	"k8s.io/utils/ptr"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+)
+
+// defaultScaleDownDelay is how long a blue-green switch keeps the old version
+// warm when the spec does not say.
+const defaultScaleDownDelay = 30 * time.Second
+
+// decideBlueGreen brings the candidate up at full size behind <name>-candidate
+// while <name> keeps selecting the stable version only; once the preview is
+// available (and promoted, without autoPromotion) <name> switches to it in one
+// selector change, and the old version stays at full size for scaleDownDelay.
+func decideBlueGreen(d *Decision, in Input, name string, replicas int32) {
+	md := in.MD
+	want := md.Spec.Model.Version
+	c := d.Candidate
+	c.Weight = 0
+	obs, found := in.Deployments[name]
+
+	if v, ok := requested(md, servingv1alpha1.AnnotationAbort, d.Requests.Abort); ok {
+		d.Requests.Abort = v
+		rollback(d, in, name, replicas, "Aborted", fmt.Sprintf("Version %s was rolled back by request (%s: %q)", want, servingv1alpha1.AnnotationAbort, v))
+		return
+	}
+	if found && obs.Health == HealthFailed {
+		rollback(d, in, name, replicas, "ProgressDeadlineExceeded",
+			fmt.Sprintf("Version %s was rolled back: its preview did not become available within the progress deadline (%s)", want, obs.Message))
+		return
+	}
+	d.Run = []Target{{Version: want, Replicas: replicas}, {Version: d.Stable.Version, Replicas: replicas}}
+	preview := fmt.Sprintf("Preview of version %s behind %s-candidate", want, md.Name)
+	if !found || !rolledOut(obs, in.TemplateHash, replicas) {
+		progress(d, "PreviewStarting", fmt.Sprintf("%s: %d/%d pods available; version %s serves all traffic",
+			preview, obs.AvailableReplicas, replicas, d.Stable.Version), obs, found)
+		return
+	}
+	switchNow := true
+	if v, ok := requested(md, servingv1alpha1.AnnotationPromote, d.Requests.Promote); ok {
+		d.Requests.Promote = v
+	} else if v, ok := requested(md, servingv1alpha1.AnnotationPromoteFull, d.Requests.PromoteFull); ok {
+		d.Requests.PromoteFull = v
+	} else if md.Spec.Paused || !ptr.Deref(md.Spec.Strategy.BlueGreen.AutoPromotion, true) {
+		switchNow = false
+	}
+	if !switchNow {
+		paused(d, "WaitingForPromote", fmt.Sprintf("%s is ready; annotate %s to switch traffic to it", preview, servingv1alpha1.AnnotationPromote))
+		return
+	}
+	old := *d.Stable
+	promote(d, in, name, obs)
+	old.Since = &in.Now
+	d.Previous = &old
+	keepPreviousWarm(d, in)
+}
+
+// keepPreviousWarm keeps the version a blue-green switch replaced at full size
+// until its scale-down delay has passed, then lets it go.
+func keepPreviousWarm(d *Decision, in Input) {
+	p := d.Previous
+	if p == nil || p.Since == nil || d.Stable == nil || p.Version == d.Stable.Version {
+		d.Previous = nil
+		return
+	}
+	delay := defaultScaleDownDelay
+	if bg := in.MD.Spec.Strategy.BlueGreen; bg != nil && bg.ScaleDownDelay != nil {
+		delay = bg.ScaleDownDelay.Duration
+	}
+	end := p.Since.Add(delay)
+	if !in.Now.Time.Before(end) {
+		d.Previous = nil
+		return
+	}
+	d.Run = append(d.Run, Target{Version: p.Version, Replicas: in.Deployments[p.Deployment].Replicas})
+	if d.RequeueAfter == 0 || end.Sub(in.Now.Time) < d.RequeueAfter {
+		d.RequeueAfter = end.Sub(in.Now.Time)
+	}
+}
