@@ -56,9 +56,9 @@ var _ = Describe("A blue-green rollout", func() {
 			metav1.SetMetaDataAnnotation(&cur.ObjectMeta, servingv1alpha1.AnnotationPromote, "ship-it")
 		})
 		Eventually(selectorOf(md.Name)).Should(Equal("2.0.0"))
-		cur := getMD(key)
-		Expect(cur.Status.Stable.Version).To(Equal("2.0.0"))
-		Expect(cur.Status.Previous.Version).To(Equal("1.0.0"))
+		// The Services change before the status is written: wait for both.
+		Eventually(func() string { return getMD(key).Status.Stable.Version }).Should(Equal("2.0.0"))
+		Expect(getMD(key).Status.Previous).To(HaveField("Version", "1.0.0"))
 		Expect(k8sClient.Get(ctx, blue, &appsv1.Deployment{})).To(Succeed())
 
 		By("letting the old version go after the scale-down delay")

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
@@ -51,7 +52,7 @@ var _ = Describe("A canary", func() {
 		})
 		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
 		Expect(replicasOf(stable)()).To(BeEquivalentTo(4))
-		Expect(getMD(key).Status.Candidate.Weight).To(BeEquivalentTo(25))
+		Eventually(func() int32 { return ptr.Deref(getMD(key).Status.Candidate, servingv1alpha1.CandidateStatus{}).Weight }).Should(BeEquivalentTo(25))
 		playDeploymentController(candidate)
 		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(2), "moves on to 50%% once the step's pod is up")
 		Expect(replicasOf(stable)()).To(BeEquivalentTo(4), "the stable version keeps its pods until the candidate's are up")
