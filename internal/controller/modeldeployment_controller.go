@@ -87,7 +87,6 @@ type scope struct {
 
 // Reconcile moves one ModelDeployment toward its spec.
 func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
-	log := logf.FromContext(ctx)
 	md := &servingv1alpha1.ModelDeployment{}
 	if err := r.Get(ctx, req.NamespacedName, md); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -102,40 +101,53 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 
 	base := md.DeepCopy()
 	s := &scope{md: md, now: metav1.NewTime(r.Clock.Now())}
+	// recorded is set once the decision is in status; from then on only an
+	// error needs another status write.
+	recorded := false
 	defer func() {
+		if recorded && retErr == nil {
+			return
+		}
 		summarize(s, retErr)
-		if !equality.Semantic.DeepEqual(base.Status, md.Status) {
-			// The optimistic lock refuses a status computed from a stale read, which
-			// would otherwise append history twice and repeat events. The write that
-			// made our copy stale queues this object again, so a conflict is dropped.
-			err := r.Status().Patch(ctx, md, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
-			switch {
-			case apierrors.IsConflict(err):
-				log.V(1).Info("Status changed since it was read; reconciling again", "modelDeployment", klog.KObj(md))
-				result, retErr = ctrl.Result{}, nil
-				return
-			case err != nil:
-				retErr = kerrors.NewAggregate([]error{retErr, client.IgnoreNotFound(err)})
-				return
-			}
+		if _, err := r.patchStatus(ctx, base, md); err != nil {
+			retErr = kerrors.NewAggregate([]error{retErr, err})
+			return
 		}
 		r.emitEvents(base, s, retErr)
-		if s.checklistInputs != nil && retErr == nil {
-			recordChecklistMetrics(md, md.Status.Checklist)
-		}
 	}()
 
-	for _, step := range []func(context.Context, *scope) error{r.gather, r.gatherChecklist, r.decide, r.apply} {
+	for _, step := range []func(context.Context, *scope) error{r.gather, r.gatherChecklist, r.decide} {
 		if err := step(ctx, s); err != nil {
-			if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
-				// The namespace is going away, and the ModelDeployment with it:
-				// nothing to retry, and nothing of the decision to record.
-				s.decided = false
-				return ctrl.Result{}, nil
-			}
-			if errors.Is(err, reconcile.TerminalError(nil)) {
-				log.Info("Spec cannot succeed without a change", "modelDeployment", klog.KObj(md), "reason", err.Error())
-			}
+			return ctrl.Result{}, r.stepError(ctx, s, err)
+		}
+	}
+
+	// The decision is recorded before it is acted on, so that a manager that
+	// restarts, or a reconcile that read a stale copy, never acts twice: a
+	// stale status is refused by the optimistic lock, and nothing is done.
+	observed := base.Status.ObservedGeneration
+	summarize(s, nil)
+	md.Status.ObservedGeneration = observed
+	written, err := r.patchStatus(ctx, base, md)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	recorded = true
+	if !written {
+		return ctrl.Result{}, nil // stale: the write that made it so queues us again
+	}
+	r.emitEvents(base, s, nil)
+	recordChecklistMetrics(md, md.Status.Checklist)
+	base = md.DeepCopy()
+
+	if err := r.apply(ctx, s); err != nil {
+		recorded = false // the error goes into status
+		return ctrl.Result{}, r.stepError(ctx, s, err)
+	}
+	// The generation is handled once its decision is applied.
+	if md.Status.ObservedGeneration != md.Generation {
+		md.Status.ObservedGeneration = md.Generation
+		if _, err := r.patchStatus(ctx, base, md); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
@@ -152,6 +164,41 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		return ctrl.Result{RequeueAfter: verifyRecheckInterval}, nil
 	}
 	return ctrl.Result{}, nil
+}
+
+// patchStatus writes the status by merge patch with an optimistic lock. It
+// reports false, without an error, when the object changed since it was read:
+// the status was computed from a stale copy and must not be written (it would
+// append history twice and repeat events); the write that made it stale queues
+// the object again.
+func (r *ModelDeploymentReconciler) patchStatus(ctx context.Context, base, md *servingv1alpha1.ModelDeployment) (bool, error) {
+	if equality.Semantic.DeepEqual(base.Status, md.Status) {
+		return true, nil
+	}
+	err := r.Status().Patch(ctx, md, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	switch {
+	case apierrors.IsConflict(err):
+		logf.FromContext(ctx).V(1).Info("Status changed since it was read; reconciling again", "modelDeployment", klog.KObj(md))
+		return false, nil
+	case err != nil:
+		return false, client.IgnoreNotFound(err)
+	}
+	return true, nil
+}
+
+// stepError turns a step's error into what Reconcile returns: nothing for a
+// namespace being deleted, the error otherwise (terminal ones stall).
+func (r *ModelDeploymentReconciler) stepError(ctx context.Context, s *scope, err error) error {
+	if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+		// The namespace is going away, and the ModelDeployment with it: nothing
+		// to retry, and nothing more to record.
+		s.decided = false
+		return nil
+	}
+	if errors.Is(err, reconcile.TerminalError(nil)) {
+		logf.FromContext(ctx).Info("Spec cannot succeed without a change", "modelDeployment", klog.KObj(s.md), "reason", err.Error())
+	}
+	return err
 }
 
 const (

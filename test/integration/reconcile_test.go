@@ -308,8 +308,13 @@ var _ = Describe("A ModelDeployment", func() {
 		Expect(k8sClient.SubResource("scale").Get(ctx, md, scale)).To(Succeed())
 		Expect(scale.Spec.Replicas).To(BeEquivalentTo(1))
 		Expect(scale.Status.Selector).To(Equal("app.kubernetes.io/managed-by=modelgate,app.kubernetes.io/name=fraud-scorer"))
-		scale.Spec.Replicas = 4
-		Expect(k8sClient.SubResource("scale").Update(ctx, md, client.WithSubResourceBody(scale))).To(Succeed())
+		Eventually(func() error { // as an HPA does, retrying when the object changed
+			if err := k8sClient.SubResource("scale").Get(ctx, md, scale); err != nil {
+				return err
+			}
+			scale.Spec.Replicas = 4
+			return k8sClient.SubResource("scale").Update(ctx, md, client.WithSubResourceBody(scale))
+		}).Should(Succeed())
 		Eventually(func() int32 {
 			dep := &appsv1.Deployment{}
 			Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "fraud-scorer-v1-0-0"}, dep)).To(Succeed())
