@@ -18,7 +18,8 @@ import (
 //     generation counts as handled, so kstatus reports Failed;
 //   - any other error leaves the decision unapplied: Reconciling=True with the
 //     error, and observedGeneration stays where it was;
-//   - otherwise the decision is written and the generation is handled.
+//   - otherwise the decision is written; Reconcile records it before acting
+//     and marks the generation handled once the decision is applied.
 func summarize(s *scope, err error) {
 	md := s.md
 	var invalid invalidSpec

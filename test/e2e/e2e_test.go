@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,6 +29,8 @@ import (
 var (
 	repoRoot   string
 	kubeconfig string
+	workdir    string
+	manager    *managerProcess
 	namespace  = "e2e"
 )
 
@@ -47,7 +50,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	By("starting a local cluster")
-	workdir, err := os.MkdirTemp("", "modelgate-e2e-")
+	workdir, err = os.MkdirTemp("", "modelgate-e2e-")
 	Expect(err).NotTo(HaveOccurred())
 	cluster := fmt.Sprintf("modelgate-e2e-%d", os.Getpid())
 	script := filepath.Join(repoRoot, "hack", "local-cluster.sh")
@@ -75,13 +78,21 @@ var _ = BeforeSuite(func() {
 	}).Should(Equal("True"))
 
 	By("running the operator as its own process")
-	startManager(filepath.Join(workdir, "manager.log"))
+	manager = startManager(filepath.Join(workdir, "manager.log"))
 	kubectl("create", "namespace", namespace)
 })
 
+// managerProcess is the operator running as its own process.
+type managerProcess struct {
+	cmd  *exec.Cmd
+	done chan error
+	once sync.Once
+	exit error
+}
+
 // startManager runs the manager binary against the cluster and stops it when
 // the suite ends, also when it fails; its log is printed on failure.
-func startManager(logPath string) {
+func startManager(logPath string) *managerProcess {
 	probe := freeAddr()
 	logFile, err := os.Create(logPath)
 	Expect(err).NotTo(HaveOccurred())
@@ -89,23 +100,15 @@ func startManager(logPath string) {
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	Expect(cmd.Start()).To(Succeed())
+	p := &managerProcess{cmd: cmd, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
 	DeferCleanup(func() {
 		// SIGTERM lets the manager stop cleanly and write its coverage data.
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		var exit error
-		select {
-		case exit = <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			exit = <-done
-		}
-		GinkgoWriter.Printf("manager stopped: %v\n", exit)
+		GinkgoWriter.Printf("manager stopped: %v\n", p.stop(syscall.SIGTERM))
 		_ = logFile.Close()
 		if CurrentSpecReport().Failed() || os.Getenv("E2E_SHOW_MANAGER_LOG") != "" {
 			b, _ := os.ReadFile(logPath)
-			GinkgoWriter.Printf("manager log:\n%s\n", b)
+			GinkgoWriter.Printf("manager log %s:\n%s\n", logPath, b)
 		}
 	})
 	Eventually(func() error {
@@ -119,6 +122,21 @@ func startManager(logPath string) {
 		}
 		return nil
 	}).Should(Succeed(), "the manager never became ready; see its log at %s", logPath)
+	return p
+}
+
+// stop signals the manager once and waits for it to exit, killing it after 30 s.
+func (p *managerProcess) stop(sig syscall.Signal) error {
+	p.once.Do(func() {
+		_ = p.cmd.Process.Signal(sig)
+		select {
+		case p.exit = <-p.done:
+		case <-time.After(30 * time.Second):
+			_ = p.cmd.Process.Kill()
+			p.exit = <-p.done
+		}
+	})
+	return p.exit
 }
 
 // writeTemp writes a manifest to a file of the suite's and returns its path.
@@ -236,7 +254,13 @@ spec:
 		Eventually(get("{.status.candidate.weight} {.status.candidate.step}", "md/fraud-scorer")).Should(Equal("67 1"))
 		Eventually(get("{range .items[*]}{.metadata.name}={.spec.replicas} {end}", "deployments", "-l", "app.kubernetes.io/name=fraud-scorer")).
 			Should(Equal("fraud-scorer-v2-3-0=1 fraud-scorer-v2-4-0=2"))
+
+		By("killing the manager with SIGKILL in the middle of the canary and starting a new one")
+		Expect(manager.stop(syscall.SIGKILL)).To(HaveOccurred(), "the manager died by the signal")
+		manager = startManager(filepath.Join(workdir, "manager-restarted.log"))
 		Eventually(get("{.status.stable.version}", "md/fraud-scorer")).Should(Equal("2.4.0"))
+		Expect(get("{range .status.history[*]}{.version}:{.outcome} {end}", "md/fraud-scorer")()).
+			To(Equal("2.4.0:Promoted 2.3.0:Promoted"), "the restarted manager finished the rollout once")
 		kubectl("-n", namespace, "wait", "--for=condition=Ready", "md/fraud-scorer", "--timeout=120s")
 		Eventually(get("{range .items[*]}{.metadata.name} {end}", "deployments")).Should(Equal("fraud-scorer-v2-4-0"))
 		Eventually(get("{range .items[*]}{.status.phase} {end}", "pods", "-l", "serving.modelgate.dev/version=2.4.0")).
