@@ -6,11 +6,13 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
@@ -66,10 +68,24 @@ var _ = Describe("A canary", func() {
 		Expect(meta.FindStatusCondition(cur.Status.Conditions, servingv1alpha1.ConditionReady).Reason).To(Equal("WaitingForPromote"))
 		Expect(kstatusOf(key)).To(Equal(kstatus.InProgressStatus))
 
+		By("following an HPA that resizes the ModelDeployment mid-canary: the split is kept")
+		Eventually(func() error {
+			scale := &autoscalingv1.Scale{}
+			if err := k8sClient.SubResource("scale").Get(ctx, getMD(key), scale); err != nil {
+				return err
+			}
+			scale.Spec.Replicas = 6
+			return k8sClient.SubResource("scale").Update(ctx, getMD(key), client.WithSubResourceBody(scale))
+		}).Should(Succeed())
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(3))
+		Eventually(replicasOf(stable)).Should(BeEquivalentTo(3))
+		playDeploymentController(candidate)
+		playDeploymentController(stable)
+
 		By("promoting: the candidate scales to full size before the stable version goes")
 		annotate(key, servingv1alpha1.AnnotationPromote, "2026-11-25T10:00:00Z")
-		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(4))
-		Expect(replicasOf(stable)()).To(BeEquivalentTo(2), "the stable version keeps its pods while the candidate scales up")
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(6))
+		Expect(replicasOf(stable)()).To(BeEquivalentTo(3), "the stable version keeps its pods while the candidate scales up")
 		Eventually(func() string { return getMD(key).Status.Requests.Promote }).Should(Equal("2026-11-25T10:00:00Z"))
 		playDeploymentController(candidate)
 		Eventually(func() string { return getMD(key).Status.Stable.Version }).Should(Equal("1.1.0"))
