@@ -24,14 +24,7 @@ func decideBlueGreen(d *Decision, in Input, name string, replicas int32) {
 	c.Weight = 0
 	obs, found := in.Deployments[name]
 
-	if v, ok := requested(md, servingv1alpha1.AnnotationAbort, d.Requests.Abort); ok {
-		d.Requests.Abort = v
-		rollback(d, in, name, replicas, "Aborted", fmt.Sprintf("Version %s was rolled back by request (%s: %q)", want, servingv1alpha1.AnnotationAbort, v))
-		return
-	}
-	if found && obs.Health == HealthFailed {
-		rollback(d, in, name, replicas, "ProgressDeadlineExceeded",
-			fmt.Sprintf("Version %s was rolled back: its preview did not become available within the progress deadline (%s)", want, obs.Message))
+	if rolledBackNow(d, in, name, replicas) {
 		return
 	}
 	d.Run = []Target{{Version: want, Replicas: replicas}, {Version: d.Stable.Version, Replicas: replicas}}

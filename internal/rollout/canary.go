@@ -56,14 +56,7 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 	}
 	obs, found := in.Deployments[name]
 
-	if v, ok := requested(md, servingv1alpha1.AnnotationAbort, d.Requests.Abort); ok {
-		d.Requests.Abort = v
-		rollback(d, in, name, replicas, "Aborted", fmt.Sprintf("Version %s was rolled back by request (%s: %q)", want, servingv1alpha1.AnnotationAbort, v))
-		return
-	}
-	if found && obs.Health == HealthFailed {
-		rollback(d, in, name, replicas, "ProgressDeadlineExceeded",
-			fmt.Sprintf("Version %s was rolled back: its pods did not become available within the progress deadline (%s)", want, obs.Message))
+	if rolledBackNow(d, in, name, replicas) {
 		return
 	}
 	if v, ok := requested(md, servingv1alpha1.AnnotationPromoteFull, d.Requests.PromoteFull); ok {
@@ -128,6 +121,23 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 				fmt.Sprintf("Canary of version %s moved to step %d/%d (weight %d%%)", want, c.Step+1, len(steps), steps[c.Step].Weight)})
 		}
 	}
+}
+
+// rolledBackNow rolls the candidate back when an abort is requested or its
+// pods missed the progress deadline, and reports whether it did.
+func rolledBackNow(d *Decision, in Input, name string, replicas int32) bool {
+	want := in.MD.Spec.Model.Version
+	if v, ok := requested(in.MD, servingv1alpha1.AnnotationAbort, d.Requests.Abort); ok {
+		d.Requests.Abort = v
+		rollback(d, in, name, replicas, "Aborted", fmt.Sprintf("Version %s was rolled back by request (%s: %q)", want, servingv1alpha1.AnnotationAbort, v))
+		return true
+	}
+	if obs, found := in.Deployments[name]; found && obs.Health == HealthFailed {
+		rollback(d, in, name, replicas, "ProgressDeadlineExceeded",
+			fmt.Sprintf("Version %s was rolled back: its pods did not become available within the progress deadline (%s)", want, obs.Message))
+		return true
+	}
+	return false
 }
 
 // rollback sends all traffic back to the stable version and records the
