@@ -273,6 +273,9 @@ func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
 // behind <name>, and promotes it once all its pods are available.
 func decideRolling(d *Decision, in Input, name string, replicas int32) {
 	want := in.MD.Spec.Model.Version
+	if d.Stable != nil && rolledBackNow(d, in, name, replicas) {
+		return // an abort, or a missed progress deadline, puts the stable version back
+	}
 	d.Run = []Target{{Version: want, Replicas: replicas}}
 	if d.Stable != nil {
 		d.Run = append(d.Run, Target{Version: d.Stable.Version, Replicas: replicas})

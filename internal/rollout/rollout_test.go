@@ -367,20 +367,22 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
-			name: "new version failed: stalled, the stable version keeps serving",
+			name: "new version missed its progress deadline: rolled back, the stable version serving",
 			md:   newMD(withStable("2.2.0", hashOld), withCandidate("2.3.0", 0)),
 			deployments: deps(
 				dep("2.2.0", hashOld, 3, HealthCurrent, ""),
 				dep("2.3.0", hashNew, 0, HealthFailed, "Progress deadline exceeded"),
 			),
 			want: outcome{
-				Phase: servingv1alpha1.PhaseFailed, Ready: "False/ProgressDeadlineExceeded", Stalled: "ProgressDeadlineExceeded",
-				Stable: "2.2.0/" + hashOld, Candidate: "2.3.0@0",
-				Run:    run(Target{Version: "2.3.0", Replicas: 3}, Target{Version: "2.2.0", Replicas: 3}),
-				Events: []string{warning + "/ProgressDeadlineExceeded"},
+				Phase: servingv1alpha1.PhaseRolledBack, Ready: "False/ProgressDeadlineExceeded", Stalled: "ProgressDeadlineExceeded",
+				Stable: "2.2.0/" + hashOld,
+				Run:    run(Target{Version: "2.2.0", Replicas: 3}, Target{Version: "2.3.0", Replicas: 0}),
+				Finished: []string{"2.3.0:RolledBack<-2.2.0"},
+				Events:   []string{warning + "/RolledBack"},
 			},
 			check: func(g Gomega, d Decision) {
-				g.Expect(d.Stalled.Message).To(Equal("Version 2.3.0 did not become available within the progress deadline: Progress deadline exceeded; version 2.2.0 keeps serving"))
+				g.Expect(d.Rejected.Version).To(Equal("2.3.0"))
+				g.Expect(d.Stalled.Message).To(Equal("Version 2.3.0 was rolled back: its pods did not become available within the progress deadline (Progress deadline exceeded)"))
 			},
 		},
 
@@ -598,16 +600,13 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "stalled again for another reason: event",
-			md: newMD(withStable("2.2.0", hashOld), withCandidate("2.3.0", 0),
+			md: newMD(withVersion("2.2.0"), withStable("2.2.0", hashOld),
 				withStalled("InvalidSpec", "spec.servingContainer \"model\" names no container in spec.template.spec.containers")),
-			deployments: deps(
-				dep("2.2.0", hashOld, 3, HealthCurrent, ""),
-				dep("2.3.0", hashNew, 0, HealthFailed, "Progress deadline exceeded"),
-			),
+			deployments: deps(dep("2.2.0", hashNew, 0, HealthFailed, "Progress deadline exceeded")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseFailed, Ready: "False/ProgressDeadlineExceeded", Stalled: "ProgressDeadlineExceeded",
-				Stable: "2.2.0/" + hashOld, Candidate: "2.3.0@0",
-				Run:    run(Target{Version: "2.3.0", Replicas: 3}, Target{Version: "2.2.0", Replicas: 3}),
+				Stable: "2.2.0/" + hashOld,
+				Run:    run(Target{Version: "2.2.0", Replicas: 3}),
 				Events: []string{warning + "/ProgressDeadlineExceeded"},
 			},
 		},

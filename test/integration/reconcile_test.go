@@ -261,7 +261,7 @@ var _ = Describe("A ModelDeployment", func() {
 		Eventually(func() kstatus.Status { return kstatusOf(key) }).Should(Equal(kstatus.CurrentStatus))
 	})
 
-	It("stalls when the Deployment passes its progress deadline, keeping the stable version", func() {
+	It("rolls a new version back when its Deployment passes the progress deadline", func() {
 		md := newModelDeployment(ns, "1.0.0", 1)
 		Expect(k8sClient.Create(ctx, md)).To(Succeed())
 		key := objectKey(md)
@@ -272,13 +272,16 @@ var _ = Describe("A ModelDeployment", func() {
 			cur.Spec.Model.Version = "1.1.0"
 		})
 		failDeployment(types.NamespacedName{Namespace: ns, Name: "fraud-scorer-v1-1-0"})
-		Eventually(func() kstatus.Status { return kstatusOf(key) }).Should(Equal(kstatus.FailedStatus))
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseRolledBack))
+		Expect(kstatusOf(key)).To(Equal(kstatus.FailedStatus), "failed until the spec changes")
 		cur := getMD(key)
 		Expect(cur.Status.Stable.Version).To(Equal("1.0.0"))
-		stalled := meta.FindStatusCondition(cur.Status.Conditions, servingv1alpha1.ConditionStalled)
-		Expect(stalled.Reason).To(Equal("ProgressDeadlineExceeded"))
-		Expect(stalled.Message).To(ContainSubstring("version 1.0.0 keeps serving"))
+		Expect(cur.Status.Rejected.Version).To(Equal("1.1.0"))
+		rolledBack := meta.FindStatusCondition(cur.Status.Conditions, servingv1alpha1.ConditionRolledBack)
+		Expect(rolledBack.Reason).To(Equal("ProgressDeadlineExceeded"))
+		Expect(cur.Status.History[0].Outcome).To(Equal(servingv1alpha1.OutcomeRolledBack))
 		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "fraud-scorer-v1-0-0"}, &appsv1.Deployment{})).To(Succeed())
+		Eventually(func() []string { return eventReasons(ns, md.Name) }).Should(ContainElement("RolledBack"))
 	})
 
 	It("keeps observedGeneration at the last generation it handled", func() {
