@@ -375,8 +375,8 @@ func TestDecide(t *testing.T) {
 			),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseRolledBack, Ready: "False/ProgressDeadlineExceeded", Stalled: "ProgressDeadlineExceeded",
-				Stable: "2.2.0/" + hashOld,
-				Run:    run(Target{Version: "2.2.0", Replicas: 3}, Target{Version: "2.3.0", Replicas: 0}),
+				Stable:   "2.2.0/" + hashOld,
+				Run:      run(Target{Version: "2.2.0", Replicas: 3}, Target{Version: "2.3.0", Replicas: 0}),
 				Finished: []string{"2.3.0:RolledBack<-2.2.0"},
 				Events:   []string{warning + "/RolledBack"},
 			},
