@@ -31,6 +31,10 @@ var (
 	kubeconfig string
 	workdir    string
 	manager    *managerProcess
+	// managers are every manager started, stopped when the suite ends.
+	managers []*managerProcess
+	// suiteFailed is set by ReportAfterEach, for the logs.
+	suiteFailed bool
 	namespace  = "e2e"
 )
 
@@ -78,16 +82,21 @@ var _ = BeforeSuite(func() {
 	}).Should(Equal("True"))
 
 	By("running the operator as its own process")
+	// Registered after the cluster's clean-up, so it runs first: managers stop
+	// before their cluster goes.
+	DeferCleanup(func() { stopManagers(suiteFailed) })
 	manager = startManager(filepath.Join(workdir, "manager.log"))
 	kubectl("create", "namespace", namespace)
 })
 
 // managerProcess is the operator running as its own process.
 type managerProcess struct {
-	cmd  *exec.Cmd
-	done chan error
-	once sync.Once
-	exit error
+	cmd     *exec.Cmd
+	done    chan error
+	once    sync.Once
+	exit    error
+	logPath string
+	logFile *os.File
 }
 
 // startManager runs the manager binary against the cluster and stops it when
@@ -100,17 +109,8 @@ func startManager(logPath string) *managerProcess {
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	Expect(cmd.Start()).To(Succeed())
-	p := &managerProcess{cmd: cmd, done: make(chan error, 1)}
+	p := &managerProcess{cmd: cmd, done: make(chan error, 1), logPath: logPath, logFile: logFile}
 	go func() { p.done <- cmd.Wait() }()
-	DeferCleanup(func() {
-		// SIGTERM lets the manager stop cleanly and write its coverage data.
-		GinkgoWriter.Printf("manager stopped: %v\n", p.stop(syscall.SIGTERM))
-		_ = logFile.Close()
-		if CurrentSpecReport().Failed() || os.Getenv("E2E_SHOW_MANAGER_LOG") != "" {
-			b, _ := os.ReadFile(logPath)
-			GinkgoWriter.Printf("manager log %s:\n%s\n", logPath, b)
-		}
-	})
 	Eventually(func() error {
 		resp, err := http.Get("http://" + probe + "/readyz")
 		if err != nil {
@@ -122,6 +122,7 @@ func startManager(logPath string) *managerProcess {
 		}
 		return nil
 	}).Should(Succeed(), "the manager never became ready; see its log at %s", logPath)
+	managers = append(managers, p)
 	return p
 }
 
@@ -135,8 +136,21 @@ func (p *managerProcess) stop(sig syscall.Signal) error {
 			_ = p.cmd.Process.Kill()
 			p.exit = <-p.done
 		}
+		_ = p.logFile.Close()
 	})
 	return p.exit
+}
+
+// stopManagers stops every manager the suite started (SIGTERM lets the last
+// one write its coverage data) and prints their logs when something failed.
+func stopManagers(failed bool) {
+	for _, p := range managers {
+		GinkgoWriter.Printf("manager %s stopped: %v\n", p.logPath, p.stop(syscall.SIGTERM))
+		if failed || os.Getenv("E2E_SHOW_MANAGER_LOG") != "" {
+			b, _ := os.ReadFile(p.logPath)
+			GinkgoWriter.Printf("manager log %s:\n%s\n", p.logPath, b)
+		}
+	}
 }
 
 // writeTemp writes a manifest to a file of the suite's and returns its path.
@@ -148,6 +162,12 @@ func writeTemp(manifest string) string {
 	Expect(f.Close()).To(Succeed())
 	return f.Name()
 }
+
+var _ = ReportAfterEach(func(r SpecReport) {
+	if r.Failed() {
+		suiteFailed = true
+	}
+})
 
 func freeAddr() string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -270,6 +290,49 @@ spec:
 			To(Equal("2.4.0 2.3.0 Promoted"))
 		Expect(kubectl("-n", namespace, "get", "events", "--field-selector", "involvedObject.name=fraud-scorer,reason=Promoted")).
 			To(ContainSubstring("Version 2.4.0 promoted, replacing 2.3.0"))
+	})
+
+	It("rolls a canary back on an abort, within a second of the request", func() {
+		kubectl("-n", namespace, "patch", "md", "fraud-scorer", "--type=merge", "-p", `{"spec":{"model":{"version":"2.5.0"}}}`)
+		Eventually(get("{.status.candidate.weight}", "md/fraud-scorer")).Should(Equal("67"))
+		start := time.Now()
+		kubectl("-n", namespace, "annotate", "md", "fraud-scorer", "serving.modelgate.dev/abort=spike in errors")
+		Eventually(get("{range .items[*]}{.metadata.name}={.spec.replicas} {end}", "deployments", "-l", "app.kubernetes.io/name=fraud-scorer"), "30s", "20ms").
+			Should(Equal("fraud-scorer-v2-4-0=3 fraud-scorer-v2-5-0=0"))
+		bars.Record("e2e", "AbortToAllPodsOnStable", float64(time.Since(start).Milliseconds()), "ms")
+		Eventually(get("{.status.phase}", "md/fraud-scorer")).Should(Equal("RolledBack"))
+		Expect(get("{.status.history[0].outcome} {.status.history[0].reason}", "md/fraud-scorer")()).To(Equal("RolledBack Aborted"))
+		Expect(get("{.status.rejected.version}", "md/fraud-scorer")()).To(Equal("2.5.0"))
+	})
+
+	It("previews a blue-green version without traffic and switches on a promote", func() {
+		kubectl("-n", namespace, "apply", "-f", writeTemp(`
+apiVersion: serving.modelgate.dev/v1alpha1
+kind: ModelDeployment
+metadata: {name: ranker}
+spec:
+  model: {name: ranker, version: 1.0.0, uri: "pvc://models/ranker/1.0.0"}
+  replicas: 2
+  checklist: {profile: development}
+  strategy: {type: BlueGreen, blueGreen: {autoPromotion: false, scaleDownDelay: 3s}}
+  template:
+    spec:
+      containers: [{name: server, image: registry.example/ml/ranker:1.0.0}]
+`))
+		Eventually(get("{.status.phase}", "md/ranker")).Should(Equal("Succeeded"))
+		kubectl("-n", namespace, "patch", "md", "ranker", "--type=merge", "-p", `{"spec":{"model":{"version":"2.0.0"}}}`)
+		Eventually(get("{.status.phase}", "md/ranker")).Should(Equal("Paused"))
+		Expect(get(`{.spec.selector.serving\.modelgate\.dev/version}`, "svc/ranker")()).To(Equal("1.0.0"), "users stay on the stable version")
+		Expect(get(`{.spec.selector.serving\.modelgate\.dev/version}`, "svc/ranker-candidate")()).To(Equal("2.0.0"))
+		Eventually(get("{.items[*].status.phase}", "pods", "-l", "app.kubernetes.io/name=ranker,serving.modelgate.dev/version=2.0.0")).
+			Should(Equal("Running Running"), "the preview runs at full size")
+
+		kubectl("-n", namespace, "annotate", "md", "ranker", "serving.modelgate.dev/promote=now")
+		Eventually(get(`{.spec.selector.serving\.modelgate\.dev/version}`, "svc/ranker")).Should(Equal("2.0.0"))
+		Expect(get("{.status.previous.version}", "md/ranker")()).To(Equal("1.0.0"))
+		Eventually(get("{.items[*].metadata.name}", "deployments", "-l", "app.kubernetes.io/name=ranker")).
+			Should(Equal("ranker-v2-0-0"), "the old version goes after the scale-down delay")
+		kubectl("-n", namespace, "delete", "md", "ranker")
 	})
 
 	It("leaves nothing behind when the ModelDeployment is deleted", func() {
