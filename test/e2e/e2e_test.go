@@ -35,7 +35,7 @@ var (
 	managers []*managerProcess
 	// suiteFailed is set by ReportAfterEach, for the logs.
 	suiteFailed bool
-	namespace  = "e2e"
+	namespace   = "e2e"
 )
 
 func TestE2E(t *testing.T) {
