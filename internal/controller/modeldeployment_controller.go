@@ -429,23 +429,19 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 // ModelDeployment of its namespace: which of them it concerns depends on
 // selectors and references the checks judge.
 func (r *ModelDeploymentReconciler) modelDeploymentsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
-	var list servingv1alpha1.ModelDeploymentList
-	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace())); err != nil {
-		logf.FromContext(ctx).Error(err, "Listing ModelDeployments to map a change", "object", klog.KObj(o))
-		return nil
-	}
-	out := make([]reconcile.Request, 0, len(list.Items))
-	for i := range list.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-	}
-	return out
+	return r.modelDeployments(ctx, o, client.InNamespace(o.GetNamespace()))
 }
 
 // allModelDeployments maps a cluster-wide change (a node's GPUs) to every ModelDeployment.
-func (r *ModelDeploymentReconciler) allModelDeployments(ctx context.Context, _ client.Object) []reconcile.Request {
+func (r *ModelDeploymentReconciler) allModelDeployments(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.modelDeployments(ctx, o)
+}
+
+// modelDeployments lists the ModelDeployments a change of o concerns as requests.
+func (r *ModelDeploymentReconciler) modelDeployments(ctx context.Context, o client.Object, opts ...client.ListOption) []reconcile.Request {
 	var list servingv1alpha1.ModelDeploymentList
-	if err := r.List(ctx, &list); err != nil {
-		logf.FromContext(ctx).Error(err, "Listing ModelDeployments to map a node change")
+	if err := r.List(ctx, &list, opts...); err != nil {
+		logf.FromContext(ctx).Error(err, "Listing ModelDeployments to map a change", "object", klog.KObj(o))
 		return nil
 	}
 	out := make([]reconcile.Request, 0, len(list.Items))
