@@ -298,7 +298,8 @@ spec:
 		start := time.Now()
 		kubectl("-n", namespace, "annotate", "md", "fraud-scorer", "serving.modelgate.dev/abort=spike in errors")
 		Eventually(get("{range .items[*]}{.metadata.name}={.spec.replicas} {end}", "deployments", "-l", "app.kubernetes.io/name=fraud-scorer"), "30s", "20ms").
-			Should(Equal("fraud-scorer-v2-4-0=3 fraud-scorer-v2-5-0=0"))
+			// The candidate's Deployment goes at zero pods, or is already deleted.
+			Should(MatchRegexp(`^fraud-scorer-v2-4-0=3( fraud-scorer-v2-5-0=0)?$`))
 		bars.Record("e2e", "AbortToAllPodsOnStable", float64(time.Since(start).Milliseconds()), "ms")
 		Eventually(get("{.status.phase}", "md/fraud-scorer")).Should(Equal("RolledBack"))
 		Expect(get("{.status.history[0].outcome} {.status.history[0].reason}", "md/fraud-scorer")()).To(Equal("RolledBack Aborted"))
