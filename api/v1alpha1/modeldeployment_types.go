@@ -535,8 +535,11 @@ type ABTestStrategy struct {
 	// +optional
 	Headers []Match `json:"headers"`
 
-	// cookies that select the candidate's cohort, all of which must match.
-	// +kubebuilder:validation:MaxItems=8
+	// cookies that select the candidate's cohort. At most one: every cookie
+	// travels in the one Cookie header, and a Gateway API match judges a header
+	// once, by a regular expression that cannot require several cookies in any
+	// order.
+	// +kubebuilder:validation:MaxItems=1
 	// +kubebuilder:default={}
 	// +listType=atomic
 	// +optional
@@ -547,6 +550,13 @@ type ABTestStrategy struct {
 	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="must be a positive duration such as 30s, 2m or 1h"
 	// +required
 	Duration metav1.Duration `json:"duration"`
+
+	// replicas of the candidate during the test, sized for its cohort's
+	// traffic, which only the user knows. Defaults to half of the stable
+	// version's replicas, rounded up.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
 }
 
 // Match is an exact match on a header or cookie.
@@ -583,6 +593,11 @@ type TrafficRouting struct {
 }
 
 // GatewayAPIRouting names the HTTPRoute whose backend weights modelgate sets.
+// The route stays the user's: modelgate rewrites only the backends of the
+// rules that send traffic to the ModelDeployment's Services (<name>,
+// <name>-stable or <name>-candidate), to <name>-stable and <name>-candidate
+// with the weights of the rollout, and adds (then removes) its own mirror
+// filter and A/B cohort rules.
 type GatewayAPIRouting struct {
 	// httpRoute is the name of an HTTPRoute in the ModelDeployment's namespace.
 	// +kubebuilder:validation:MinLength=1

@@ -55,6 +55,7 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 		c.StepStartedAt = &in.Now
 	}
 	obs, found := in.Deployments[name]
+	routed := Routed(md)
 
 	if rolledBackNow(d, in, name, replicas) {
 		return
@@ -71,6 +72,12 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 			// The candidate comes up at full size while the stable version keeps the
 			// pods it has, so a promotion never drops capacity.
 			c.Weight = 100
+			if routed {
+				// The router keeps the last step's weight until the candidate
+				// can take all the traffic.
+				c.Weight = weightBefore(steps, last)
+				d.traffic.CandidateWeight = c.Weight
+			}
 			d.Run = []Target{{Version: want, Replicas: replicas},
 				{Version: d.Stable.Version, Replicas: in.Deployments[d.Stable.Deployment].Replicas}}
 			if found && rolledOut(obs, in.TemplateHash, replicas) {
@@ -83,6 +90,9 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 		}
 		step := steps[c.Step]
 		candN, stableN := SplitReplicas(replicas, step.Weight)
+		if routed {
+			candN, stableN = SizeForTraffic(replicas, step.Weight)
+		}
 		c.Weight = step.Weight
 		d.Run = []Target{{Version: want, Replicas: candN}, {Version: d.Stable.Version, Replicas: stableN}}
 		where := fmt.Sprintf("Canary of version %s at step %d/%d (weight %d%%, %d of %d pods)", want, c.Step+1, len(steps), step.Weight, candN, candN+stableN)
@@ -91,9 +101,15 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 			if running := in.Deployments[d.Stable.Deployment].Replicas; running > stableN {
 				d.Run[1].Replicas = running
 			}
+			if routed {
+				// The router moves weight only to pods that are up.
+				c.Weight = weightBefore(steps, c.Step)
+				d.traffic.CandidateWeight = c.Weight
+			}
 			progress(d, "WaitingForPods", fmt.Sprintf("%s: %d/%d candidate pods available", where, obs.AvailableReplicas, candN), obs, found)
 			return
 		}
+		d.traffic.CandidateWeight = step.Weight
 		if md.Spec.Paused {
 			paused(d, "Paused", where+": paused by spec.paused")
 			return
@@ -121,6 +137,14 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 				fmt.Sprintf("Canary of version %s moved to step %d/%d (weight %d%%)", want, c.Step+1, len(steps), steps[c.Step].Weight)})
 		}
 	}
+}
+
+// weightBefore is the weight of the step before step i, 0 before the first.
+func weightBefore(steps []servingv1alpha1.CanaryStep, i int32) int32 {
+	if i <= 0 {
+		return 0
+	}
+	return steps[i-1].Weight
 }
 
 // rolledBackNow rolls the candidate back when an abort is requested or its

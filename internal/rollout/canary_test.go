@@ -705,7 +705,10 @@ func (c *cluster) reconcile(g Gomega) Decision {
 // podsUp makes every pod of a version's Deployment available.
 func (c *cluster) podsUp(version string) {
 	name := desiredstate.DeploymentName(c.md, version)
-	o := c.deps[name]
+	o, ok := c.deps[name]
+	if !ok {
+		return
+	}
 	o.AvailableReplicas, o.Health = o.Replicas, HealthCurrent
 	c.deps[name] = o
 }

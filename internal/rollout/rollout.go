@@ -53,6 +53,10 @@ type Input struct {
 	Now metav1.Time
 	// Gate of the spec's version.
 	Gate Gate
+	// RouteProblem says why the HTTPRoute of spec.strategy.trafficRouting
+	// cannot carry a rollout (missing, or sending nothing to the
+	// ModelDeployment's Services); empty when it can or when there is no router.
+	RouteProblem string
 }
 
 // Target is a version that must run at a size.
@@ -123,12 +127,15 @@ type Decision struct {
 	Finished []servingv1alpha1.HistoryEntry
 	// Events to emit, each about a change since the last status.
 	Events []Event
+	// Route is what the HTTPRoute must say; nil without a router.
+	Route *RoutePlan
+
+	// traffic is what the strategy asks of the router, made into Route at the end.
+	traffic RoutePlan
 }
 
-// Decide computes the next step. It holds the Rolling strategy: a new version
-// runs beside the stable one, both behind the <name> Service, and replaces it
-// once all its pods are available. A version change under another strategy
-// stalls until that strategy is implemented, rather than silently rolling.
+// Decide computes the next step: which versions run at what size, what the
+// Services select and the router sends where, and what status says.
 func Decide(in Input) Decision {
 	md := in.MD
 	want := md.Spec.Model.Version
@@ -175,10 +182,15 @@ func Decide(in Input) Decision {
 	}
 	d.Delete = unwanted(in.Deployments, d.Run, md)
 	d.Selectors = selectors(md, d.Stable, d.Candidate)
-	if md.Spec.Strategy.Type == servingv1alpha1.StrategyBlueGreen {
-		// Users reach one version at a time; the candidate is previewed on
-		// <name>-candidate until the switch.
+	if apexSelectsStableOnly(md) {
 		d.Selectors.Apex = d.Selectors.Stable
+	}
+	if Routed(md) {
+		if d.Candidate == nil {
+			d.traffic = RoutePlan{} // everything on stable
+		}
+		d.Route = &d.traffic
+		d.Route.HTTPRoute = md.Spec.Strategy.TrafficRouting.GatewayAPI.HTTPRoute
 	}
 	if d.Stalled != nil && d.RolledBack == nil && !sameStalled(md, d.Stalled) { // a rollback tells of itself
 		d.Events = append(d.Events, Event{corev1.EventTypeWarning, d.Stalled.Reason, d.Stalled.Message})
@@ -217,11 +229,18 @@ func decideStableVersion(d *Decision, in Input, name string, replicas int32) {
 	}
 }
 
-// implemented are the strategies that move a new version beside a stable one.
-var implemented = map[servingv1alpha1.StrategyType]bool{
-	servingv1alpha1.StrategyRolling:   true,
-	servingv1alpha1.StrategyCanary:    true,
-	servingv1alpha1.StrategyBlueGreen: true,
+// apexSelectsStableOnly reports whether <name> selects the stable version
+// only: when users must reach one version at a time (a blue-green preview, a
+// shadow whose answers are dropped, an A/B cohort chosen by the router), and
+// when a router, not the mix of pods, sets a canary's share.
+func apexSelectsStableOnly(md *servingv1alpha1.ModelDeployment) bool {
+	switch md.Spec.Strategy.Type {
+	case servingv1alpha1.StrategyBlueGreen, servingv1alpha1.StrategyShadow, servingv1alpha1.StrategyABTest:
+		return true
+	case servingv1alpha1.StrategyCanary:
+		return Routed(md)
+	}
+	return false
 }
 
 // decideNewVersion handles a spec version that is not stable yet: the first
@@ -231,15 +250,6 @@ func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
 	want := md.Spec.Model.Version
 	if stillRejected(d, in) {
 		stayRolledBack(d, in, replicas)
-		return
-	}
-	if d.Stable != nil && !implemented[md.Spec.Strategy.Type] {
-		// A candidate left from a Rolling rollout stops: its Deployment is deleted.
-		d.Candidate = nil
-		d.Run = []Target{{Version: d.Stable.Version, Replicas: replicas}}
-		stall(d, "StrategyNotImplemented", fmt.Sprintf(
-			"Version %s is not rolled out: this modelgate release moves a new version only with strategy Rolling, Canary or BlueGreen, not %s; version %s keeps serving",
-			want, md.Spec.Strategy.Type, d.Stable.Version))
 		return
 	}
 	if d.Candidate == nil {
@@ -254,58 +264,30 @@ func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
 		d.Events = append(d.Events, Event{corev1.EventTypeNormal, "RolloutStarted", msg})
 	}
 	d.Candidate.TemplateHash = in.TemplateHash
-	if in.Gate.Closed {
-		holdCandidate(d, in, replicas)
+	gate := in.Gate
+	if !gate.Closed && d.Stable != nil && in.RouteProblem != "" && Routed(md) {
+		// Without its route a rollout cannot move traffic; the stable version
+		// keeps serving through whatever the route says today.
+		gate = Gate{Closed: true, Reason: "HTTPRouteNotReady", Message: in.RouteProblem}
+	}
+	if gate.Closed {
+		holdCandidate(d, in, gate, replicas)
 		return
 	}
-	switch {
-	case d.Stable != nil && md.Spec.Strategy.Type == servingv1alpha1.StrategyCanary && md.Spec.Strategy.Canary != nil:
+	if d.Stable == nil {
+		// The first version has nothing to shift traffic from.
+		decideRolling(d, in, name, replicas)
+		return
+	}
+	switch s := md.Spec.Strategy; {
+	case s.Type == servingv1alpha1.StrategyCanary && s.Canary != nil:
 		decideCanary(d, in, name, replicas)
-		return
-	case d.Stable != nil && md.Spec.Strategy.Type == servingv1alpha1.StrategyBlueGreen:
+	case s.Type == servingv1alpha1.StrategyBlueGreen:
 		decideBlueGreen(d, in, name, replicas)
-		return
-	}
-	decideRolling(d, in, name, replicas)
-}
-
-// decideRolling runs the new version at full size beside the stable one, both
-// behind <name>, and promotes it once all its pods are available.
-func decideRolling(d *Decision, in Input, name string, replicas int32) {
-	want := in.MD.Spec.Model.Version
-	if d.Stable != nil && rolledBackNow(d, in, name, replicas) {
-		return // an abort, or a missed progress deadline, puts the stable version back
-	}
-	d.Run = []Target{{Version: want, Replicas: replicas}}
-	if d.Stable != nil {
-		d.Run = append(d.Run, Target{Version: d.Stable.Version, Replicas: replicas})
-	}
-
-	obs, found := in.Deployments[name]
-	var stableAvailable int32
-	if d.Stable != nil {
-		stableAvailable = in.Deployments[d.Stable.Deployment].AvailableReplicas
-	}
-	d.Candidate.Weight = 0 // a candidate without available pods gets no traffic
-	if found && obs.AvailableReplicas+stableAvailable > 0 {
-		d.Candidate.Weight = 100 * obs.AvailableReplicas / (obs.AvailableReplicas + stableAvailable)
-	}
-
-	switch {
-	case found && obs.Health == HealthFailed:
-		msg := fmt.Sprintf("Version %s did not become available within the progress deadline: %s", want, obs.Message)
-		if d.Stable != nil {
-			msg += fmt.Sprintf("; version %s keeps serving", d.Stable.Version)
-		}
-		stall(d, "ProgressDeadlineExceeded", msg)
-	case found && rolledOut(obs, in.TemplateHash, replicas):
-		promote(d, in, name, obs)
+	case s.Type == servingv1alpha1.StrategyShadow && s.Shadow != nil, s.Type == servingv1alpha1.StrategyABTest && s.ABTest != nil:
+		decideExperiment(d, in, name, replicas)
 	default:
-		msg := fmt.Sprintf("Rolling out version %s: %d/%d pods available", want, obs.AvailableReplicas, replicas)
-		if d.Stable != nil {
-			msg += fmt.Sprintf("; version %s keeps serving until then", d.Stable.Version)
-		}
-		progress(d, "RollingOut", msg, obs, found)
+		decideRolling(d, in, name, replicas)
 	}
 }
 
@@ -343,16 +325,16 @@ func stillRejected(d *Decision, in Input) bool {
 
 // holdCandidate keeps a candidate the gate holds without pods, so that nothing
 // can send it traffic; the stable version keeps serving.
-func holdCandidate(d *Decision, in Input, replicas int32) {
+func holdCandidate(d *Decision, in Input, gate Gate, replicas int32) {
 	want := in.MD.Spec.Model.Version
 	d.Candidate.Weight = 0
 	d.Run = []Target{{Version: want, Replicas: 0}}
-	msg := fmt.Sprintf("Version %s gets no traffic: %s", want, in.Gate.Message)
+	msg := fmt.Sprintf("Version %s gets no traffic: %s", want, gate.Message)
 	if d.Stable != nil {
 		d.Run = append(d.Run, Target{Version: d.Stable.Version, Replicas: replicas})
 		msg += fmt.Sprintf("; version %s keeps serving", d.Stable.Version)
 	}
-	closed(d, in.Gate, msg)
+	closed(d, gate, msg)
 }
 
 // promote makes the candidate stable; the old stable's Deployment is deleted

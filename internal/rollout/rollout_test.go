@@ -288,12 +288,12 @@ func TestDecide(t *testing.T) {
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/RollingOut", Reconciling: true,
 				Stable: "2.2.0/" + hashOld, Candidate: "2.3.0@0",
-				Run:    run(Target{Version: "2.3.0", Replicas: 3}, Target{Version: "2.2.0", Replicas: 3}),
+				Run:    run(Target{Version: "2.3.0", Replicas: 1}, Target{Version: "2.2.0", Replicas: 3}),
 				Events: []string{normal + "/RolloutStarted"},
 			},
 			check: func(g Gomega, d Decision) {
 				g.Expect(d.Events[0].Message).To(Equal("Rolling out version 2.3.0 to replace 2.2.0"))
-				g.Expect(d.Ready.Message).To(Equal("Rolling out version 2.3.0: 0/3 pods available; version 2.2.0 keeps serving until then"))
+				g.Expect(d.Ready.Message).To(Equal("Rolling out version 2.3.0: 0/3 pods available, 3 pods of version 2.2.0 left (maxSurge 1, maxUnavailable 0)"))
 			},
 		},
 		{
@@ -306,7 +306,7 @@ func TestDecide(t *testing.T) {
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/RollingOut", Reconciling: true,
 				Stable: "2.2.0/" + hashOld, Candidate: "2.3.0@40",
-				Run: run(Target{Version: "2.3.0", Replicas: 3}, Target{Version: "2.2.0", Replicas: 3}),
+				Run: run(Target{Version: "2.3.0", Replicas: 3}, Target{Version: "2.2.0", Replicas: 1}),
 			},
 		},
 		{
@@ -319,7 +319,7 @@ func TestDecide(t *testing.T) {
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/RollingOut", Reconciling: true,
 				Stable: "2.2.0/" + hashOld, Candidate: "2.3.0@100",
-				Run: run(Target{Version: "2.3.0", Replicas: 3}, Target{Version: "2.2.0", Replicas: 3}),
+				Run: run(Target{Version: "2.3.0", Replicas: 3}, Target{Version: "2.2.0", Replicas: 2}),
 			},
 		},
 		{
@@ -331,7 +331,7 @@ func TestDecide(t *testing.T) {
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/RollingOut", Reconciling: true,
 				Stable: "2.2.0/" + hashOld, Candidate: "2.3.0@0",
-				Run: run(Target{Version: "2.3.0", Replicas: 3}, Target{Version: "2.2.0", Replicas: 3}),
+				Run: run(Target{Version: "2.3.0", Replicas: 1}, Target{Version: "2.2.0", Replicas: 3}),
 			},
 		},
 		{
@@ -472,7 +472,7 @@ func TestDecide(t *testing.T) {
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/RollingOut", Reconciling: true,
 				Stable: "2.2.0/" + hashOld, Candidate: "2.4.0@0",
-				Run:      run(Target{Version: "2.4.0", Replicas: 3}, Target{Version: "2.2.0", Replicas: 3}),
+				Run:      run(Target{Version: "2.4.0", Replicas: 1}, Target{Version: "2.2.0", Replicas: 3}),
 				Delete:   []string{"fraud-scorer-v2-3-0"},
 				Finished: []string{"2.3.0:Superseded<-2.2.0"},
 				Events:   []string{normal + "/Superseded", normal + "/RolloutStarted"},
@@ -533,69 +533,26 @@ func TestDecide(t *testing.T) {
 			},
 		},
 
-		// Strategies other than Rolling.
-		{
-			name:        "new version under Shadow with a stable version: stalled, stable keeps running",
-			md:          newMD(withStrategy(servingv1alpha1.StrategyShadow), withStable("2.2.0", hashOld)),
-			deployments: deps(dep("2.2.0", hashOld, 3, HealthCurrent, "")),
-			want: outcome{
-				Phase: servingv1alpha1.PhaseFailed, Ready: "False/StrategyNotImplemented", Stalled: "StrategyNotImplemented",
-				Stable: "2.2.0/" + hashOld, Run: run(Target{Version: "2.2.0", Replicas: 3}),
-				Events: []string{warning + "/StrategyNotImplemented"},
-			},
-			check: func(g Gomega, d Decision) {
-				g.Expect(d.Stalled.Message).To(Equal("Version 2.3.0 is not rolled out: this modelgate release moves a new version only with strategy Rolling, Canary or BlueGreen, not Shadow; version 2.2.0 keeps serving"))
-				g.Expect(d.Selectors.Candidate).To(Equal(desiredstate.VersionLabels(newMD(), "2.2.0")), "no candidate to send traffic to")
-			},
-		},
-		{
-			name: "strategy switched to Shadow mid-rollout: the candidate stops and leaves status",
-			md:   newMD(withStrategy(servingv1alpha1.StrategyShadow), withStable("2.2.0", hashOld), withCandidate("2.3.0", 40)),
-			deployments: deps(
-				dep("2.2.0", hashOld, 3, HealthCurrent, ""),
-				dep("2.3.0", hashNew, 2, HealthInProgress, ""),
-			),
-			want: outcome{
-				Phase: servingv1alpha1.PhaseFailed, Ready: "False/StrategyNotImplemented", Stalled: "StrategyNotImplemented",
-				Stable: "2.2.0/" + hashOld, Run: run(Target{Version: "2.2.0", Replicas: 3}),
-				Delete: []string{"fraud-scorer-v2-3-0"},
-				Events: []string{warning + "/StrategyNotImplemented"},
-			},
-			check: func(g Gomega, d Decision) {
-				g.Expect(d.Selectors.Candidate).To(Equal(desiredstate.VersionLabels(newMD(), "2.2.0")),
-					"the candidate Service must not select the pods being deleted")
-			},
-		},
-		{
-			name:        "template change of the stable version under Shadow rolls out in place",
-			md:          newMD(withStrategy(servingv1alpha1.StrategyShadow), withVersion("2.2.0"), withStable("2.2.0", hashOld)),
-			deployments: deps(dep("2.2.0", hashNew, 3, HealthCurrent, "")),
-			want: outcome{
-				Phase: servingv1alpha1.PhaseSucceeded, Ready: "True/Succeeded",
-				Stable: "2.2.0/" + hashNew, Run: run(Target{Version: "2.2.0", Replicas: 3}),
-			},
-		},
-
 		// Stalled events: only for a new stall.
 		{
 			name: "same stall as last time: no event",
-			md: newMD(withStrategy(servingv1alpha1.StrategyShadow), withStable("2.2.0", hashOld),
-				withStalled("StrategyNotImplemented", "Version 2.3.0 is not rolled out: this modelgate release moves a new version only with strategy Rolling, Canary or BlueGreen, not Shadow; version 2.2.0 keeps serving")),
-			deployments: deps(dep("2.2.0", hashOld, 3, HealthCurrent, "")),
+			md: newMD(withVersion("2.2.0"), withStable("2.2.0", hashOld),
+				withStalled("ProgressDeadlineExceeded", "Deployment fraud-scorer-v2-2-0 of version 2.2.0 did not become available within the progress deadline: Progress deadline exceeded")),
+			deployments: deps(dep("2.2.0", hashNew, 0, HealthFailed, "Progress deadline exceeded")),
 			want: outcome{
-				Phase: servingv1alpha1.PhaseFailed, Ready: "False/StrategyNotImplemented", Stalled: "StrategyNotImplemented",
+				Phase: servingv1alpha1.PhaseFailed, Ready: "False/ProgressDeadlineExceeded", Stalled: "ProgressDeadlineExceeded",
 				Stable: "2.2.0/" + hashOld, Run: run(Target{Version: "2.2.0", Replicas: 3}),
 			},
 		},
 		{
 			name: "stalled again with another message: event",
-			md: newMD(withStrategy(servingv1alpha1.StrategyShadow), withStable("2.2.0", hashOld),
-				withStalled("StrategyNotImplemented", "Version 2.2.5 is not rolled out: this modelgate release moves a new version only with strategy Rolling, Canary or BlueGreen, not Shadow; version 2.2.0 keeps serving")),
-			deployments: deps(dep("2.2.0", hashOld, 3, HealthCurrent, "")),
+			md: newMD(withVersion("2.2.0"), withStable("2.2.0", hashOld),
+				withStalled("ProgressDeadlineExceeded", "Deployment fraud-scorer-v2-2-0 of version 2.2.0 did not become available within the progress deadline: something else")),
+			deployments: deps(dep("2.2.0", hashNew, 0, HealthFailed, "Progress deadline exceeded")),
 			want: outcome{
-				Phase: servingv1alpha1.PhaseFailed, Ready: "False/StrategyNotImplemented", Stalled: "StrategyNotImplemented",
+				Phase: servingv1alpha1.PhaseFailed, Ready: "False/ProgressDeadlineExceeded", Stalled: "ProgressDeadlineExceeded",
 				Stable: "2.2.0/" + hashOld, Run: run(Target{Version: "2.2.0", Replicas: 3}),
-				Events: []string{warning + "/StrategyNotImplemented"},
+				Events: []string{warning + "/ProgressDeadlineExceeded"},
 			},
 		},
 		{
@@ -612,14 +569,14 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "failed phase without a Stalled condition: event",
-			md: newMD(withStrategy(servingv1alpha1.StrategyShadow), withStable("2.2.0", hashOld), func(md *servingv1alpha1.ModelDeployment) {
+			md: newMD(withVersion("2.2.0"), withStable("2.2.0", hashOld), func(md *servingv1alpha1.ModelDeployment) {
 				md.Status.Phase = servingv1alpha1.PhaseFailed
 			}),
-			deployments: deps(dep("2.2.0", hashOld, 3, HealthCurrent, "")),
+			deployments: deps(dep("2.2.0", hashNew, 0, HealthFailed, "Progress deadline exceeded")),
 			want: outcome{
-				Phase: servingv1alpha1.PhaseFailed, Ready: "False/StrategyNotImplemented", Stalled: "StrategyNotImplemented",
+				Phase: servingv1alpha1.PhaseFailed, Ready: "False/ProgressDeadlineExceeded", Stalled: "ProgressDeadlineExceeded",
 				Stable: "2.2.0/" + hashOld, Run: run(Target{Version: "2.2.0", Replicas: 3}),
-				Events: []string{warning + "/StrategyNotImplemented"},
+				Events: []string{warning + "/ProgressDeadlineExceeded"},
 			},
 		},
 		{
@@ -633,7 +590,7 @@ func TestDecide(t *testing.T) {
 			want: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/RollingOut", Reconciling: true,
 				Stable: "2.2.0/" + hashOld, Candidate: "2.3.0@25",
-				Run: run(Target{Version: "2.3.0", Replicas: 3}, Target{Version: "2.2.0", Replicas: 3}),
+				Run: run(Target{Version: "2.3.0", Replicas: 3}, Target{Version: "2.2.0", Replicas: 2}),
 			},
 		},
 
@@ -888,9 +845,12 @@ func TestDecideNeverPromotesAVersionWithoutItsPods(t *testing.T) {
 	tests := []struct {
 		name string
 		md   *servingv1alpha1.ModelDeployment
+		// size the candidate is asked to grow to: all of it on a first deploy,
+		// the surge beside a stable version
+		size int32
 	}{
-		{"first deploy", newMD(withCandidate("2.3.0", 0))},
-		{"beside a stable version", newMD(withStable("2.2.0", hashOld), withCandidate("2.3.0", 0))},
+		{"first deploy", newMD(withCandidate("2.3.0", 0)), 3},
+		{"beside a stable version", newMD(withStable("2.2.0", hashOld), withCandidate("2.3.0", 0)), 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -902,7 +862,7 @@ func TestDecideNeverPromotesAVersionWithoutItsPods(t *testing.T) {
 			d := Decide(Input{MD: tt.md, TemplateHash: hashNew, Deployments: deployments, Now: now})
 			g.Expect(d.Phase).To(Equal(servingv1alpha1.PhaseProgressing))
 			g.Expect(d.Candidate).NotTo(BeNil())
-			g.Expect(d.Run[0]).To(Equal(Target{Version: "2.3.0", Replicas: 3}))
+			g.Expect(d.Run[0]).To(Equal(Target{Version: "2.3.0", Replicas: tt.size}))
 			g.Expect(d.Delete).NotTo(ContainElement("fraud-scorer-v2-2-0"), "the stable version serves until the candidate has its pods")
 			g.Expect(d.Finished).To(BeEmpty())
 		})

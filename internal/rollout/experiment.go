@@ -1,0 +1,145 @@
+package rollout
+
+import (
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+)
+
+// Steps of a shadow or an A/B test, in status.candidate.step.
+const (
+	// experimentRunning: the candidate runs at its test size and gets its
+	// mirrored copies or its cohort.
+	experimentRunning int32 = 0
+	// experimentPromoting: the candidate grows to full size before it takes
+	// all the traffic.
+	experimentPromoting int32 = 1
+)
+
+// experiment is what a shadow and an A/B test have in common: the candidate
+// runs at a size of its own beside a stable version at full size, gets traffic
+// the router picks for it for a while, and is then promoted or rejected.
+type experiment struct {
+	kind     string
+	duration time.Duration
+	size     int32
+	// route gives the candidate its traffic.
+	route func(*RoutePlan)
+	// what the candidate gets, for status messages.
+	what string
+}
+
+func newExperiment(md *servingv1alpha1.ModelDeployment, replicas int32) experiment {
+	s := md.Spec.Strategy
+	if s.Type == servingv1alpha1.StrategyShadow {
+		percent := max(s.Shadow.MirrorPercent, 1)
+		return experiment{
+			kind: "Shadow", duration: s.Shadow.Duration.Duration, size: shareOf(replicas, percent),
+			route: func(p *RoutePlan) { p.MirrorPercent = percent },
+			what:  fmt.Sprintf("a copy of %d%% of the requests, its answers dropped", percent),
+		}
+	}
+	size := shareOf(replicas, 50)
+	if s.ABTest.Replicas != nil {
+		size = *s.ABTest.Replicas
+	}
+	cohort := &Cohort{Headers: s.ABTest.Headers, Cookies: s.ABTest.Cookies}
+	return experiment{
+		kind: "A/B test", duration: s.ABTest.Duration.Duration, size: size,
+		route: func(p *RoutePlan) { p.Cohort = cohort },
+		what:  "the requests of its cohort (" + cohortText(cohort) + ")",
+	}
+}
+
+// decideExperiment runs a shadow or an A/B test. The clock starts once the
+// candidate's pods are up and the router gives it traffic; when the duration
+// has passed, the rollout waits for a verdict: a promote grows the candidate
+// to full size and makes it stable, an abort rejects it. Neither strategy moves
+// user traffic by itself.
+func decideExperiment(d *Decision, in Input, name string, replicas int32) {
+	md := in.MD
+	want := md.Spec.Model.Version
+	c := d.Candidate
+	c.Weight = 0
+	x := newExperiment(md, replicas)
+	obs, found := in.Deployments[name]
+
+	if rolledBackNow(d, in, name, replicas) {
+		return
+	}
+	if c.Step < experimentPromoting {
+		for _, p := range []struct {
+			annotation string
+			handled    *string
+		}{{servingv1alpha1.AnnotationPromote, &d.Requests.Promote}, {servingv1alpha1.AnnotationPromoteFull, &d.Requests.PromoteFull}} {
+			if v, ok := requested(md, p.annotation, *p.handled); ok {
+				*p.handled = v
+				c.Step = experimentPromoting
+				d.Events = append(d.Events, Event{corev1.EventTypeNormal, "PromoteRequested",
+					fmt.Sprintf("Version %s is promoted by request at the end of its %s", want, x.kind)})
+				break
+			}
+		}
+	}
+
+	if c.Step >= experimentPromoting {
+		// The candidate keeps its test traffic while it grows, and the stable
+		// version keeps every pod until the switch.
+		x.route(&d.traffic)
+		d.Run = []Target{{Version: want, Replicas: replicas}, {Version: d.Stable.Version, Replicas: max(replicas, in.Deployments[d.Stable.Deployment].Replicas)}}
+		if found && rolledOut(obs, in.TemplateHash, replicas) {
+			promote(d, in, name, obs)
+			return
+		}
+		progress(d, "Promoting", fmt.Sprintf("Version %s passed its %s and is scaling to %d pods before it takes all traffic: %d/%d available",
+			want, x.kind, replicas, obs.AvailableReplicas, replicas), obs, found)
+		return
+	}
+
+	d.Run = []Target{{Version: want, Replicas: x.size}, {Version: d.Stable.Version, Replicas: replicas}}
+	where := fmt.Sprintf("%s of version %s", x.kind, want)
+	if c.StepStartedAt == nil {
+		if !found || !rolledOut(obs, in.TemplateHash, x.size) {
+			progress(d, "WaitingForPods", fmt.Sprintf("%s: %d/%d candidate pods available; version %s serves all traffic",
+				where, obs.AvailableReplicas, x.size, d.Stable.Version), obs, found)
+			return
+		}
+		c.StepStartedAt = &in.Now
+		d.Events = append(d.Events, Event{corev1.EventTypeNormal, "ExperimentStarted",
+			fmt.Sprintf("%s started: the candidate gets %s for %s", where, x.what, x.duration)})
+	}
+	x.route(&d.traffic)
+	if md.Spec.Paused {
+		paused(d, "Paused", where+": paused by spec.paused")
+		return
+	}
+	end := c.StepStartedAt.Add(x.duration)
+	if in.Now.Time.Before(end) {
+		progress(d, "Experimenting", fmt.Sprintf("%s: the candidate gets %s until %s; version %s serves every answer users see",
+			where, x.what, end.UTC().Format(time.RFC3339), d.Stable.Version), obs, found)
+		d.RequeueAfter = end.Sub(in.Now.Time)
+		return
+	}
+	paused(d, "WaitingForVerdict", fmt.Sprintf("%s ran for %s: annotate %s to promote it or %s to reject it",
+		where, x.duration, servingv1alpha1.AnnotationPromote, servingv1alpha1.AnnotationAbort))
+}
+
+func cohortText(c *Cohort) string {
+	out := ""
+	for _, h := range c.Headers {
+		if out != "" {
+			out += ", "
+		}
+		out += fmt.Sprintf("header %s: %s", h.Name, h.Value)
+	}
+	for _, k := range c.Cookies {
+		if out != "" {
+			out += ", "
+		}
+		out += fmt.Sprintf("cookie %s=%s", k.Name, k.Value)
+	}
+	return out
+}
