@@ -48,7 +48,7 @@ func TestSizeForTraffic(t *testing.T) {
 
 func TestRollingSizes(t *testing.T) {
 	tests := []struct {
-		name                                                                  string
+		name                                                                            string
 		total, surge, unavailable, newRun, newAvail, oldRun, oldAvail, wantNew, wantOld int32
 	}{
 		{"starts with the surge", 4, 1, 1, 0, 0, 4, 4, 1, 3},
