@@ -436,7 +436,7 @@ func (r *tlsReport) finding(in *Inputs) Finding {
 
 // isModelService reports whether a Service name is one of the ModelDeployment's.
 func isModelService(md *servingv1alpha1.ModelDeployment, name string) bool {
-	return name == desiredstate.ServiceName(md) || name == desiredstate.StableServiceName(md) || name == desiredstate.CandidateServiceName(md)
+	return desiredstate.IsModelService(md, name)
 }
 
 // judgeIngressTLS judges one Ingress: every host whose paths reach one of the

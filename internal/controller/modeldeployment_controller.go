@@ -73,6 +73,10 @@ type scope struct {
 	observed     map[string]rollout.Observed
 	decision     rollout.Decision
 	decided      bool
+	// route is the HTTPRoute of spec.strategy.trafficRouting, nil when there
+	// is none or it cannot carry a rollout (routeProblem says why).
+	route        *gatewayv1.HTTPRoute
+	routeProblem string
 
 	checklistInputs *checklist.Inputs
 	checklist       checklist.Result
@@ -84,6 +88,7 @@ type scope struct {
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch;update;patch
 
 // Reconcile moves one ModelDeployment toward its spec.
 func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
@@ -116,7 +121,7 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		r.emitEvents(base, s, retErr)
 	}()
 
-	for _, step := range []func(context.Context, *scope) error{r.gather, r.gatherChecklist, r.decide} {
+	for _, step := range []func(context.Context, *scope) error{r.gather, r.gatherRoute, r.gatherChecklist, r.decide} {
 		if err := step(ctx, s); err != nil {
 			return ctrl.Result{}, r.stepError(ctx, s, err)
 		}
@@ -141,6 +146,12 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	base = md.DeepCopy()
 
 	if err := r.apply(ctx, s); err != nil {
+		if apierrors.IsConflict(err) {
+			// A cached copy older than our own last write: the write's event
+			// queues us again, with the decision already recorded.
+			logf.FromContext(ctx).V(1).Info("Applying against a stale copy; reconciling again", "error", err.Error())
+			return ctrl.Result{RequeueAfter: time.Second}, nil
+		}
 		recorded = false // the error goes into status
 		return ctrl.Result{}, r.stepError(ctx, s, err)
 	}
@@ -274,24 +285,39 @@ func observe(dep *appsv1.Deployment) (rollout.Observed, error) {
 func (r *ModelDeploymentReconciler) decide(_ context.Context, s *scope) error {
 	gate := judgeChecklist(s)
 	s.decision = rollout.Decide(rollout.Input{
-		MD: s.md, TemplateHash: s.templateHash, Deployments: s.observed, Now: s.now, Gate: gate,
+		MD: s.md, TemplateHash: s.templateHash, Deployments: s.observed, Now: s.now, Gate: gate, RouteProblem: s.routeProblem,
 	})
 	s.decided = true
 	return nil
 }
 
-// apply makes the cluster match the decision: Deployments first, so that the
-// Services never select pods that were not asked for, then Services, then
-// removal of versions that are done.
+// apply makes the cluster match the decision in an order that never sends
+// traffic to pods that are not there: Deployments that grow (or are new)
+// first, then the Services and the route, then Deployments that shrink, then
+// removal of versions that are done. A rollback thus puts traffic back on the
+// stable version before the candidate gives up its pods.
 func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 	log := logf.FromContext(ctx)
+	var shrinking []rollout.Target
 	for _, t := range s.decision.Run {
+		if dep, ok := s.deployments[desiredstate.DeploymentName(s.md, t.Version)]; ok && t.Replicas < ptr.Deref(dep.Spec.Replicas, 1) {
+			shrinking = append(shrinking, t)
+			continue
+		}
 		if err := r.applyDeployment(ctx, s, t); err != nil {
 			return err
 		}
 	}
 	for _, svc := range desiredstate.Services(s.md, s.decision.Selectors) {
 		if err := r.applyService(ctx, s.md, svc); err != nil {
+			return err
+		}
+	}
+	if err := r.applyRoute(ctx, s); err != nil {
+		return err
+	}
+	for _, t := range shrinking {
+		if err := r.applyDeployment(ctx, s, t); err != nil {
 			return err
 		}
 	}

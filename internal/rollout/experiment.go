@@ -7,17 +7,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/desiredstate"
 )
 
-// Steps of a shadow or an A/B test, in status.candidate.step.
-const (
-	// experimentRunning: the candidate runs at its test size and gets its
-	// mirrored copies or its cohort.
-	experimentRunning int32 = 0
-	// experimentPromoting: the candidate grows to full size before it takes
-	// all the traffic.
-	experimentPromoting int32 = 1
-)
+// experimentPromoting is the step (status.candidate.step) of a shadow or an
+// A/B test whose candidate grows to full size before it takes all the
+// traffic; before it, at step 0, the candidate runs at its test size and gets
+// its mirrored copies or its cohort.
+const experimentPromoting int32 = 1
 
 // experiment is what a shadow and an A/B test have in common: the candidate
 // runs at a size of its own beside a stable version at full size, gets traffic
@@ -27,7 +24,7 @@ type experiment struct {
 	duration time.Duration
 	size     int32
 	// route gives the candidate its traffic.
-	route func(*RoutePlan)
+	route func(*desiredstate.RoutePlan)
 	// what the candidate gets, for status messages.
 	what string
 }
@@ -38,7 +35,7 @@ func newExperiment(md *servingv1alpha1.ModelDeployment, replicas int32) experime
 		percent := max(s.Shadow.MirrorPercent, 1)
 		return experiment{
 			kind: "Shadow", duration: s.Shadow.Duration.Duration, size: shareOf(replicas, percent),
-			route: func(p *RoutePlan) { p.MirrorPercent = percent },
+			route: func(p *desiredstate.RoutePlan) { p.MirrorPercent = percent },
 			what:  fmt.Sprintf("a copy of %d%% of the requests, its answers dropped", percent),
 		}
 	}
@@ -46,10 +43,10 @@ func newExperiment(md *servingv1alpha1.ModelDeployment, replicas int32) experime
 	if s.ABTest.Replicas != nil {
 		size = *s.ABTest.Replicas
 	}
-	cohort := &Cohort{Headers: s.ABTest.Headers, Cookies: s.ABTest.Cookies}
+	cohort := &desiredstate.Cohort{Headers: s.ABTest.Headers, Cookies: s.ABTest.Cookies}
 	return experiment{
 		kind: "A/B test", duration: s.ABTest.Duration.Duration, size: size,
-		route: func(p *RoutePlan) { p.Cohort = cohort },
+		route: func(p *desiredstate.RoutePlan) { p.Cohort = cohort },
 		what:  "the requests of its cohort (" + cohortText(cohort) + ")",
 	}
 }
@@ -127,7 +124,7 @@ func decideExperiment(d *Decision, in Input, name string, replicas int32) {
 		where, x.duration, servingv1alpha1.AnnotationPromote, servingv1alpha1.AnnotationAbort))
 }
 
-func cohortText(c *Cohort) string {
+func cohortText(c *desiredstate.Cohort) string {
 	out := ""
 	for _, h := range c.Headers {
 		if out != "" {

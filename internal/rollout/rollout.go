@@ -128,10 +128,10 @@ type Decision struct {
 	// Events to emit, each about a change since the last status.
 	Events []Event
 	// Route is what the HTTPRoute must say; nil without a router.
-	Route *RoutePlan
+	Route *desiredstate.RoutePlan
 
 	// traffic is what the strategy asks of the router, made into Route at the end.
-	traffic RoutePlan
+	traffic desiredstate.RoutePlan
 }
 
 // Decide computes the next step: which versions run at what size, what the
@@ -187,7 +187,7 @@ func Decide(in Input) Decision {
 	}
 	if Routed(md) {
 		if d.Candidate == nil {
-			d.traffic = RoutePlan{} // everything on stable
+			d.traffic = desiredstate.RoutePlan{} // everything on stable
 		}
 		d.Route = &d.traffic
 		d.Route.HTTPRoute = md.Spec.Strategy.TrafficRouting.GatewayAPI.HTTPRoute

@@ -4,28 +4,6 @@ import (
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
 
-// RoutePlan is what the HTTPRoute named in spec.strategy.trafficRouting must
-// say about the ModelDeployment's traffic.
-type RoutePlan struct {
-	// HTTPRoute is the route's name, in the ModelDeployment's namespace.
-	HTTPRoute string
-	// CandidateWeight is the percent of the traffic sent to <name>-candidate;
-	// the rest goes to <name>-stable.
-	CandidateWeight int32
-	// MirrorPercent of the requests is copied to <name>-candidate, whose
-	// answers are dropped; 0 copies none.
-	MirrorPercent int32
-	// Cohort, when set, sends the requests it matches to <name>-candidate.
-	Cohort *Cohort
-}
-
-// Cohort is an A/B test's candidate cohort: requests carrying every header and
-// cookie listed.
-type Cohort struct {
-	Headers []servingv1alpha1.Match
-	Cookies []servingv1alpha1.Match
-}
-
 // Routed reports whether a router splits the ModelDeployment's traffic.
 func Routed(md *servingv1alpha1.ModelDeployment) bool {
 	tr := md.Spec.Strategy.TrafficRouting

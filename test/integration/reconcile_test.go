@@ -218,9 +218,12 @@ var _ = Describe("A ModelDeployment", func() {
 			return candidate.Spec.Selector
 		}).Should(HaveKeyWithValue("serving.modelgate.dev/version", "2.4.0-rc.1"))
 
-		By("promoting it and removing the old version once its pods are available")
-		playDeploymentController(newKey)
-		Eventually(func() string { return getMD(key).Status.Stable.Version }).Should(Equal("2.4.0-rc.1"))
+		By("promoting it and removing the old version once all its pods are available")
+		// A rolling update grows the new version a surge at a time.
+		Eventually(func() string {
+			playDeploymentController(newKey)
+			return getMD(key).Status.Stable.Version
+		}).Should(Equal("2.4.0-rc.1"))
 		Eventually(func() bool {
 			dep := &appsv1.Deployment{}
 			err := k8sClient.Get(ctx, oldKey, dep)

@@ -31,10 +31,12 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/controller"
 	"github.com/modelgate/modelgate/internal/probe"
+	"github.com/modelgate/modelgate/test/gatewayapi"
 )
 
 var (
@@ -63,11 +65,14 @@ var _ = BeforeSuite(func() {
 
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(servingv1alpha1.AddToScheme(scheme))
+	utilruntime.Must(gatewayv1.Install(scheme))
 
 	Expect(os.Getenv("KUBEBUILDER_ASSETS")).NotTo(BeEmpty(),
 		"KUBEBUILDER_ASSETS must name the folder holding etcd and kube-apiserver; run the tests with 'make test-integration'")
+	gatewayCRDs, err := gatewayapi.CRDPaths()
+	Expect(err).NotTo(HaveOccurred())
 	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		CRDDirectoryPaths:     append([]string{filepath.Join("..", "..", "config", "crd", "bases")}, gatewayCRDs...),
 		ErrorIfCRDPathMissing: true,
 	}
 	// Registered before Start: a start that fails half-way (a CRD refused, say)
@@ -78,7 +83,6 @@ var _ = BeforeSuite(func() {
 	})
 	// Room for the Services of hundreds of ModelDeployments (three each).
 	testEnv.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.0.0.0/16")
-	var err error
 	cfg, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
 
@@ -111,12 +115,16 @@ var _ = BeforeSuite(func() {
 		Cache:                  controller.CacheOptions(),
 	})
 	Expect(err).NotTo(HaveOccurred())
+	servesGatewayAPI, err := controller.ServesGatewayAPI(mgr.GetRESTMapper())
+	Expect(err).NotTo(HaveOccurred())
+	Expect(servesGatewayAPI).To(BeTrue())
 	Expect((&controller.ModelDeploymentReconciler{
-		Client:   mgr.GetClient(),
-		Scheme:   mgr.GetScheme(),
-		Recorder: mgr.GetEventRecorder("modelgate"),
-		Clock:    clock.RealClock{},
-		Prober:   probe.New(probe.Options{Client: artifactServer.Client(), Timeout: 2 * time.Second}),
+		Client:     mgr.GetClient(),
+		Scheme:     mgr.GetScheme(),
+		Recorder:   mgr.GetEventRecorder("modelgate"),
+		Clock:      clock.RealClock{},
+		Prober:     probe.New(probe.Options{Client: artifactServer.Client(), Timeout: 2 * time.Second}),
+		GatewayAPI: servesGatewayAPI,
 	}).SetupWithManager(mgr)).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
