@@ -2,6 +2,7 @@
 # Starts or removes a local Kubernetes cluster for the demo and the e2e tests:
 # kube-apiserver, etcd, kube-controller-manager and kube-scheduler run as local
 # processes (kwokctl's binary runtime), and kwok simulates the nodes and pods.
+# Its Service range is a /16: hundreds of ModelDeployments own three Services each.
 # Every binary comes from bin/, built by the Makefile; nothing is downloaded.
 #
 #   hack/local-cluster.sh up   NAME   start NAME (or keep it if it is running)
@@ -33,6 +34,7 @@ up)
 			--etcd-binary "${ETCD:?}" \
 			--kwok-controller-binary "${KWOK:?}" \
 			--kubeconfig "$kubeconfig" \
+			--extra-args kube-apiserver=service-cluster-ip-range=10.96.0.0/16 \
 			--wait 120s >&2
 	fi
 	"$KWOKCTL" scale node --name "$name" --replicas "$nodes" >/dev/null

@@ -167,9 +167,12 @@ type CandidateStatus struct {
 	// +optional
 	StartedAt *metav1.Time `json:"startedAt,omitempty"`
 
-	// stepStartedAt is when the current step began, for its pause.
+	// stepStartedAt is when the current step began (for a shadow or an A/B
+	// test, when the candidate began to get its traffic), to the microsecond:
+	// pauses are timed from it, and a time cut to the second would shorten
+	// them by up to a second.
 	// +optional
-	StepStartedAt *metav1.Time `json:"stepStartedAt,omitempty"`
+	StepStartedAt *metav1.MicroTime `json:"stepStartedAt,omitempty"`
 }
 
 // HandledRequests echoes the last value of each manual-control annotation that

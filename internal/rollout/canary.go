@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
@@ -52,7 +53,7 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 	c := d.Candidate
 	c.Step = min(c.Step, last) // steps may have been removed from the spec
 	if c.StepStartedAt == nil {
-		c.StepStartedAt = &in.Now
+		c.StepStartedAt = ptr.To(metav1.NewMicroTime(in.Now.Time))
 	}
 	obs, found := in.Deployments[name]
 	routed := Routed(md)
@@ -131,7 +132,7 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 			}
 		}
 		c.Step++
-		c.StepStartedAt = &in.Now
+		c.StepStartedAt = ptr.To(metav1.NewMicroTime(in.Now.Time))
 		if c.Step < last {
 			d.Events = append(d.Events, Event{corev1.EventTypeNormal, "StepAdvanced",
 				fmt.Sprintf("Canary of version %s moved to step %d/%d (weight %d%%)", want, c.Step+1, len(steps), steps[c.Step].Weight)})

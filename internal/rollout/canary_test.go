@@ -95,7 +95,7 @@ func withReplicas(n int32) func(*servingv1alpha1.ModelDeployment) {
 func atStep(step int32, since metav1.Time) func(*servingv1alpha1.ModelDeployment) {
 	return func(md *servingv1alpha1.ModelDeployment) {
 		md.Status.Candidate.Step = step
-		md.Status.Candidate.StepStartedAt = &since
+		md.Status.Candidate.StepStartedAt = ptr.To(metav1.NewMicroTime(since.Time))
 	}
 }
 
@@ -224,7 +224,7 @@ func TestDecideCanary(t *testing.T) {
 				c, _ := SplitReplicas(10, 10)
 				g.Expect(d.Run[0].Replicas).To(Equal(c))
 				g.Expect(d.Candidate.StartedAt).To(Equal(&now))
-				g.Expect(d.Candidate.StepStartedAt).To(Equal(&now))
+				g.Expect(d.Candidate.StepStartedAt.Time).To(Equal(now.Time))
 				g.Expect(d.Candidate.TemplateHash).To(Equal(hashNew))
 				g.Expect(d.Events[0].Message).To(Equal("Rolling out version 2.3.0 to replace 2.2.0"))
 				g.Expect(d.Ready.Message).To(Equal("Canary of version 2.3.0 at step 1/3 (weight 10%, 1 of 10 pods): 0/1 candidate pods available"))
@@ -254,7 +254,7 @@ func TestDecideCanary(t *testing.T) {
 				Run: run(cand(1), stable(10)),
 			}, Step: 0},
 			check: func(g Gomega, d Decision) {
-				g.Expect(d.Candidate.StepStartedAt).To(Equal(&started), "the step keeps its start time")
+				g.Expect(d.Candidate.StepStartedAt.Time).To(Equal(started.Time), "the step keeps its start time")
 				g.Expect(d.Candidate.StartedAt).To(Equal(&started))
 			},
 		},
@@ -289,7 +289,7 @@ func TestDecideCanary(t *testing.T) {
 				Events: []string{normal + "/StepAdvanced"},
 			}, Step: 1},
 			check: func(g Gomega, d Decision) {
-				g.Expect(d.Candidate.StepStartedAt).To(Equal(&now))
+				g.Expect(d.Candidate.StepStartedAt.Time).To(Equal(now.Time))
 				g.Expect(d.Events[0].Message).To(Equal("Canary of version 2.3.0 moved to step 2/3 (weight 50%)"))
 			},
 		},
@@ -319,7 +319,7 @@ func TestDecideCanary(t *testing.T) {
 				Events: []string{normal + "/StepAdvanced"},
 			}, Step: 2},
 			check: func(g Gomega, d Decision) {
-				g.Expect(d.Candidate.StepStartedAt).To(Equal(&now))
+				g.Expect(d.Candidate.StepStartedAt.Time).To(Equal(now.Time))
 			},
 		},
 		{
@@ -384,7 +384,7 @@ func TestDecideCanary(t *testing.T) {
 			}, Step: 0},
 			check: func(g Gomega, d Decision) {
 				g.Expect(d.Ready.Message).To(Equal("Canary of version 2.3.0 at step 1/3 (weight 10%, 1 of 10 pods): paused by spec.paused"))
-				g.Expect(d.Candidate.StepStartedAt).To(Equal(&started))
+				g.Expect(d.Candidate.StepStartedAt.Time).To(Equal(started.Time))
 			},
 		},
 		{
@@ -580,7 +580,7 @@ func TestDecideCanary(t *testing.T) {
 			check: func(g Gomega, d Decision) {
 				g.Expect(d.Events[0].Message).To(Equal("Version 2.3.0, rolled back before, is tried again by request"))
 				g.Expect(d.Candidate.StartedAt).To(Equal(&now))
-				g.Expect(d.Candidate.StepStartedAt).To(Equal(&now))
+				g.Expect(d.Candidate.StepStartedAt.Time).To(Equal(now.Time))
 			},
 		},
 		{

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/desiredstate"
@@ -104,7 +106,7 @@ func decideExperiment(d *Decision, in Input, name string, replicas int32) {
 				where, obs.AvailableReplicas, x.size, d.Stable.Version), obs, found)
 			return
 		}
-		c.StepStartedAt = &in.Now
+		c.StepStartedAt = ptr.To(metav1.NewMicroTime(in.Now.Time))
 		d.Events = append(d.Events, Event{corev1.EventTypeNormal, "ExperimentStarted",
 			fmt.Sprintf("%s started: the candidate gets %s for %s", where, x.what, x.duration)})
 	}

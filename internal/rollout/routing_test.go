@@ -233,7 +233,7 @@ func TestShadowFromStartToPromotion(t *testing.T) {
 	g.Expect(d.Ready.Reason).To(Equal("Experimenting"))
 	g.Expect(d.Route).To(Equal(&desiredstate.RoutePlan{HTTPRoute: "fraud", MirrorPercent: 20}))
 	g.Expect(d.Candidate.Weight).To(BeZero(), "a shadow never serves users")
-	g.Expect(d.Candidate.StepStartedAt).To(Equal(&now))
+	g.Expect(d.Candidate.StepStartedAt.Time).To(Equal(now.Time))
 	g.Expect(d.RequeueAfter).To(Equal(10 * time.Minute))
 	g.Expect(d.Ready.Message).To(Equal("Shadow of version 2.3.0: the candidate gets a copy of 20% of the requests, its answers dropped until " +
 		now.Add(10*time.Minute).UTC().Format(time.RFC3339) + "; version 2.2.0 serves every answer users see"))

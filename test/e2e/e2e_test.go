@@ -24,6 +24,7 @@ import (
 
 	"github.com/modelgate/modelgate/internal/checklist"
 	"github.com/modelgate/modelgate/test/bars"
+	"github.com/modelgate/modelgate/test/gatewayapi"
 )
 
 var (
@@ -74,12 +75,19 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred(), stderr.String())
 	kubeconfig = strings.TrimSpace(string(out))
 
-	By("installing the CRDs")
+	By("installing the CRDs, modelgate's and the Gateway API's")
 	kubectl("apply", "--server-side", "-f", filepath.Join(repoRoot, "config", "crd", "bases"))
+	gatewayCRDs, err := gatewayapi.CRDPaths()
+	Expect(err).NotTo(HaveOccurred())
+	for _, path := range gatewayCRDs {
+		kubectl("apply", "--server-side", "-f", path)
+	}
 	// kubectl wait fails, rather than waits, on a CRD that has no conditions yet.
-	Eventually(func() (string, error) {
-		return kubectlErr("get", "crd/modeldeployments.serving.modelgate.dev", "-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}`)
-	}).Should(Equal("True"))
+	for _, crd := range []string{"modeldeployments.serving.modelgate.dev", "httproutes.gateway.networking.k8s.io"} {
+		Eventually(func() (string, error) {
+			return kubectlErr("get", "crd/"+crd, "-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}`)
+		}).Should(Equal("True"))
+	}
 
 	By("running the operator as its own process")
 	// Registered after the cluster's clean-up, so it runs first: managers stop
