@@ -156,17 +156,22 @@ spec:
 `, name)
 }
 
+// routingNS keeps these specs' objects apart from the other containers', which
+// may run before or after them.
+const routingNS = "routing"
+
 var _ = Describe("Traffic routing on a local cluster", Ordered, func() {
+	BeforeAll(func() { kubectl("create", "namespace", routingNS) })
 	get := func(jsonpath string, what ...string) func() string {
 		return func() string {
-			out, _ := kubectlErr(append(append([]string{"-n", namespace, "get"}, what...), "-o", "jsonpath="+jsonpath)...)
+			out, _ := kubectlErr(append(append([]string{"-n", routingNS, "get"}, what...), "-o", "jsonpath="+jsonpath)...)
 			return out
 		}
 	}
 
 	It("sets canary weights on an HTTPRoute step by step, adding little to each step beyond pods and pauses", func() {
-		kubectl("-n", namespace, "apply", "-f", writeTemp(routeFor("router-canary")))
-		kubectl("-n", namespace, "apply", "-f", writeTemp(`
+		kubectl("-n", routingNS, "apply", "-f", writeTemp(routeFor("router-canary")))
+		kubectl("-n", routingNS, "apply", "-f", writeTemp(`
 apiVersion: serving.modelgate.dev/v1alpha1
 kind: ModelDeployment
 metadata: {name: router-canary}
@@ -187,8 +192,8 @@ spec:
 
 		ctx, cancel := context.WithCancel(context.Background())
 		DeferCleanup(cancel)
-		clock := watchRollout(ctx, namespace, "router-canary", "2.0.0")
-		kubectl("-n", namespace, "patch", "md", "router-canary", "--type=merge", "-p", `{"spec":{"model":{"version":"2.0.0"}}}`)
+		clock := watchRollout(ctx, routingNS, "router-canary", "2.0.0")
+		kubectl("-n", routingNS, "patch", "md", "router-canary", "--type=merge", "-p", `{"spec":{"model":{"version":"2.0.0"}}}`)
 		Eventually(get("{.status.stable.version}", "md/router-canary")).Should(Equal("2.0.0"))
 		Eventually(func() []string { _, _, _, _, w := clock.snapshot(); return w }).Should(
 			Equal([]string{"100/0", "75/25", "50/50", "25/75", "100/0"}), "every step's weight, once, in order")
@@ -221,8 +226,8 @@ spec:
 	})
 
 	It("splits an A/B cohort by header on an HTTPRoute and sends it back to stable on an abort", func() {
-		kubectl("-n", namespace, "apply", "-f", writeTemp(routeFor("ab-scorer")))
-		kubectl("-n", namespace, "apply", "-f", writeTemp(`
+		kubectl("-n", routingNS, "apply", "-f", writeTemp(routeFor("ab-scorer")))
+		kubectl("-n", routingNS, "apply", "-f", writeTemp(`
 apiVersion: serving.modelgate.dev/v1alpha1
 kind: ModelDeployment
 metadata: {name: ab-scorer}
@@ -239,7 +244,7 @@ spec:
       containers: [{name: server, image: registry.example/ml/server:1.0}]
 `))
 		Eventually(get("{.status.phase}", "md/ab-scorer")).Should(Equal("Succeeded"))
-		kubectl("-n", namespace, "patch", "md", "ab-scorer", "--type=merge", "-p", `{"spec":{"model":{"version":"1.1.0"}}}`)
+		kubectl("-n", routingNS, "patch", "md", "ab-scorer", "--type=merge", "-p", `{"spec":{"model":{"version":"1.1.0"}}}`)
 
 		Eventually(get("{.spec.rules[0].name}", "httproute/ab-scorer")).Should(Equal("modelgate-ab-scorer-cohort-0"))
 		Expect(get("{.spec.rules[0].matches[0].path.value} {.spec.rules[0].matches[0].headers[0].name}={.spec.rules[0].matches[0].headers[0].value} {.spec.rules[0].backendRefs[0].name}",
@@ -251,7 +256,7 @@ spec:
 			Should(Equal("Running"))
 		Expect(get(`{.spec.selector.serving\.modelgate\.dev/version}`, "svc/ab-scorer")()).To(Equal("1.0.0"))
 
-		kubectl("-n", namespace, "annotate", "md", "ab-scorer", "serving.modelgate.dev/abort=cohort b converts worse")
+		kubectl("-n", routingNS, "annotate", "md", "ab-scorer", "serving.modelgate.dev/abort=cohort b converts worse")
 		Eventually(get("{.status.phase}", "md/ab-scorer")).Should(Equal("RolledBack"))
 		Eventually(get("{.spec.rules[*].backendRefs[*].name}", "httproute/ab-scorer")).Should(Equal("ab-scorer-stable ab-scorer-candidate"),
 			"the cohort rule is gone")
@@ -259,7 +264,7 @@ spec:
 	})
 
 	It("rolls back a candidate whose pods miss the progress deadline", func() {
-		kubectl("-n", namespace, "apply", "-f", writeTemp(`
+		kubectl("-n", routingNS, "apply", "-f", writeTemp(`
 apiVersion: serving.modelgate.dev/v1alpha1
 kind: ModelDeployment
 metadata: {name: slow-scorer}
@@ -274,7 +279,7 @@ spec:
 `))
 		Eventually(get("{.status.phase}", "md/slow-scorer")).Should(Equal("Succeeded"))
 		By("asking for a version whose pods no node can take, so they never become available")
-		kubectl("-n", namespace, "patch", "md", "slow-scorer", "--type=merge", "-p",
+		kubectl("-n", routingNS, "patch", "md", "slow-scorer", "--type=merge", "-p",
 			`{"spec":{"model":{"version":"2.0.0"},"template":{"spec":{"nodeSelector":{"modelgate.dev/e2e":"nowhere"}}}}}`)
 		Eventually(get("{.status.candidate.version}", "md/slow-scorer")).Should(Equal("2.0.0"))
 		Eventually(get("{.status.phase}", "md/slow-scorer"), "60s").Should(Equal("RolledBack"))
