@@ -87,6 +87,7 @@ func main() {
 		Recorder:   mgr.GetEventRecorder("modelgate"),
 		Clock:      clock.RealClock{},
 		GatewayAPI: gatewayAPI,
+		APIReader:  mgr.GetAPIReader(),
 		Prober:     probe.New(probe.Options{}),
 	}).SetupWithManager(mgr); err != nil {
 		log.Error(err, "Unable to set up the ModelDeployment controller")

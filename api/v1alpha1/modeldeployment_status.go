@@ -287,19 +287,41 @@ const (
 	VerdictError  Verdict = "Error"
 )
 
-// AnalysisStatus holds the last measurements of each metric.
+// AnalysisStatus holds the analysis of the version under watch: the counts
+// its verdict depends on, its last round and the last measurements of each
+// metric.
 type AnalysisStatus struct {
-	// breaches counts breaching measurements of the current candidate.
+	// version under analysis; the counts start again for another version.
+	// +optional
+	Version string `json:"version,omitempty"`
+	// breaches counts breaching measurements of the version.
 	// +optional
 	Breaches int32 `json:"breaches,omitempty"`
-	// consecutiveErrors counts failed queries in a row.
+	// consecutiveErrors counts rounds in a row with a failed query.
 	// +optional
 	ConsecutiveErrors int32 `json:"consecutiveErrors,omitempty"`
+	// lastRound is the verdict of the last round of measurements.
+	// +optional
+	LastRound *AnalysisRound `json:"lastRound,omitempty"`
 	// measurements, the last few of each metric.
 	// +kubebuilder:validation:MaxItems=64
 	// +listType=atomic
 	// +optional
 	Measurements []Measurement `json:"measurements,omitempty"`
+}
+
+// AnalysisRound is one round of measurements, judged as a whole: Breach when
+// any measurement breached (or a NoData counts as one under noData: Fail),
+// Error when a query failed, NoData when a measurement had no data under
+// noData: Pause, Pass otherwise.
+type AnalysisRound struct {
+	// time of the round, to the microsecond.
+	Time metav1.MicroTime `json:"time"`
+	// verdict of the round.
+	Verdict Verdict `json:"verdict"`
+	// message names what decided the verdict.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // Measurement is one judged measurement.

@@ -7,16 +7,41 @@ import (
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
 
+// Labels that name the ModelDeployment in modelgate's own metrics.
+const (
+	labelNamespace       = "namespace"
+	labelModelDeployment = "modeldeployment"
+)
+
 // checklistResult is 1 for the current result of each checklist item of each
 // ModelDeployment, on the manager's metrics endpoint. Alert on
 // modelgate_checklist_result{result="Fail",severity="Enforce"} == 1.
 var checklistResult = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 	Name: "modelgate_checklist_result",
 	Help: "Current result of a checklist item of a ModelDeployment: 1 for the result in the result label.",
-}, []string{"namespace", "modeldeployment", "check", "severity", "result"})
+}, []string{labelNamespace, labelModelDeployment, "check", "severity", "result"})
+
+// analysisMeasurements counts the measurements of the analysis by verdict;
+// alert on a rising rate of Error (Prometheus unreachable, a bad query).
+var analysisMeasurements = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "modelgate_analysis_measurements_total",
+	Help: "Measurements of a ModelDeployment's analysis, by metric and verdict.",
+}, []string{labelNamespace, labelModelDeployment, "metric", "verdict"})
 
 func init() {
-	ctrlmetrics.Registry.MustRegister(checklistResult)
+	ctrlmetrics.Registry.MustRegister(checklistResult, analysisMeasurements)
+}
+
+// recordAnalysisMetrics counts the measurements of the round just judged.
+func recordAnalysisMetrics(md *servingv1alpha1.ModelDeployment, st *servingv1alpha1.AnalysisStatus) {
+	if st == nil || st.LastRound == nil {
+		return
+	}
+	for _, m := range st.Measurements {
+		if m.Time.Time.Equal(st.LastRound.Time.Time) { // measured in this round
+			analysisMeasurements.WithLabelValues(md.Namespace, md.Name, m.Metric, string(m.Verdict)).Inc()
+		}
+	}
 }
 
 // recordChecklistMetrics replaces the series of a ModelDeployment with its current results.
@@ -32,5 +57,6 @@ func recordChecklistMetrics(md *servingv1alpha1.ModelDeployment, st *servingv1al
 
 // forgetChecklistMetrics drops every series of a ModelDeployment.
 func forgetChecklistMetrics(namespace, name string) {
-	checklistResult.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "modeldeployment": name})
+	checklistResult.DeletePartialMatch(prometheus.Labels{labelNamespace: namespace, labelModelDeployment: name})
+	analysisMeasurements.DeletePartialMatch(prometheus.Labels{labelNamespace: namespace, labelModelDeployment: name})
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -61,6 +62,11 @@ type ModelDeploymentReconciler struct {
 	// GatewayAPI is true when the cluster serves the Gateway API, whose
 	// HTTPRoutes and Gateways the checklist then reads and watches.
 	GatewayAPI bool
+	// APIReader reads what the cache does not hold whole: Secret values, such
+	// as a Prometheus token. Nil reads through the client.
+	APIReader client.Reader
+	// HTTPClient's transport carries the analysis' queries; nil uses the default.
+	HTTPClient *http.Client
 }
 
 // scope carries what one reconcile gathered and decided.
@@ -77,6 +83,10 @@ type scope struct {
 	// is none or it cannot carry a rollout (routeProblem says why).
 	route        *gatewayv1.HTTPRoute
 	routeProblem string
+	// analysis is the candidate's analysis after this reconcile's round, if
+	// one was due; analysisDue is how long until the next one.
+	analysis    *servingv1alpha1.AnalysisStatus
+	analysisDue time.Duration
 
 	checklistInputs *checklist.Inputs
 	checklist       checklist.Result
@@ -121,7 +131,7 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		r.emitEvents(base, s, retErr)
 	}()
 
-	for _, step := range []func(context.Context, *scope) error{r.gather, r.gatherRoute, r.gatherChecklist, r.decide} {
+	for _, step := range []func(context.Context, *scope) error{r.gather, r.gatherRoute, r.gatherChecklist, r.gatherAnalysis, r.decide} {
 		if err := step(ctx, s); err != nil {
 			return ctrl.Result{}, r.stepError(ctx, s, err)
 		}
@@ -162,19 +172,27 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			return ctrl.Result{}, err
 		}
 	}
-	if s.decision.RequeueAfter > 0 {
-		return ctrl.Result{RequeueAfter: s.decision.RequeueAfter}, nil
+	return ctrl.Result{RequeueAfter: requeueAfter(s)}, nil
+}
+
+// requeueAfter is when to decide again without a watch event: at the end of a
+// pause, at the next round of analysis, or to look again at what the checklist
+// cannot watch.
+func requeueAfter(s *scope) time.Duration {
+	next := s.decision.RequeueAfter
+	if s.analysisDue > 0 && s.decision.Candidate != nil && (next == 0 || s.analysisDue < next) {
+		next = s.analysisDue
 	}
-	if s.decision.Phase == servingv1alpha1.PhaseVerifying {
-		// Watches bring the cluster's changes; what lies outside it (an artifact
-		// uploaded, a registration finished, a probe that did not answer) is
-		// asked again on a timer, the prober backing off per probe.
-		if s.decision.Reconciling != nil {
-			return ctrl.Result{RequeueAfter: verifyRetryInterval}, nil
-		}
-		return ctrl.Result{RequeueAfter: verifyRecheckInterval}, nil
+	if next > 0 || s.decision.Phase != servingv1alpha1.PhaseVerifying {
+		return next
 	}
-	return ctrl.Result{}, nil
+	// Watches bring the cluster's changes; what lies outside it (an artifact
+	// uploaded, a registration finished, a probe that did not answer) is asked
+	// again on a timer, the prober backing off per probe.
+	if s.decision.Reconciling != nil {
+		return verifyRetryInterval
+	}
+	return verifyRecheckInterval
 }
 
 // patchStatus writes the status by merge patch with an optimistic lock. It
@@ -286,6 +304,7 @@ func (r *ModelDeploymentReconciler) decide(_ context.Context, s *scope) error {
 	gate := judgeChecklist(s)
 	s.decision = rollout.Decide(rollout.Input{
 		MD: s.md, TemplateHash: s.templateHash, Deployments: s.observed, Now: s.now, Gate: gate, RouteProblem: s.routeProblem,
+		Analysis: s.analysis,
 	})
 	s.decided = true
 	return nil

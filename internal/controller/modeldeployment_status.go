@@ -45,6 +45,7 @@ func setDecision(md *servingv1alpha1.ModelDeployment, s *scope) {
 	st.Rejected = d.Rejected
 	st.Previous = d.Previous
 	st.Requests = d.Requests
+	st.Analysis = s.analysis
 	st.History = rollout.RecordHistory(st.History, d.Finished...)
 	st.Selector = desiredstate.Selector(md)
 	st.Replicas, st.AvailableReplicas = 0, 0

@@ -9,6 +9,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/analysis"
 )
 
 // SplitReplicas divides a ModelDeployment's pods between the candidate and the
@@ -115,21 +116,12 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 			paused(d, "Paused", where+": paused by spec.paused")
 			return
 		}
-		promoteValue, promoteAsked := requested(md, servingv1alpha1.AnnotationPromote, d.Requests.Promote)
-		switch pause := step.Pause; {
-		case pause == nil:
-		case promoteAsked:
-			d.Requests.Promote = promoteValue
-		case pause.Duration == nil:
-			paused(d, "WaitingForPromote", fmt.Sprintf("%s: waiting for a promote (annotate %s)", where, servingv1alpha1.AnnotationPromote))
+		if pausing(d, in, step, where, obs, found) {
 			return
-		default:
-			end := c.StepStartedAt.Add(pause.Duration.Duration)
-			if in.Now.Time.Before(end) {
-				progress(d, "Pausing", fmt.Sprintf("%s: pausing until %s", where, end.UTC().Format(time.RFC3339)), obs, found)
-				d.RequeueAfter = end.Sub(in.Now.Time)
-				return
-			}
+		}
+		if analyzed(md) && !analysis.PassedSince(in.Analysis, want, c.StepStartedAt.Time) {
+			waitForAnalysis(d, in, where, obs, found)
+			return
 		}
 		c.Step++
 		c.StepStartedAt = ptr.To(metav1.NewMicroTime(in.Now.Time))
@@ -138,6 +130,28 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 				fmt.Sprintf("Canary of version %s moved to step %d/%d (weight %d%%)", want, c.Step+1, len(steps), steps[c.Step].Weight)})
 		}
 	}
+}
+
+// pausing holds a step for its pause, timed or until a promote, and reports
+// whether it did.
+func pausing(d *Decision, in Input, step servingv1alpha1.CanaryStep, where string, obs Observed, found bool) bool {
+	promoteValue, promoteAsked := requested(in.MD, servingv1alpha1.AnnotationPromote, d.Requests.Promote)
+	switch pause := step.Pause; {
+	case pause == nil:
+	case promoteAsked:
+		d.Requests.Promote = promoteValue
+	case pause.Duration == nil:
+		paused(d, "WaitingForPromote", fmt.Sprintf("%s: waiting for a promote (annotate %s)", where, servingv1alpha1.AnnotationPromote))
+		return true
+	default:
+		end := d.Candidate.StepStartedAt.Add(pause.Duration.Duration)
+		if in.Now.Time.Before(end) {
+			progress(d, "Pausing", fmt.Sprintf("%s: pausing until %s", where, end.UTC().Format(time.RFC3339)), obs, found)
+			d.RequeueAfter = end.Sub(in.Now.Time)
+			return true
+		}
+	}
+	return false
 }
 
 // weightBefore is the weight of the step before step i, 0 before the first.
@@ -162,7 +176,25 @@ func rolledBackNow(d *Decision, in Input, name string, replicas int32) bool {
 			fmt.Sprintf("Version %s was rolled back: its pods did not become available within the progress deadline (%s)", want, obs.Message))
 		return true
 	}
+	if why, failed := analysis.Failed(in.MD.Spec.Analysis, in.Analysis, want); failed {
+		rollback(d, in, name, replicas, "AnalysisFailed", fmt.Sprintf("Version %s was rolled back: %s", want, why))
+		return true
+	}
 	return false
+}
+
+// analyzed reports whether a ModelDeployment's rollouts wait on analysis.
+func analyzed(md *servingv1alpha1.ModelDeployment) bool {
+	return md.Spec.Analysis != nil && md.Spec.Analysis.Prometheus != nil
+}
+
+// waitForAnalysis holds a step until a round of analysis passes.
+func waitForAnalysis(d *Decision, in Input, where string, obs Observed, found bool) {
+	msg := where + ": waiting for a round of analysis to pass"
+	if a := in.Analysis; a != nil && a.Version == in.MD.Spec.Model.Version && a.LastRound != nil {
+		msg += fmt.Sprintf(" (last round %s: %s)", a.LastRound.Verdict, a.LastRound.Message)
+	}
+	progress(d, "Analyzing", msg, obs, found)
 }
 
 // rollback sends all traffic back to the stable version and records the

@@ -9,6 +9,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/analysis"
 	"github.com/modelgate/modelgate/internal/desiredstate"
 )
 
@@ -122,8 +123,21 @@ func decideExperiment(d *Decision, in Input, name string, replicas int32) {
 		d.RequeueAfter = end.Sub(in.Now.Time)
 		return
 	}
-	paused(d, "WaitingForVerdict", fmt.Sprintf("%s ran for %s: annotate %s to promote it or %s to reject it",
-		where, x.duration, servingv1alpha1.AnnotationPromote, servingv1alpha1.AnnotationAbort))
+	if !analyzed(md) {
+		paused(d, "WaitingForVerdict", fmt.Sprintf("%s ran for %s: annotate %s to promote it or %s to reject it",
+			where, x.duration, servingv1alpha1.AnnotationPromote, servingv1alpha1.AnnotationAbort))
+		return
+	}
+	// The analysis gives the verdict: a round passed since the end of the
+	// test promotes; a breach has rolled it back above.
+	if !analysis.PassedSince(in.Analysis, want, end) {
+		waitForAnalysis(d, in, fmt.Sprintf("%s ran for %s", where, x.duration), obs, found)
+		return
+	}
+	c.Step = experimentPromoting
+	d.Events = append(d.Events, Event{corev1.EventTypeNormal, "AnalysisPassed",
+		fmt.Sprintf("%s passed its analysis: %s", where, in.Analysis.LastRound.Message)})
+	decideExperiment(d, in, name, replicas)
 }
 
 func cohortText(c *desiredstate.Cohort) string {

@@ -57,6 +57,9 @@ type Input struct {
 	// cannot carry a rollout (missing, or sending nothing to the
 	// ModelDeployment's Services); empty when it can or when there is no router.
 	RouteProblem string
+	// Analysis is the analysis of the candidate as judged in this reconcile
+	// (or the last one), nil when there is none.
+	Analysis *servingv1alpha1.AnalysisStatus
 }
 
 // Target is a version that must run at a size.

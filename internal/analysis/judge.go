@@ -1,0 +1,275 @@
+package analysis
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+)
+
+// Sample is what one query answered: a value, ErrNoData, or another error.
+type Sample struct {
+	Query
+	Value float64
+	Err   error
+}
+
+// keepPerMetric is how many measurements of each metric and version status keeps.
+const keepPerMetric = 3
+
+// maxMeasurements is the API's bound on status.analysis.measurements.
+const maxMeasurements = 64
+
+// Judge judges a round of samples of version and returns the analysis status
+// that follows prev: the round's verdict, the counts, and the measurements
+// with the oldest beyond a few per metric dropped.
+func Judge(spec *servingv1alpha1.AnalysisSpec, version string, samples []Sample, prev *servingv1alpha1.AnalysisStatus, now time.Time) *servingv1alpha1.AnalysisStatus {
+	st := &servingv1alpha1.AnalysisStatus{Version: version}
+	if prev != nil && prev.Version == version {
+		st = prev.DeepCopy()
+	}
+	at := metav1.NewTime(now)
+	measured := judgeSamples(spec, version, samples, at)
+
+	round := servingv1alpha1.AnalysisRound{Time: metav1.NewMicroTime(now), Verdict: servingv1alpha1.VerdictPass}
+	var breach, noData, failed *servingv1alpha1.Measurement
+	for i := range measured {
+		m := &measured[i]
+		switch m.Verdict {
+		case servingv1alpha1.VerdictBreach:
+			st.Breaches++
+			breach = first(breach, m)
+		case servingv1alpha1.VerdictNoData:
+			switch spec.NoData {
+			case servingv1alpha1.NoDataFail:
+				st.Breaches++
+				breach = first(breach, m)
+			case servingv1alpha1.NoDataIgnore:
+			default:
+				noData = first(noData, m)
+			}
+		case servingv1alpha1.VerdictError:
+			failed = first(failed, m)
+		}
+	}
+	if failed != nil {
+		st.ConsecutiveErrors++
+	} else {
+		st.ConsecutiveErrors = 0
+	}
+	switch {
+	case breach != nil:
+		round.Verdict, round.Message = servingv1alpha1.VerdictBreach, describe(breach)
+	case failed != nil:
+		round.Verdict, round.Message = servingv1alpha1.VerdictError, describe(failed)
+	case noData != nil:
+		round.Verdict, round.Message = servingv1alpha1.VerdictNoData, describe(noData)
+	default:
+		round.Message = fmt.Sprintf("%d measurements of version %s passed", len(measured), version)
+	}
+	st.LastRound = &round
+	st.Measurements = keepRecent(append(measured, st.Measurements...))
+	return st
+}
+
+// Failed reports whether the analysis of version calls for a rollback, and
+// why: more breaches than failureLimit, or more failed rounds in a row than
+// consecutiveErrorLimit.
+func Failed(spec *servingv1alpha1.AnalysisSpec, st *servingv1alpha1.AnalysisStatus, version string) (string, bool) {
+	if spec == nil || st == nil || st.Version != version {
+		return "", false
+	}
+	last := ""
+	if st.LastRound != nil {
+		last = st.LastRound.Message
+	}
+	if st.Breaches > spec.FailureLimit {
+		return fmt.Sprintf("analysis of version %s breached %d time(s), more than failureLimit %d: %s", version, st.Breaches, spec.FailureLimit, last), true
+	}
+	if st.ConsecutiveErrors > spec.ConsecutiveErrorLimit {
+		return fmt.Sprintf("analysis of version %s failed %d rounds in a row, more than consecutiveErrorLimit %d: %s", version, st.ConsecutiveErrors, spec.ConsecutiveErrorLimit, last), true
+	}
+	return "", false
+}
+
+// PassedSince reports whether the last round of version passed at or after t.
+func PassedSince(st *servingv1alpha1.AnalysisStatus, version string, t time.Time) bool {
+	return st != nil && st.Version == version && st.LastRound != nil &&
+		st.LastRound.Verdict == servingv1alpha1.VerdictPass && !st.LastRound.Time.Time.Before(t)
+}
+
+// judgeSamples judges each sample against its bound. The sample-size floor
+// applies last: with fewer requests than minSampleSize in the window, the
+// other metrics have no data to speak of.
+func judgeSamples(spec *servingv1alpha1.AnalysisSpec, version string, samples []Sample, at metav1.Time) []servingv1alpha1.Measurement {
+	var out []servingv1alpha1.Measurement
+	floor := ""
+	var stableAccuracy, candAccuracy *Sample
+	for i := range samples {
+		s := &samples[i]
+		if s.Metric == MetricAccuracy {
+			// Judged below, candidate against stable.
+			if s.Version == version {
+				candAccuracy = s
+			} else {
+				stableAccuracy = s
+			}
+			continue
+		}
+		m := judgeSample(spec, s, at)
+		if m.Metric == MetricRequests && m.Verdict == servingv1alpha1.VerdictNoData {
+			floor = m.Message
+		}
+		out = append(out, m)
+	}
+	if spec.Triggers != nil && spec.Triggers.AccuracyDrop != nil {
+		out = append(out, judgeAccuracyDrop(spec, version, candAccuracy, stableAccuracy, at))
+	}
+	if floor != "" {
+		for i := range out {
+			if out[i].Metric != MetricRequests && out[i].Verdict != servingv1alpha1.VerdictError {
+				out[i].Verdict, out[i].Message = servingv1alpha1.VerdictNoData, floor
+			}
+		}
+	}
+	return out
+}
+
+// judgeSample judges one sample other than accuracy against its bound.
+func judgeSample(spec *servingv1alpha1.AnalysisSpec, s *Sample, at metav1.Time) servingv1alpha1.Measurement {
+	m := servingv1alpha1.Measurement{Metric: s.Metric, Version: s.Version, Query: s.PromQL, Time: at}
+	if s.Err == nil {
+		m.Value = number(s.Value)
+	}
+	switch {
+	case errors.Is(s.Err, ErrNoData) && s.Metric == MetricRequests:
+		m.Verdict, m.Message = servingv1alpha1.VerdictNoData, fmt.Sprintf("no requests in the window, fewer than minSampleSize %d", spec.MinSampleSize)
+	case errors.Is(s.Err, ErrNoData):
+		m.Verdict, m.Message = servingv1alpha1.VerdictNoData, "the query returned no number"
+	case s.Err != nil:
+		m.Verdict, m.Message = servingv1alpha1.VerdictError, s.Err.Error()
+	case s.Metric == MetricRequests:
+		m.Bound = fmt.Sprintf(">= %d", spec.MinSampleSize)
+		m.Verdict = servingv1alpha1.VerdictPass
+		if s.Value < float64(spec.MinSampleSize) {
+			m.Verdict = servingv1alpha1.VerdictNoData
+			m.Message = fmt.Sprintf("%s requests in the window, fewer than minSampleSize %d", number(s.Value), spec.MinSampleSize)
+		}
+	case s.Metric == MetricErrorRate:
+		judgeMax(&m, s.Value, string(spec.Triggers.ErrorRate.MaxPercent))
+	case s.Metric == MetricLatencyP95:
+		judgeMax(&m, s.Value, strconv.Itoa(int(spec.Triggers.LatencyP95.MaxMilliseconds)))
+	default:
+		judgeCustom(&m, spec, s.Value)
+	}
+	return m
+}
+
+func judgeMax(m *servingv1alpha1.Measurement, value float64, bound string) {
+	m.Bound = "<= " + bound
+	limit, err := strconv.ParseFloat(bound, 64)
+	switch {
+	case err != nil:
+		m.Verdict, m.Message = servingv1alpha1.VerdictError, fmt.Sprintf("bound %q is not a number", bound)
+	case value > limit:
+		m.Verdict = servingv1alpha1.VerdictBreach
+	default:
+		m.Verdict = servingv1alpha1.VerdictPass
+	}
+}
+
+func judgeCustom(m *servingv1alpha1.Measurement, spec *servingv1alpha1.AnalysisSpec, value float64) {
+	m.Verdict = servingv1alpha1.VerdictPass
+	for _, c := range spec.Metrics {
+		if c.Name != m.Metric {
+			continue
+		}
+		var bounds []string
+		if c.Min != nil {
+			bounds = append(bounds, ">= "+string(*c.Min))
+			if lo, err := strconv.ParseFloat(string(*c.Min), 64); err == nil && value < lo {
+				m.Verdict = servingv1alpha1.VerdictBreach
+			}
+		}
+		if c.Max != nil {
+			bounds = append(bounds, "<= "+string(*c.Max))
+			if hi, err := strconv.ParseFloat(string(*c.Max), 64); err == nil && value > hi {
+				m.Verdict = servingv1alpha1.VerdictBreach
+			}
+		}
+		for i, b := range bounds {
+			if i > 0 {
+				m.Bound += " and "
+			}
+			m.Bound += b
+		}
+	}
+}
+
+// judgeAccuracyDrop compares the candidate's accuracy with the stable
+// version's over the same window: the drop is relative to the stable one's.
+func judgeAccuracyDrop(spec *servingv1alpha1.AnalysisSpec, version string, cand, stable *Sample, at metav1.Time) servingv1alpha1.Measurement {
+	m := servingv1alpha1.Measurement{Metric: MetricAccuracyDrop, Version: version, Time: at, Bound: "<= " + string(spec.Triggers.AccuracyDrop.MaxPercent)}
+	switch {
+	case cand == nil || stable == nil:
+		m.Verdict, m.Message = servingv1alpha1.VerdictNoData, "no stable version to compare accuracy with"
+	case cand.Err != nil || stable.Err != nil:
+		err := cand.Err
+		if err == nil {
+			err = stable.Err
+		}
+		m.Verdict, m.Message = servingv1alpha1.VerdictError, err.Error()
+		if errors.Is(err, ErrNoData) {
+			m.Verdict, m.Message = servingv1alpha1.VerdictNoData, "no labelled outcomes in the window for the candidate or the stable version"
+		}
+	case stable.Value <= 0:
+		m.Verdict, m.Message = servingv1alpha1.VerdictNoData, fmt.Sprintf("the stable version %s has no correct outcome to compare with", stable.Version)
+	default:
+		m.Query = cand.PromQL
+		drop := 100 * (stable.Value - cand.Value) / stable.Value
+		m.Value = number(drop)
+		m.Message = fmt.Sprintf("accuracy %s against %s of version %s", number(cand.Value), number(stable.Value), stable.Version)
+		judgeMax(&m, drop, string(spec.Triggers.AccuracyDrop.MaxPercent))
+	}
+	return m
+}
+
+// keepRecent keeps, newest first, the last few measurements of each metric
+// and version, and never more than the API allows.
+func keepRecent(ms []servingv1alpha1.Measurement) []servingv1alpha1.Measurement {
+	seen := map[string]int{}
+	out := make([]servingv1alpha1.Measurement, 0, min(len(ms), maxMeasurements))
+	for _, m := range ms {
+		key := m.Metric + "/" + m.Version
+		if seen[key] >= keepPerMetric || len(out) == maxMeasurements {
+			continue
+		}
+		seen[key]++
+		out = append(out, m)
+	}
+	return out
+}
+
+func describe(m *servingv1alpha1.Measurement) string {
+	switch m.Verdict {
+	case servingv1alpha1.VerdictBreach:
+		return fmt.Sprintf("%s of version %s is %s, outside the bound %s", m.Metric, m.Version, m.Value, m.Bound)
+	case servingv1alpha1.VerdictNoData:
+		return fmt.Sprintf("%s of version %s has no data: %s", m.Metric, m.Version, m.Message)
+	default:
+		return fmt.Sprintf("%s of version %s could not be measured: %s", m.Metric, m.Version, m.Message)
+	}
+}
+
+func first(cur, m *servingv1alpha1.Measurement) *servingv1alpha1.Measurement {
+	if cur != nil {
+		return cur
+	}
+	return m
+}
+
+func number(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }

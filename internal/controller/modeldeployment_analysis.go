@@ -1,0 +1,117 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/analysis"
+)
+
+// defaultAnalysisInterval and defaultQueryTimeout apply when the spec leaves
+// them out (the API server defaults them; this is for objects it did not).
+const (
+	defaultAnalysisInterval = 30 * time.Second
+	defaultQueryTimeout     = 5 * time.Second
+)
+
+// gatherAnalysis runs a round of measurements when one is due: while the
+// candidate gets traffic (a canary step's weight, a shadow's copies, an A/B
+// cohort, a rolling update's share), one interval after the step began and
+// every interval after. The round is judged here, as data for the decision;
+// the decision acts on it.
+func (r *ModelDeploymentReconciler) gatherAnalysis(ctx context.Context, s *scope) error {
+	md := s.md
+	s.analysis = md.Status.Analysis
+	spec := md.Spec.Analysis
+	cand := md.Status.Candidate
+	if spec == nil || spec.Prometheus == nil || cand == nil || cand.Version != md.Spec.Model.Version || !gettingTraffic(md, cand) {
+		return nil
+	}
+	interval := defaultAnalysisInterval
+	if spec.Interval != nil {
+		interval = spec.Interval.Duration
+	}
+	due := cand.StartedAt.Time
+	if cand.StepStartedAt != nil {
+		due = cand.StepStartedAt.Time
+	}
+	if a := s.analysis; a != nil && a.Version == cand.Version && a.LastRound != nil && a.LastRound.Time.After(due) {
+		due = a.LastRound.Time.Time
+	}
+	due = due.Add(interval)
+	if wait := due.Sub(s.now.Time); wait > 0 {
+		s.analysisDue = wait
+		return nil
+	}
+	stable := ""
+	if md.Status.Stable != nil {
+		stable = md.Status.Stable.Version
+	}
+	queries, err := analysis.Queries(md, cand.Version, stable, interval)
+	if err != nil {
+		return reconcile.TerminalError(invalidSpec{err})
+	}
+	prom, err := r.prometheus(ctx, md)
+	samples := make([]analysis.Sample, 0, len(queries))
+	for _, q := range queries {
+		sample := analysis.Sample{Query: q, Err: err}
+		if err == nil {
+			sample.Value, sample.Err = prom.Query(ctx, q.PromQL, s.now.Time)
+		}
+		samples = append(samples, sample)
+	}
+	s.analysis = analysis.Judge(spec, cand.Version, samples, s.analysis, s.now.Time)
+	s.analysisDue = interval
+	recordAnalysisMetrics(md, s.analysis)
+	return nil
+}
+
+// gettingTraffic reports whether the candidate gets traffic worth measuring.
+func gettingTraffic(md *servingv1alpha1.ModelDeployment, cand *servingv1alpha1.CandidateStatus) bool {
+	switch md.Spec.Strategy.Type {
+	case servingv1alpha1.StrategyShadow, servingv1alpha1.StrategyABTest:
+		return cand.StepStartedAt != nil && cand.Step == 0
+	case servingv1alpha1.StrategyBlueGreen:
+		return false // a preview has no user traffic to measure
+	}
+	return cand.Weight > 0
+}
+
+// prometheus is a client of the ModelDeployment's Prometheus, with its bearer
+// token read from the Secret named in the spec. The token is read past the
+// cache, which keeps Secrets without their values.
+func (r *ModelDeploymentReconciler) prometheus(ctx context.Context, md *servingv1alpha1.ModelDeployment) (*analysis.Prometheus, error) {
+	p := md.Spec.Analysis.Prometheus
+	token := ""
+	if ref := p.BearerTokenSecretRef; ref != nil {
+		reader := r.APIReader
+		if reader == nil {
+			reader = r.Client
+		}
+		secret := &corev1.Secret{}
+		if err := reader.Get(ctx, client.ObjectKey{Namespace: md.Namespace, Name: ref.Name}, secret); err != nil {
+			return nil, fmt.Errorf("reading the Prometheus token from Secret %s: %w", ref.Name, err)
+		}
+		v, ok := secret.Data[ref.Key]
+		if !ok {
+			return nil, fmt.Errorf("secret %s has no key %q for the Prometheus token", ref.Name, ref.Key)
+		}
+		token = string(v)
+	}
+	timeout := defaultQueryTimeout
+	if p.Timeout != nil {
+		timeout = p.Timeout.Duration
+	}
+	var transport http.RoundTripper
+	if r.HTTPClient != nil {
+		transport = r.HTTPClient.Transport
+	}
+	return analysis.NewPrometheus(string(p.Address), token, timeout, transport)
+}

@@ -1,0 +1,80 @@
+package rollout
+
+import (
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+)
+
+func withAnalysis(md *servingv1alpha1.ModelDeployment) {
+	md.Spec.Analysis = &servingv1alpha1.AnalysisSpec{
+		Prometheus: &servingv1alpha1.PrometheusSpec{Address: "http://prometheus:9090"},
+		Triggers:   &servingv1alpha1.TriggersSpec{ErrorRate: &servingv1alpha1.ErrorRateTrigger{MaxPercent: "5"}},
+	}
+}
+
+func round(version string, at time.Time, verdict servingv1alpha1.Verdict, breaches int32) *servingv1alpha1.AnalysisStatus {
+	return &servingv1alpha1.AnalysisStatus{Version: version, Breaches: breaches,
+		LastRound: &servingv1alpha1.AnalysisRound{Time: metav1.NewMicroTime(at), Verdict: verdict, Message: "errorRate of version " + version + " is 12, outside the bound <= 5"}}
+}
+
+func TestCanaryWaitsOnAnalysis(t *testing.T) {
+	stepStart := metav1.NewTime(now.Add(-time.Minute))
+	// Step 0 (10%, no pause) with its pod up: it moves on only on a passing round since it began.
+	md := canaryMD(withAnalysis, withCandidate("2.3.0", 10), atStep(0, stepStart))
+	deployments := deps(stableAt(10), candAt(1, 1))
+	tests := []struct {
+		name     string
+		analysis *servingv1alpha1.AnalysisStatus
+		step     int32
+		phase    servingv1alpha1.Phase
+		reason   string
+	}{
+		{"no round yet: waits", nil, 0, servingv1alpha1.PhaseProgressing, "Analyzing"},
+		{"a round that passed before the step began: waits", round("2.3.0", stepStart.Add(-time.Second), servingv1alpha1.VerdictPass, 0), 0, servingv1alpha1.PhaseProgressing, "Analyzing"},
+		{"no data: waits", round("2.3.0", now.Time, servingv1alpha1.VerdictNoData, 0), 0, servingv1alpha1.PhaseProgressing, "Analyzing"},
+		{"a pass of another version: waits", round("2.2.0", now.Time, servingv1alpha1.VerdictPass, 0), 0, servingv1alpha1.PhaseProgressing, "Analyzing"},
+		{"a passing round in the step: moves on", round("2.3.0", now.Time, servingv1alpha1.VerdictPass, 0), 1, servingv1alpha1.PhaseProgressing, "WaitingForPods"},
+		{"a breach beyond failureLimit 0: rolled back", round("2.3.0", now.Time, servingv1alpha1.VerdictBreach, 1), -1, servingv1alpha1.PhaseRolledBack, "AnalysisFailed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			d := Decide(Input{MD: md, TemplateHash: hashNew, Now: now, Deployments: deployments, Analysis: tt.analysis})
+			g.Expect(d.Phase).To(Equal(tt.phase))
+			g.Expect(d.Ready.Reason).To(Equal(tt.reason))
+			g.Expect(canarySummary(d).Step).To(Equal(tt.step))
+			if tt.phase == servingv1alpha1.PhaseRolledBack {
+				g.Expect(d.Ready.Message).To(Equal("Version 2.3.0 was rolled back: analysis of version 2.3.0 breached 1 time(s), more than failureLimit 0: errorRate of version 2.3.0 is 12, outside the bound <= 5"))
+				g.Expect(d.Run).To(Equal([]Target{{Version: "2.2.0", Replicas: 10}, {Version: "2.3.0", Replicas: 0}}))
+				g.Expect(d.Finished[0].Reason).To(Equal("AnalysisFailed"))
+			}
+		})
+	}
+}
+
+func TestExperimentVerdictFromAnalysis(t *testing.T) {
+	started := now.Add(-2 * time.Hour)
+	end := started.Add(time.Hour)
+	md := canaryMD(withShadow(10, time.Hour), withAnalysis, withCandidate("2.3.0", 0), atStep(0, metav1.NewTime(started)))
+	deployments := deps(stableAt(10), candAt(1, 1))
+
+	g := NewWithT(t)
+	d := Decide(Input{MD: md, TemplateHash: hashNew, Now: now, Deployments: deployments, Analysis: round("2.3.0", end.Add(-time.Minute), servingv1alpha1.VerdictPass, 0)})
+	g.Expect(d.Ready.Reason).To(Equal("Analyzing"), "a round from before the end does not decide")
+
+	d = Decide(Input{MD: md, TemplateHash: hashNew, Now: now, Deployments: deployments, Analysis: round("2.3.0", end.Add(time.Minute), servingv1alpha1.VerdictPass, 0)})
+	g.Expect(d.Ready.Reason).To(Equal("Promoting"), "a passing round after the end promotes, with no one asking")
+	g.Expect(d.Candidate.Step).To(Equal(experimentPromoting))
+	g.Expect(d.Run[0]).To(Equal(Target{Version: "2.3.0", Replicas: 10}))
+	g.Expect(d.Events).To(ContainElement(HaveField("Reason", "AnalysisPassed")))
+	g.Expect(d.Route.MirrorPercent).To(BeEquivalentTo(10), "the mirror goes on while it grows")
+
+	d = Decide(Input{MD: md, TemplateHash: hashNew, Now: now, Deployments: deployments, Analysis: round("2.3.0", now.Time, servingv1alpha1.VerdictBreach, 1)})
+	g.Expect(d.Phase).To(Equal(servingv1alpha1.PhaseRolledBack))
+	g.Expect(d.Route.MirrorPercent).To(BeZero())
+}

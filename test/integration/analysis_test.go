@@ -1,0 +1,115 @@
+package integration
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+)
+
+// metricsAPI speaks Prometheus' query API with the values a story sets, by
+// metric name and version: the operator's real client queries it over HTTP.
+type metricsAPI struct {
+	mu     sync.Mutex
+	values map[string]string // "metric@version" -> value; absent means no series
+	srv    *httptest.Server
+}
+
+func newMetricsAPI() *metricsAPI {
+	m := &metricsAPI{values: map[string]string{}}
+	m.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		q := r.Form.Get("query")
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		for key, v := range m.values {
+			metric, version, _ := strings.Cut(key, "@")
+			if strings.Contains(q, metric) && strings.Contains(q, fmt.Sprintf("version=%q", version)) {
+				_, _ = fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[%d,%q]}]}}`, time.Now().Unix(), v)
+				return
+			}
+		}
+		_, _ = fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
+	}))
+	DeferCleanup(m.srv.Close)
+	return m
+}
+
+// set makes a query of metric for version answer value.
+func (m *metricsAPI) set(metric, version, value string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.values[metric+"@"+version] = value
+}
+
+var _ = Describe("Analysis during a canary", func() {
+	It("moves on when live measurements pass, waits without enough requests, and rolls back on a breach", func() {
+		ns := newNamespace()
+		prom := newMetricsAPI()
+		md := newModelDeployment(ns, "1.0.0", 2)
+		md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyCanary, Canary: &servingv1alpha1.CanaryStrategy{
+			Steps: []servingv1alpha1.CanaryStep{{Weight: 50}},
+		}}
+		md.Spec.Analysis = &servingv1alpha1.AnalysisSpec{
+			Interval:      &metav1.Duration{Duration: time.Second},
+			Prometheus:    &servingv1alpha1.PrometheusSpec{Address: servingv1alpha1.URL(prom.srv.URL)},
+			Triggers:      &servingv1alpha1.TriggersSpec{ErrorRate: &servingv1alpha1.ErrorRateTrigger{MaxPercent: "5"}},
+			MinSampleSize: 10, ConsecutiveErrorLimit: 4, NoData: servingv1alpha1.NoDataPause,
+		}
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		playDeploymentController(deploymentOf(ns, md.Name, "1.0.0"))
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+
+		By("promoting a version whose measurements pass")
+		prom.set("increase(model_requests_total", "1.1.0", "240")
+		prom.set(`code=~"5.."`, "1.1.0", "1.5")
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) { cur.Spec.Model.Version = "1.1.0" })
+		candidate := deploymentOf(ns, md.Name, "1.1.0")
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
+		playDeploymentController(candidate)
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(2), "a passing round ends the step")
+		a := getMD(key).Status.Analysis
+		Expect(a.Version).To(Equal("1.1.0"))
+		Expect(a.LastRound.Verdict).To(Equal(servingv1alpha1.VerdictPass))
+		Expect(a.Measurements).To(ContainElement(And(HaveField("Metric", "errorRate"), HaveField("Value", "1.5"), HaveField("Bound", "<= 5"),
+			HaveField("Verdict", servingv1alpha1.VerdictPass))))
+		playDeploymentController(candidate)
+		Eventually(func() string { return getMD(key).Status.Stable.Version }).Should(Equal("1.1.0"))
+
+		By("holding a version with too few requests to judge")
+		prom.set("increase(model_requests_total", "1.2.0", "3")
+		prom.set(`code=~"5.."`, "1.2.0", "33")
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) { cur.Spec.Model.Version = "1.2.0" })
+		candidate = deploymentOf(ns, md.Name, "1.2.0")
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
+		playDeploymentController(candidate)
+		Eventually(readyReason(key)).Should(Equal("Analyzing"))
+		Eventually(func() string {
+			return meta.FindStatusCondition(getMD(key).Status.Conditions, servingv1alpha1.ConditionReady).Message
+		}).Should(ContainSubstring("3 requests in the window, fewer than minSampleSize 10"))
+		Expect(getMD(key).Status.Phase).To(Equal(servingv1alpha1.PhaseProgressing), "never promoted without data")
+
+		By("rolling it back by itself once the breach is measured")
+		prom.set("increase(model_requests_total", "1.2.0", "500")
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseRolledBack))
+		cur := getMD(key)
+		rolledBack := meta.FindStatusCondition(cur.Status.Conditions, servingv1alpha1.ConditionRolledBack)
+		Expect(rolledBack.Reason).To(Equal("AnalysisFailed"))
+		Expect(rolledBack.Message).To(ContainSubstring("errorRate of version 1.2.0 is 33, outside the bound <= 5"))
+		Expect(cur.Status.History[0].Reason).To(Equal("AnalysisFailed"))
+		Expect(cur.Status.Stable.Version).To(Equal("1.1.0"))
+		Eventually(replicasOf(candidate)).Should(Or(BeEquivalentTo(0), BeEquivalentTo(-1)))
+		Eventually(func() []string { return eventReasons(ns, md.Name) }).Should(ContainElement("RolledBack"))
+	})
+})
