@@ -46,13 +46,18 @@ type junitCase struct {
 	Line      int           `xml:"line,attr"`
 	Failure   *junitFailure `xml:"failure"`
 	Skipped   *junitSkipped `xml:"skipped"`
-	SystemOut string        `xml:"system-out,omitempty"`
+	SystemOut *junitText    `xml:"system-out"`
 }
 
 type junitFailure struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
+	Text    string `xml:",cdata"`
+}
+
+// junitText is a text element, in CDATA so that its lines stay readable.
+type junitText struct {
+	Text string `xml:",cdata"`
 }
 
 type junitSkipped struct {
@@ -92,7 +97,7 @@ func writeJUnit(w io.Writer, js []manifestcheck.Judgement) error {
 				c.Skipped = &junitSkipped{Message: fmt.Sprintf("%s: %s", it.Result, it.Message)}
 				s.Skipped++
 			case servingv1alpha1.CheckWarn:
-				c.SystemOut = "Warn: " + detail
+				c.SystemOut = &junitText{"Warn: " + detail}
 			}
 			s.Cases = append(s.Cases, c)
 		}

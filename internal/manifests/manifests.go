@@ -13,7 +13,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -194,7 +196,8 @@ func (r *Reader) decodeFile(path string, data []byte, set *Set) Problems {
 		for _, d := range splitYAML(data) {
 			j, err := yaml.YAMLToJSON(d.raw)
 			if err != nil {
-				problems = append(problems, Problem{Source{path, d.line}, fmt.Errorf("not valid YAML: %w", err)})
+				line, msg := yamlErrorLine(d, err)
+				problems = append(problems, Problem{Source{path, line}, fmt.Errorf("not valid YAML: %s", msg)})
 				continue
 			}
 			docs = append(docs, document{j, d.line})
@@ -261,10 +264,26 @@ func listItems(data []byte) ([]json.RawMessage, bool, error) {
 	return head.Items, true, nil
 }
 
-// yamlDocument is one document of a YAML stream and the line it starts on.
+// yamlDocument is one document of a YAML stream, the line it starts on and
+// the line of its kind.
 type yamlDocument struct {
-	raw  []byte
-	line int
+	raw         []byte
+	start, line int
+}
+
+// yamlLineRE finds the line in a YAML parser's error, counted from the
+// document's first line.
+var yamlLineRE = regexp.MustCompile(`^(?:.*: )?yaml: line (\d+): (.*)$`)
+
+// yamlErrorLine places a YAML error on the file's line, and says it without
+// the parser's own line number.
+func yamlErrorLine(d yamlDocument, err error) (int, string) {
+	m := yamlLineRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return d.line, err.Error()
+	}
+	n, _ := strconv.Atoi(m[1])
+	return d.start + n - 1, m[2]
 }
 
 // splitYAML splits a YAML stream on its "---" separators. Each document's
@@ -283,7 +302,7 @@ func splitYAML(data []byte) []yamlDocument {
 		if line == 0 {
 			line = start
 		}
-		docs = append(docs, yamlDocument{raw: bytes.Clone(cur.Bytes()), line: line})
+		docs = append(docs, yamlDocument{raw: bytes.Clone(cur.Bytes()), start: start, line: line})
 		cur.Reset()
 		kindLine, firstLine = 0, 0
 	}

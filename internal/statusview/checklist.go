@@ -89,13 +89,10 @@ func Groups(items []servingv1alpha1.ChecklistItemStatus) []Group {
 	return out
 }
 
-// Title is what an item verifies, in the checklist's words; the id for an
-// item the catalogue does not have (an attestation).
+// Title is what an item verifies, in the checklist's words; "" for an item
+// the catalogue does not have (an attestation).
 func Title(id string) string {
-	if t, ok := titles[id]; ok {
-		return t
-	}
-	return id
+	return titles[id]
 }
 
 var titles = func() map[string]string {
@@ -191,7 +188,8 @@ func WriteChecklist(b *strings.Builder, items []servingv1alpha1.ChecklistItemSta
 			inner, pad = inner+"  ", width
 		}
 		for _, it := range g.Items {
-			fmt.Fprintf(b, "%s%s %-*s  %s", inner, style.Box(it.Result), pad, it.ID, Title(it.ID))
+			line := fmt.Sprintf("%s%s %-*s  %s", inner, style.Box(it.Result), pad, it.ID, Title(it.ID))
+			b.WriteString(strings.TrimRight(line, " "))
 			if it.Result != servingv1alpha1.CheckPass {
 				fmt.Fprintf(b, "  %s", style.Result(it.Result))
 				if note := severityNote(it); note != "" {

@@ -16,6 +16,8 @@ import (
 const (
 	blankName = "_________________"
 	blankDate = "_______"
+	// notDeployed fills a seed blank that no deployment has answered yet.
+	notDeployed = "[not deployed yet]"
 )
 
 // seedApprovers are the seed's "Pre-Deployment Approval" roles.
@@ -101,7 +103,7 @@ func (r rolloutRecord) details(b *strings.Builder) {
 	if when == nil {
 		when = started
 	}
-	date, clock := "[not deployed yet]", "[not deployed yet]"
+	date, clock := notDeployed, notDeployed
 	if when != nil {
 		date, clock = when.UTC().Format(time.DateOnly), when.UTC().Format("15:04")+" UTC"
 	}
@@ -139,7 +141,7 @@ func (r rolloutRecord) outcome() string {
 	switch {
 	case r.entry != nil:
 		s := string(r.entry.Outcome)
-		if r.entry.Reason != "" {
+		if r.entry.Reason != "" && r.entry.Reason != s {
 			s += " (" + r.entry.Reason + ")"
 		}
 		if r.entry.Message != "" {
@@ -167,7 +169,7 @@ func window(md *servingv1alpha1.ModelDeployment, started, finished *metav1.Time)
 	case started != nil:
 		s = "started " + utc(started.Time) + ", not finished"
 	default:
-		s = "[Duration]"
+		s = notDeployed
 	}
 	if len(md.Spec.DeploymentWindows) == 0 {
 		return s + "; no deployment window declared (any time)"
@@ -223,7 +225,11 @@ func reportChecklist(b *strings.Builder, md *servingv1alpha1.ModelDeployment) {
 			if it.Result == servingv1alpha1.CheckPass {
 				box = boxTicked
 			}
-			fmt.Fprintf(b, "- %s %s (`%s`)", box, Title(it.ID), it.ID)
+			if title := Title(it.ID); title != "" {
+				fmt.Fprintf(b, "- %s %s (`%s`)", box, title, it.ID)
+			} else {
+				fmt.Fprintf(b, "- %s `%s`", box, it.ID)
+			}
 			if it.Result != servingv1alpha1.CheckPass {
 				fmt.Fprintf(b, ": **%s**", it.Result)
 				if note := severityNote(it); note != "" {

@@ -162,12 +162,11 @@ func writeConditions(b *strings.Builder, conds []metav1.Condition, now time.Time
 		return
 	}
 	fmt.Fprintf(b, "\n%s\n", style.Bold("Conditions"))
-	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  TYPE\tSTATUS\tREASON\tAGE\tMESSAGE")
+	rows := [][]string{{"TYPE", "STATUS", "REASON", "AGE", "MESSAGE"}}
 	for _, c := range conds {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", c.Type, c.Status, c.Reason, age(c.LastTransitionTime.Time, now), c.Message)
+		rows = append(rows, []string{c.Type, string(c.Status), c.Reason, age(c.LastTransitionTime.Time, now), c.Message})
 	}
-	_ = tw.Flush()
+	table(b, "  ", rows)
 }
 
 func writeMeasurements(b *strings.Builder, st *servingv1alpha1.ModelDeploymentStatus, now time.Time, style Style) {
@@ -175,12 +174,12 @@ func writeMeasurements(b *strings.Builder, st *servingv1alpha1.ModelDeploymentSt
 		fmt.Fprintf(b, "\n%s: %d %s, %d failed queries in a row\n", style.Bold("Measurements"),
 			a.Breaches, plural(int(a.Breaches), "breach", "breaches"), a.ConsecutiveErrors)
 		if len(a.Measurements) > 0 {
-			tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "  METRIC\tVERSION\tVERDICT\tVALUE\tBOUND\tAGE\tMESSAGE")
+			rows := make([][]string, 0, 1+len(a.Measurements))
+			rows = append(rows, []string{"METRIC", "VERSION", "VERDICT", "VALUE", "BOUND", "AGE", "MESSAGE"})
 			for _, m := range a.Measurements {
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Metric, dash(m.Version), m.Verdict, dash(m.Value), dash(m.Bound), age(m.Time.Time, now), m.Message)
+				rows = append(rows, []string{m.Metric, dash(m.Version), string(m.Verdict), dash(m.Value), dash(m.Bound), age(m.Time.Time, now), m.Message})
 			}
-			_ = tw.Flush()
+			table(b, "  ", rows)
 		}
 	}
 	if lt := st.LoadTest; lt != nil {
@@ -227,6 +226,22 @@ func Strategy(s *servingv1alpha1.StrategySpec) string {
 	return out
 }
 
+// table writes rows in aligned columns, as kubectl get does, without
+// trailing blanks when the last column is empty.
+func table(b *strings.Builder, indent string, rows [][]string) {
+	var buf strings.Builder
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
+	for _, r := range rows {
+		fmt.Fprintln(tw, indent+strings.Join(r, "\t"))
+	}
+	_ = tw.Flush()
+	for _, line := range strings.SplitAfter(buf.String(), "\n") {
+		if line != "" {
+			b.WriteString(strings.TrimRight(line, " \n") + "\n")
+		}
+	}
+}
+
 // fields writes "Name: value" lines with the values aligned.
 type fields struct {
 	b      *strings.Builder
@@ -249,13 +264,13 @@ func (f *fields) flush() {
 	f.rows = nil
 }
 
-// at is a time in UTC with its age, such as "2026-07-01T10:00:00Z (5m ago)".
+// at is a time in UTC with its age, such as "2026-07-01T10:00:00Z, 5m ago".
 func at(t metav1.Time, now time.Time) string {
 	return ago(t.Time, now)
 }
 
 func ago(t, now time.Time) string {
-	return fmt.Sprintf("%s (%s ago)", t.UTC().Format(time.RFC3339), age(t, now))
+	return fmt.Sprintf("%s, %s ago", t.UTC().Format(time.RFC3339), age(t, now))
 }
 
 // age is kubectl's short age of a time, such as 5m or 3h10m.
