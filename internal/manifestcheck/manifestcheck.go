@@ -180,17 +180,15 @@ type surroundings struct {
 
 // add files an object under its namespace, if the checks read its kind.
 func add(spaces map[string]*surroundings, defaultNS string, obj runtime.Object) {
-	meta, ok := obj.(interface {
-		GetNamespace() string
-		SetNamespace(string)
-	})
+	meta, ok := obj.(interface{ GetNamespace() string })
 	if !ok {
 		return
 	}
+	// An object without a namespace is filed under the default one and left
+	// as it is: the checks take an empty namespace as the ModelDeployment's.
 	ns := meta.GetNamespace()
 	if ns == "" {
 		ns = defaultNS
-		meta.SetNamespace(ns)
 	}
 	s := spaces[ns]
 	if s == nil {
