@@ -25,6 +25,7 @@ func plugin(args ...string) (string, int) {
 		"PATH="+filepath.Dir(os.Getenv("PLUGIN"))+string(os.PathListSeparator)+os.Getenv("PATH"))
 	cmd.Dir = repoRoot
 	out, err := cmd.CombinedOutput()
+	GinkgoWriter.Printf("$ kubectl modelgate %s\n%s", strings.Join(args, " "), out)
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
