@@ -99,12 +99,21 @@ func newCheckCommand(opts *Options) *cobra.Command {
 			}); err != nil {
 				return err
 			}
+			var failing []string
 			for i := range judged {
-				if !judged[i].Passed() {
-					return exitCode{code: ExitFailed}
+				if j := &judged[i]; !j.Passed() {
+					failing = append(failing, fmt.Sprintf("%s/%s (%s)", j.MD.Namespace, j.MD.Name, strings.Join(j.Failed(), ", ")))
 				}
 			}
-			return nil
+			switch {
+			case len(failing) == 0:
+				return nil
+			case format == checkformat.Text: // the text already ends with the verdict
+				return exitCode{code: ExitFailed}
+			}
+			// Machine output goes to a file or a tool; the CI log still says why.
+			return exitCode{ExitFailed, fmt.Errorf("%d of %d %s fail enforced checklist items: %s",
+				len(failing), len(judged), plural(len(judged), "ModelDeployment", "ModelDeployments"), strings.Join(failing, "; "))}
 		},
 	}
 	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "A manifest file, a folder of them (searched recursively for .yaml, .yml and .json), or - for standard input; repeatable")

@@ -136,8 +136,9 @@ func watchStatus(ctx context.Context, t *target, render func(*servingv1alpha1.Mo
 }
 
 // follow shows each change a watch reports until it closes. It returns the
-// last object seen when the watch simply closed, nil when the watch expired
-// (410 Gone: the version is too old), and gone when the object was deleted.
+// last object seen, to watch again from; nil when there is none or the watch
+// expired (410 Gone: the version is too old), so the caller reads the object
+// again; and gone when the object was deleted.
 func follow(ctx context.Context, w watch.Interface, name string, show func(*servingv1alpha1.ModelDeployment) error) (*servingv1alpha1.ModelDeployment, bool, error) {
 	var last *servingv1alpha1.ModelDeployment
 	for {
