@@ -99,6 +99,7 @@ func TestStatusWatch(t *testing.T) {
 			Color:       ptr.To(false),
 		})
 	}()
+	g.SetDefaultEventuallyTimeout(10 * time.Second)
 	g.Eventually(out.String).Should(ContainSubstring("Weight:    34%"))
 
 	// The operator moves the canary on.
