@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -207,6 +209,8 @@ func TestControlRefusals(t *testing.T) {
 			"error: nothing to abort: ModelDeployment fraud-scorer has no rollout in flight"},
 		{"retry without a rolled-back version", promotedMD(), []string{"retry", "fraud-scorer"}, ExitFailed,
 			"error: nothing to retry: ModelDeployment fraud-scorer has no rolled-back version (phase Succeeded, version 2.6.0 serves all traffic)"},
+		{"promote of a rolled-back version", rolledBackMD(), []string{"promote", "fraud-scorer"}, ExitFailed,
+			"error: nothing to promote: ModelDeployment fraud-scorer has no rollout in flight (phase RolledBack, version 2.4.0 serves all traffic). Version 2.6.0 was rolled back; to roll it out again: kubectl modelgate retry fraud-scorer\n"},
 		{"abort without a reason", canaryMD(), []string{"abort", "fraud-scorer"}, ExitUsage, "error: abort needs --reason"},
 		{"abort with a blank reason", canaryMD(), []string{"abort", "fraud-scorer", "--reason", " \n"}, ExitUsage, "error: abort needs --reason"},
 		{"abort with a reason too long", canaryMD(), []string{"abort", "fraud-scorer", "--reason", strings.Repeat("x", 600)}, ExitUsage,
@@ -227,6 +231,34 @@ func TestControlRefusals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rolledBackMD is canaryMD once 2.6.0 was aborted.
+func rolledBackMD() *servingv1alpha1.ModelDeployment {
+	md := canaryMD()
+	md.Status.Phase = servingv1alpha1.PhaseRolledBack
+	md.Status.Candidate = nil
+	md.Status.Rejected = &servingv1alpha1.VersionStatus{Version: "2.6.0"}
+	return md
+}
+
+func TestUnreachable(t *testing.T) {
+	g := NewWithT(t)
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "config")
+	g.Expect(os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "http://127.0.0.1:1"}}]
+contexts: [{name: c, context: {cluster: c, namespace: ml}}]
+current-context: c
+`), 0o600)).To(Succeed())
+	var out, errOut bytes.Buffer
+	code := Run(context.Background(), []string{"status", "fraud-scorer", "--kubeconfig", kubeconfig, "--request-timeout", "5s"}, Options{
+		Streams: genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
+	})
+	g.Expect(code).To(Equal(ExitFailed))
+	g.Expect(errOut.String()).To(ContainSubstring("error: cannot reach the API server: "))
+	g.Expect(errOut.String()).To(ContainSubstring("Check that the cluster is up and that --kubeconfig and --context name it"))
 }
 
 func TestRetry(t *testing.T) {

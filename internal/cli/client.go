@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -52,6 +54,8 @@ func (t *target) explain(err error, verb string) error {
 	case meta.IsNoMatchError(err):
 		return fmt.Errorf("the cluster does not serve %s ModelDeployments: install modelgate's CRD (make install), or check --context: %w",
 			servingv1alpha1.GroupVersion, err)
+	case errors.As(err, new(*url.Error)):
+		return fmt.Errorf("cannot reach the API server: %w\nCheck that the cluster is up and that --kubeconfig and --context name it", err)
 	case apierrors.IsConflict(err):
 		return fmt.Errorf("ModelDeployment %s/%s changed while it was being updated: run the command again: %w", t.namespace, t.name, err)
 	}

@@ -75,8 +75,11 @@ func refusal(md *servingv1alpha1.ModelDeployment, r request) string {
 		if r.annotation == servingv1alpha1.AnnotationAbort {
 			what = "nothing to abort"
 		}
-		return fmt.Sprintf("%s: ModelDeployment %s has no rollout in flight (phase %s, %s). A rollout starts when spec.model.version or the template changes",
-			what, md.Name, st.Phase, stableText(md))
+		why := fmt.Sprintf("%s: ModelDeployment %s has no rollout in flight (phase %s, %s). ", what, md.Name, st.Phase, stableText(md))
+		if rej := st.Rejected; rej != nil && rej.Version == md.Spec.Model.Version && r.annotation != servingv1alpha1.AnnotationAbort {
+			return why + fmt.Sprintf("Version %s was rolled back; to roll it out again: kubectl modelgate retry %s", rej.Version, md.Name)
+		}
+		return why + "A rollout starts when spec.model.version or the template changes"
 	case servingv1alpha1.AnnotationRetry:
 		if st.Rejected != nil {
 			return ""
@@ -261,7 +264,7 @@ func (o *Options) requestRunner(ctx context.Context, name string, r request, rea
 	}
 	out := o.Streams.Out
 	fmt.Fprintf(out, "Requested %s of ModelDeployment %s/%s (%s=%q).\n", r.verb, t.namespace, t.name, r.annotation, value)
-	if md.Spec.Paused && r.annotation != servingv1alpha1.AnnotationAbort {
+	if md.Spec.Paused && (r.annotation == servingv1alpha1.AnnotationPromote || r.annotation == servingv1alpha1.AnnotationPromoteFull) {
 		fmt.Fprintf(out, "Note: the rollout is paused by spec.paused and holds the request until 'kubectl modelgate resume %s'.\n", t.name)
 	}
 	done, last, err := t.waitFor(ctx, waitFor, func(md *servingv1alpha1.ModelDeployment) bool {
