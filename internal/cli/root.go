@@ -69,8 +69,8 @@ func Run(ctx context.Context, args []string, opts Options) int {
 	return ExitFailed
 }
 
-// exitCode carries an exit code other than ExitFailed with its error, which
-// may be nil when the output already said everything (a failed check).
+// exitCode carries an exit code with its error, which may be nil when the
+// output already said everything (a failed check's text).
 type exitCode struct {
 	code int
 	err  error

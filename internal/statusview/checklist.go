@@ -163,9 +163,8 @@ func (s Style) Box(r servingv1alpha1.CheckResult) string {
 
 // Counts says how many items passed, failed, warned and were not judged.
 func Counts(st *servingv1alpha1.ChecklistStatus) string {
-	s := fmt.Sprintf("%s passed, %d failed, %d %s, %d skipped or unknown",
+	return fmt.Sprintf("%s passed, %d failed, %d %s, %d skipped or unknown",
 		st.Summary, st.Failed, st.Warnings, plural(int(st.Warnings), "warning", "warnings"), st.Skipped)
-	return s
 }
 
 // WriteChecklist writes the items by the seed's headings, indented by
