@@ -118,7 +118,7 @@ func canaryMD() *servingv1alpha1.ModelDeployment {
 		Stable: &servingv1alpha1.VersionStatus{Version: "2.4.0", Deployment: "fraud-scorer-v2-4-0", Since: at(-72 * time.Hour)},
 		Candidate: &servingv1alpha1.CandidateStatus{
 			VersionStatus: servingv1alpha1.VersionStatus{Version: "2.6.0", Deployment: "fraud-scorer-v2-6-0"},
-			Weight:        34, Step: 0, StartedAt: at(-10 * time.Minute), StepStartedAt: at(-8 * time.Minute),
+			Weight:        34, Step: 0, StartedAt: at(-10 * time.Minute), StepStartedAt: ptr.To(metav1.NewMicroTime(now.Add(-8 * time.Minute))),
 		},
 		Rejected: &servingv1alpha1.VersionStatus{Version: "2.5.0", Deployment: "fraud-scorer-v2-5-0", Since: at(-26 * time.Hour)},
 		Requests: servingv1alpha1.HandledRequests{Abort: "spike in errors (requested 2026-06-30T08:00:00Z)"},

@@ -126,7 +126,7 @@ func stepText(md *servingv1alpha1.ModelDeployment, c *servingv1alpha1.CandidateS
 		}
 	}
 	if c.StepStartedAt != nil {
-		s += ", began " + at(*c.StepStartedAt, now)
+		s += ", began " + ago(c.StepStartedAt.Time, now)
 	}
 	return s
 }
