@@ -6,7 +6,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
@@ -26,11 +26,7 @@ import (
 
 // Prober answers the checklist's network-backed questions; internal/probe
 // implements it with timeouts and a cache.
-type Prober interface {
-	Artifact(ctx context.Context, uri string) *checklist.Finding
-	Registry(ctx context.Context, ref servingv1alpha1.ModelRegistryRef, modelName string) *checklist.Finding
-	Document(ctx context.Context, url string) *checklist.ModelCardDocument
-}
+type Prober = checklist.RemoteProber
 
 // hpaTargetIndex indexes HorizontalPodAutoscalers by "<kind>/<name>" of their scale target.
 const hpaTargetIndex = ".spec.scaleTargetRef"
@@ -44,16 +40,9 @@ const hpaTargetIndex = ".spec.scaleTargetRef"
 // gatherChecklist reads, from the cache, everything the checklist judges, and
 // asks the network probes about the artifact, the registry and a model card URL.
 func (r *ModelDeploymentReconciler) gatherChecklist(ctx context.Context, s *scope) error {
-	md := s.md
-	in := &checklist.Inputs{
-		MD:               md,
-		Template:         s.template,
-		ServingContainer: desiredstate.ServingContainerIndex(&s.template.Spec, md.Spec.ServingContainer),
-		Replicas:         desiredstate.Replicas(md),
-		Unavailable:      map[string]string{},
-	}
-	if md.Status.Stable != nil {
-		in.StableVersion = md.Status.Stable.Version
+	in, err := checklist.NewInputs(s.md)
+	if err != nil {
+		return reconcile.TerminalError(invalidSpec{err})
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.deployments)) {
 		in.Deployments = append(in.Deployments, *s.deployments[name])
@@ -65,7 +54,9 @@ func (r *ModelDeploymentReconciler) gatherChecklist(ctx context.Context, s *scop
 			return err
 		}
 	}
-	r.probe(ctx, in)
+	if r.Prober != nil {
+		checklist.ProbeRemote(ctx, r.Prober, in)
+	}
 	s.checklistInputs = in
 	return nil
 }
@@ -180,28 +171,6 @@ func (r *ModelDeploymentReconciler) gatherModelCard(ctx context.Context, in *che
 		return listError(in, checklist.KindConfigMap, err)
 	}
 	return nil
-}
-
-// probe asks the network about the artifact, the registry entry and a model
-// card URL, side by side since each may wait for its timeout. An item that is
-// off asks nothing of the network.
-func (r *ModelDeploymentReconciler) probe(ctx context.Context, in *checklist.Inputs) {
-	if r.Prober == nil {
-		return
-	}
-	md := in.MD
-	on := func(id string) bool { return checklist.EffectiveSeverity(md, id) != servingv1alpha1.SeverityOff }
-	var wg sync.WaitGroup
-	if on("model-artifact") {
-		wg.Go(func() { in.Remote.Artifact = r.Prober.Artifact(ctx, md.Spec.Model.URI) })
-	}
-	if reg := md.Spec.Model.Registry; reg != nil && on("model-registry") {
-		wg.Go(func() { in.Remote.Registry = r.Prober.Registry(ctx, *reg, md.Spec.Model.Name) })
-	}
-	if card := md.Spec.Model.ModelCard; card != nil && card.URL != "" && on("model-card") {
-		wg.Go(func() { in.Remote.ModelCard = r.Prober.Document(ctx, string(card.URL)) })
-	}
-	wg.Wait()
 }
 
 // listError records an input the checks cannot see because RBAC refuses it

@@ -78,3 +78,17 @@ func TestExperimentVerdictFromAnalysis(t *testing.T) {
 	g.Expect(d.Phase).To(Equal(servingv1alpha1.PhaseRolledBack))
 	g.Expect(d.Route.MirrorPercent).To(BeZero())
 }
+
+// After an analysis rollback, status keeps saying what breached, not only that
+// the version was rolled back.
+func TestRolledBackKeepsTheBreachInSight(t *testing.T) {
+	g := NewWithT(t)
+	msg := "Version 2.3.0 was rolled back: analysis of version 2.3.0 breached 1 time(s), more than failureLimit 0: errorRate of version 2.3.0 is 12, outside the bound <= 5"
+	md := canaryMD(withAnalysis, withRejected("2.3.0", hashNew, "AnalysisFailed", msg), func(md *servingv1alpha1.ModelDeployment) {
+		md.Status.History = []servingv1alpha1.HistoryEntry{{Version: "2.3.0", Outcome: servingv1alpha1.OutcomeRolledBack, Reason: "AnalysisFailed", Message: msg}}
+	})
+	d := Decide(Input{MD: md, TemplateHash: hashNew, Now: now, Deployments: deps(stableAt(10))})
+	g.Expect(d.Phase).To(Equal(servingv1alpha1.PhaseRolledBack))
+	g.Expect(d.RolledBack.Reason).To(Equal("AnalysisFailed"))
+	g.Expect(d.RolledBack.Message).To(Equal(msg + "; version 2.2.0 serves all traffic. Change the spec, or annotate serving.modelgate.dev/retry to try it again"))
+}

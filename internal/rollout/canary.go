@@ -219,8 +219,15 @@ func rollback(d *Decision, in Input, name string, replicas int32, reason, msg st
 func stayRolledBack(d *Decision, in Input, replicas int32) {
 	d.Candidate = nil
 	d.Run = []Target{{Version: d.Stable.Version, Replicas: replicas}}
-	msg := fmt.Sprintf("Version %s was rolled back; version %s serves all traffic. Change the spec, or annotate %s to try it again",
-		d.Rejected.Version, d.Stable.Version, servingv1alpha1.AnnotationRetry)
+	why := fmt.Sprintf("Version %s was rolled back", d.Rejected.Version)
+	for _, h := range in.MD.Status.History {
+		if h.Version == d.Rejected.Version && h.Outcome == servingv1alpha1.OutcomeRolledBack && h.Message != "" {
+			why = h.Message // what broke it stays in sight: a breached metric, its value and its bound
+			break
+		}
+	}
+	msg := fmt.Sprintf("%s; version %s serves all traffic. Change the spec, or annotate %s to try it again",
+		why, d.Stable.Version, servingv1alpha1.AnnotationRetry)
 	reason := "RolledBack"
 	for _, c := range in.MD.Status.Conditions {
 		if c.Type == servingv1alpha1.ConditionRolledBack && c.Status == metav1.ConditionTrue {
