@@ -15,12 +15,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/controller"
 	"github.com/modelgate/modelgate/internal/probe"
+	mgwebhook "github.com/modelgate/modelgate/internal/webhook"
 )
 
 func main() {
@@ -31,6 +33,10 @@ func main() {
 		leaderElect            bool
 		apiQPS                 float64
 		apiBurst               int
+		webhookPort            int
+		webhookHost            string
+		webhookCertDir         string
+		enableWebhooks         bool
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint binds to; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorized through the API server.")
@@ -39,6 +45,10 @@ func main() {
 	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Serve metrics over HTTP/2 (off by default: HTTP/2 Rapid Reset, CVE-2023-44487).")
 	flag.Float64Var(&apiQPS, "kube-api-qps", 50, "Queries per second the manager may send to the API server.")
 	flag.IntVar(&apiBurst, "kube-api-burst", 100, "Burst of queries the manager may send to the API server.")
+	flag.BoolVar(&enableWebhooks, "enable-webhooks", true, "Serve the admission webhooks (ModelApproval identity stamping, ModelDeployment checks). The cluster's webhook configurations fail closed: without them, ModelApprovals cannot be created.")
+	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port the admission webhooks are served on.")
+	flag.StringVar(&webhookHost, "webhook-host", "", "Address the admission webhooks bind to; empty binds every address.")
+	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Folder holding tls.crt and tls.key for the webhooks (cert-manager mounts them); empty uses controller-runtime's default.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -68,6 +78,9 @@ func main() {
 		LeaderElection:         leaderElect,
 		LeaderElectionID:       "modelgate.serving.modelgate.dev",
 		Cache:                  controller.CacheOptions(),
+		WebhookServer: webhook.NewServer(webhook.Options{
+			Host: webhookHost, Port: webhookPort, CertDir: webhookCertDir, TLSOpts: tlsOpts,
+		}),
 	})
 	if err != nil {
 		log.Error(err, "Unable to create the manager")
@@ -93,8 +106,18 @@ func main() {
 		log.Error(err, "Unable to set up the ModelDeployment controller")
 		os.Exit(1)
 	}
+	readyz := healthz.Ping
+	if enableWebhooks {
+		if err := mgwebhook.Setup(mgr, clock.RealClock{}); err != nil {
+			log.Error(err, "Unable to set up the admission webhooks")
+			os.Exit(1)
+		}
+		// Ready once the webhook server answers, so nothing is routed to a
+		// manager that would fail closed.
+		readyz = mgr.GetWebhookServer().StartedChecker()
+	}
 	utilruntime.Must(mgr.AddHealthzCheck("healthz", healthz.Ping))
-	utilruntime.Must(mgr.AddReadyzCheck("readyz", healthz.Ping))
+	utilruntime.Must(mgr.AddReadyzCheck("readyz", readyz))
 
 	log.Info("Starting the manager")
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {

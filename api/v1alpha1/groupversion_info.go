@@ -1,5 +1,6 @@
 // Package v1alpha1 holds the serving.modelgate.dev/v1alpha1 API: the
-// ModelDeployment kind, its spec, and the status contract tools read.
+// ModelDeployment kind, its spec, and the status contract tools read, and the
+// ModelApproval kind of sign-offs.
 //
 // +kubebuilder:object:generate=true
 // +groupName=serving.modelgate.dev
@@ -23,7 +24,7 @@ var (
 )
 
 func addKnownTypes(scheme *runtime.Scheme) error {
-	scheme.AddKnownTypes(GroupVersion, &ModelDeployment{}, &ModelDeploymentList{})
+	scheme.AddKnownTypes(GroupVersion, &ModelDeployment{}, &ModelDeploymentList{}, &ModelApproval{}, &ModelApprovalList{})
 	metav1.AddToGroupVersion(scheme, GroupVersion)
 	return nil
 }

@@ -122,6 +122,13 @@ type ModelDeploymentStatus struct {
 	// +optional
 	Analysis *AnalysisStatus `json:"analysis,omitempty"`
 
+	// approvals are the sign-offs counted for the candidate (or, with no
+	// rollout in flight, for the stable version when it was promoted).
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=atomic
+	// +optional
+	Approvals []GivenApproval `json:"approvals,omitempty"`
+
 	// loadTest holds the figures of the last load test.
 	// +optional
 	LoadTest *LoadTestStatus `json:"loadTest,omitempty"`
@@ -131,6 +138,23 @@ type ModelDeploymentStatus struct {
 	// +listType=atomic
 	// +optional
 	History []HistoryEntry `json:"history,omitempty"`
+}
+
+// GivenApproval is a sign-off that counted, with who gave it and when.
+type GivenApproval struct {
+	// role approved.
+	Role string `json:"role"`
+	// version approved.
+	Version string `json:"version"`
+	// approver's username, as stamped at admission.
+	Approver string `json:"approver"`
+	// approvedAt is when the approval was given.
+	ApprovedAt metav1.Time `json:"approvedAt"`
+	// approval is the name of the ModelApproval.
+	Approval string `json:"approval"`
+	// comment of the approver.
+	// +optional
+	Comment string `json:"comment,omitempty"`
 }
 
 // VersionStatus identifies one version of the model and the Deployment running it.

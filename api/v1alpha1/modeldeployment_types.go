@@ -57,6 +57,13 @@ const (
 	AnnotationAbort = "serving.modelgate.dev/abort"
 	// AnnotationRetry tries a rolled-back version again without editing the spec.
 	AnnotationRetry = "serving.modelgate.dev/retry"
+	// AnnotationWindowOverride lets a rollout move outside its deployment
+	// windows; its value says why. It is an emergency control: history
+	// records it with who set it.
+	AnnotationWindowOverride = "serving.modelgate.dev/window-override"
+	// AnnotationWindowOverrideBy is stamped by the admission webhook with the
+	// user who set the override; a value given by hand is replaced.
+	AnnotationWindowOverrideBy = "serving.modelgate.dev/window-override-by"
 )
 
 // ModelDeploymentSpec is the desired state of a ModelDeployment.

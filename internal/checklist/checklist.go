@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
@@ -59,9 +60,19 @@ type Inputs struct {
 	// model card URL), judged by the checks like any other input.
 	Remote RemoteResults
 
+	// Attested are the attested items (spec.checklist.attestations) ticked by
+	// a ModelApproval that counts, by item id.
+	Attested map[string]Attestation
+
 	// Unavailable names inputs the gatherer could not read, with the reason,
 	// keyed by kind such as "HorizontalPodAutoscaler" or "HTTPRoute".
 	Unavailable map[string]string
+}
+
+// Attestation is who ticked an attested item, and when.
+type Attestation struct {
+	By string
+	At metav1.Time
 }
 
 // Kinds of the inputs, as the gatherer names them in Inputs.Unavailable when
@@ -78,6 +89,7 @@ const (
 	KindQuota         = "ResourceQuota"
 	KindDeployment    = "Deployment"
 	KindNode          = "Node"
+	KindApproval      = "ModelApproval"
 )
 
 // SecretKeys is the set of keys a Secret holds.
@@ -234,12 +246,71 @@ func Evaluate(catalogue []Check, in *Inputs) Result {
 		}
 		st.Items = append(st.Items, item)
 	}
+	for _, at := range spec.Attestations {
+		item := judgeAttestation(in, at, overrides)
+		switch {
+		case item.Result == servingv1alpha1.CheckSkipped:
+			st.Skipped++
+		case item.Result == servingv1alpha1.CheckPass:
+			st.Passed++
+			judged++
+		case item.Severity == servingv1alpha1.SeverityEnforce:
+			res.Blocking = append(res.Blocking, at.ID)
+			if item.Result == servingv1alpha1.CheckFail {
+				st.Failed++
+				judged++
+			} else {
+				st.Skipped++
+			}
+		default:
+			item.Result = servingv1alpha1.CheckWarn
+			st.Warnings++
+			judged++
+		}
+		st.Items = append(st.Items, item)
+	}
 	sort.Strings(res.Blocking)
 	if steady, peak := Footprint(in); steady != nil || peak != nil {
 		st.Capacity = &servingv1alpha1.CapacityStatus{Steady: steady, Peak: peak}
 	}
 	st.Summary = fmt.Sprintf("%d/%d", st.Passed, judged)
 	return res
+}
+
+// judgeAttestation is the item of something only a person can vouch for (a
+// code review, a security scan, a legal review): ticked by a ModelApproval of
+// the version from the item's role, enforced unless an override says otherwise.
+func judgeAttestation(in *Inputs, at servingv1alpha1.Attestation, overrides map[string]servingv1alpha1.ChecklistOverride) servingv1alpha1.ChecklistItemStatus {
+	section := at.Section
+	if section == "" {
+		section = "Attestations"
+	}
+	item := servingv1alpha1.ChecklistItemStatus{ID: at.ID, Section: section, Severity: servingv1alpha1.SeverityEnforce}
+	if o, ok := overrides[at.ID]; ok {
+		item.Severity, item.OverrideReason = o.Severity, o.Reason
+	}
+	version := in.MD.Spec.Model.Version
+	got, ticked := in.Attested[at.ID]
+	switch {
+	case item.Severity == servingv1alpha1.SeverityOff:
+		item.Result, item.Message = servingv1alpha1.CheckSkipped, "Turned off by an override: "+item.OverrideReason
+	case ticked:
+		item.Result = servingv1alpha1.CheckPass
+		item.Message = fmt.Sprintf("Attested by %s for version %s", got.By, version)
+		item.AttestedBy, item.AttestedAt = got.By, got.At.DeepCopy()
+	case in.Unavailable[KindApproval] != "":
+		item.Result = servingv1alpha1.CheckUnknown
+		item.Message = "Attested in the cluster by a ModelApproval, which cannot be read here: " + in.Unavailable[KindApproval]
+	default:
+		item.Result = servingv1alpha1.CheckFail
+		item.Message = fmt.Sprintf("Not attested yet for version %s", version)
+		item.Remediation = fmt.Sprintf("Someone with role %s creates a ModelApproval for version %s with item %s (kubectl modelgate approve %s --role %s --item %s)",
+			at.Role, version, at.ID, in.MD.Name, at.Role, at.ID)
+		if at.Evidence != "" {
+			item.Remediation += "; evidence: " + string(at.Evidence)
+		}
+	}
+	return item
 }
 
 // BlockingMessage says which items block a version, for the condition message.

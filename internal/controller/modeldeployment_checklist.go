@@ -54,6 +54,7 @@ func (r *ModelDeploymentReconciler) gatherChecklist(ctx context.Context, s *scop
 			return err
 		}
 	}
+	in.Attested = attested(s.approvals)
 	if r.Prober != nil {
 		checklist.ProbeRemote(ctx, r.Prober, in)
 	}

@@ -41,6 +41,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/approval"
 	"github.com/modelgate/modelgate/internal/checklist"
 	"github.com/modelgate/modelgate/internal/desiredstate"
 	"github.com/modelgate/modelgate/internal/rollout"
@@ -87,6 +88,8 @@ type scope struct {
 	// one was due; analysisDue is how long until the next one.
 	analysis    *servingv1alpha1.AnalysisStatus
 	analysisDue time.Duration
+	// approvals are the sign-offs of the spec's version.
+	approvals approval.Result
 
 	checklistInputs *checklist.Inputs
 	checklist       checklist.Result
@@ -131,7 +134,7 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		r.emitEvents(base, s, retErr)
 	}()
 
-	for _, step := range []func(context.Context, *scope) error{r.gather, r.gatherRoute, r.gatherChecklist, r.gatherAnalysis, r.decide} {
+	for _, step := range []func(context.Context, *scope) error{r.gather, r.gatherRoute, r.gatherApprovals, r.gatherChecklist, r.gatherAnalysis, r.decide} {
 		if err := step(ctx, s); err != nil {
 			return ctrl.Result{}, r.stepError(ctx, s, err)
 		}
@@ -302,9 +305,12 @@ func observe(dep *appsv1.Deployment) (rollout.Observed, error) {
 
 func (r *ModelDeploymentReconciler) decide(_ context.Context, s *scope) error {
 	gate := judgeChecklist(s)
+	if !gate.Closed {
+		gate = approvalGate(s)
+	}
 	s.decision = rollout.Decide(rollout.Input{
 		MD: s.md, TemplateHash: s.templateHash, Deployments: s.observed, Now: s.now, Gate: gate, RouteProblem: s.routeProblem,
-		Analysis: s.analysis,
+		Analysis: s.analysis, Approvers: s.approvals.Approvers(),
 	})
 	s.decided = true
 	return nil
@@ -442,12 +448,16 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &autoscalingv2.HorizontalPodAutoscaler{}, hpaTargetIndex, hpaTarget); err != nil {
 		return fmt.Errorf("indexing HorizontalPodAutoscalers by target: %w", err)
 	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &servingv1alpha1.ModelApproval{}, approvalTargetIndex, approvalTarget); err != nil {
+		return fmt.Errorf("indexing ModelApprovals by ModelDeployment: %w", err)
+	}
 	inNamespace := handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsInNamespace)
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&servingv1alpha1.ModelDeployment{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
 		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentOfHPA)).
+		Watches(&servingv1alpha1.ModelApproval{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentOfApproval)).
 		Watches(&policyv1.PodDisruptionBudget{}, inNamespace).
 		Watches(&networkingv1.NetworkPolicy{}, inNamespace).
 		Watches(&networkingv1.Ingress{}, inNamespace).

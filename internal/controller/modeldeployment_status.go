@@ -65,6 +65,7 @@ func setDecision(md *servingv1alpha1.ModelDeployment, s *scope) {
 		setCondition(md, now, servingv1alpha1.ConditionChecklistPassed, status, reason, msg)
 	}
 
+	setApprovedCondition(md, now, s.approvals)
 	setCondition(md, now, servingv1alpha1.ConditionReady, d.Ready.Status, d.Ready.Reason, d.Ready.Message)
 	setCondition(md, now, servingv1alpha1.ConditionProgressing, d.Progressing.Status, d.Progressing.Reason, d.Progressing.Message)
 	setOptional(md, now, servingv1alpha1.ConditionReconciling, d.Reconciling)

@@ -42,7 +42,7 @@ const Offline = "the offline check reads only the manifests it is given; this is
 
 // offlineKinds are the inputs that never come from manifests: the
 // Deployments of running versions (which the operator creates) and the nodes.
-var offlineKinds = []string{checklist.KindDeployment, checklist.KindNode}
+var offlineKinds = []string{checklist.KindDeployment, checklist.KindNode, checklist.KindApproval}
 
 // OfflineRemediation replaces the remediation of an item that could not be
 // judged offline; the checks' own remediation for an unreadable input is

@@ -207,7 +207,7 @@ func rollback(d *Decision, in Input, name string, replicas int32, reason, msg st
 	d.Run = []Target{{Version: d.Stable.Version, Replicas: replicas}, {Version: want, Replicas: 0}}
 	d.Rejected = &servingv1alpha1.VersionStatus{Version: want, Deployment: name, TemplateHash: in.TemplateHash, Since: &in.Now}
 	d.Finished = append(d.Finished, servingv1alpha1.HistoryEntry{
-		Version: want, Previous: d.Stable.Version, Outcome: servingv1alpha1.OutcomeRolledBack, Reason: reason, Message: msg,
+		Version: want, Previous: d.Stable.Version, Outcome: servingv1alpha1.OutcomeRolledBack, Reason: reason, Message: msg, Approvers: in.Approvers,
 		Strategy: md.Spec.Strategy.Type, StartedAt: d.Candidate.StartedAt, FinishedAt: &in.Now,
 	})
 	d.Events = append(d.Events, Event{corev1.EventTypeWarning, "RolledBack", msg})

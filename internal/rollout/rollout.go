@@ -60,6 +60,9 @@ type Input struct {
 	// Analysis is the analysis of the candidate as judged in this reconcile
 	// (or the last one), nil when there is none.
 	Analysis *servingv1alpha1.AnalysisStatus
+	// Approvers are the sign-offs of the spec's version, as role=user, for
+	// the history of its rollout.
+	Approvers []string
 }
 
 // Target is a version that must run at a size.
@@ -79,9 +82,12 @@ type Gate struct {
 	// Reason (CamelCase) and Message say why it is closed.
 	Reason, Message string
 	// Retrying is true when the gate may open by itself, such as a probe whose
-	// far end did not answer; otherwise it waits for the user to change
-	// something (the spec, or an object the checklist looks at).
+	// far end did not answer, or by someone else's act, such as an approval;
+	// otherwise it waits for the user to change something (the spec, or an
+	// object the checklist looks at).
 	Retrying bool
+	// Phase of a held version; Verifying when empty.
+	Phase servingv1alpha1.Phase
 }
 
 // ConditionResult is a condition's status, reason and message.
@@ -337,6 +343,10 @@ func holdCandidate(d *Decision, in Input, gate Gate, replicas int32) {
 		d.Run = append(d.Run, Target{Version: d.Stable.Version, Replicas: replicas})
 		msg += fmt.Sprintf("; version %s keeps serving", d.Stable.Version)
 	}
+	if gate.Phase != "" && in.MD.Status.Phase != gate.Phase {
+		// A wait that is no failure, such as for approvals, is told once.
+		d.Events = append(d.Events, Event{corev1.EventTypeNormal, gate.Reason, msg})
+	}
 	closed(d, gate, msg)
 }
 
@@ -350,6 +360,7 @@ func promote(d *Decision, in Input, name string, obs Observed) {
 		Version: want, Previous: previous, Outcome: servingv1alpha1.OutcomePromoted, Reason: "Promoted",
 		Message:  fmt.Sprintf("Version %s serves all traffic", want),
 		Strategy: md.Spec.Strategy.Type, StartedAt: d.Candidate.StartedAt, FinishedAt: &in.Now,
+		Approvers: in.Approvers,
 	})
 	msg := fmt.Sprintf("Version %s promoted: it serves all traffic", want)
 	if previous != "" {
@@ -383,6 +394,9 @@ func progress(d *Decision, reason, msg string, obs Observed, found bool) {
 // user must change something, reconciling when it may open by itself.
 func closed(d *Decision, g Gate, msg string) {
 	d.Phase = servingv1alpha1.PhaseVerifying
+	if g.Phase != "" {
+		d.Phase = g.Phase
+	}
 	d.Ready = ConditionResult{metav1.ConditionFalse, g.Reason, msg}
 	d.Progressing = ConditionResult{metav1.ConditionFalse, g.Reason, msg}
 	if g.Retrying {

@@ -115,7 +115,7 @@ var _ = Describe("A canary", func() {
 		By("aborting: all pods back on the stable version, the candidate at zero")
 		annotate(key, servingv1alpha1.AnnotationAbort, "error rate doubled on the dashboard")
 		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseRolledBack))
-		Expect(replicasOf(stable)()).To(BeEquivalentTo(2))
+		Eventually(replicasOf(stable)).Should(BeEquivalentTo(2), "the decision is recorded before it is applied")
 		cur := getMD(key)
 		Expect(cur.Status.Rejected.Version).To(Equal("2.0.0"))
 		Expect(cur.Status.History[0].Outcome).To(Equal(servingv1alpha1.OutcomeRolledBack))

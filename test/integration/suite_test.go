@@ -31,11 +31,13 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/controller"
 	"github.com/modelgate/modelgate/internal/probe"
+	mgwebhook "github.com/modelgate/modelgate/internal/webhook"
 	"github.com/modelgate/modelgate/test/gatewayapi"
 )
 
@@ -74,6 +76,9 @@ var _ = BeforeSuite(func() {
 	testEnv = &envtest.Environment{
 		CRDDirectoryPaths:     append([]string{filepath.Join("..", "..", "config", "crd", "bases")}, gatewayCRDs...),
 		ErrorIfCRDPathMissing: true,
+		// The webhooks as config/ declares them, served by the manager below
+		// with certificates envtest makes.
+		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join("..", "..", "config", "webhook")}},
 	}
 	// Registered before Start: a start that fails half-way (a CRD refused, say)
 	// has already launched etcd and kube-apiserver, which must not outlive us.
@@ -113,8 +118,14 @@ var _ = BeforeSuite(func() {
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Cache:                  controller.CacheOptions(),
+		WebhookServer: webhook.NewServer(webhook.Options{
+			Host:    testEnv.WebhookInstallOptions.LocalServingHost,
+			Port:    testEnv.WebhookInstallOptions.LocalServingPort,
+			CertDir: testEnv.WebhookInstallOptions.LocalServingCertDir,
+		}),
 	})
 	Expect(err).NotTo(HaveOccurred())
+	Expect(mgwebhook.Setup(mgr, clock.RealClock{})).To(Succeed())
 	servesGatewayAPI, err := controller.ServesGatewayAPI(mgr.GetRESTMapper())
 	Expect(err).NotTo(HaveOccurred())
 	Expect(servesGatewayAPI).To(BeTrue())
@@ -132,6 +143,8 @@ var _ = BeforeSuite(func() {
 	}()
 	// Measured figures then time reconciles, not the manager's start.
 	Expect(mgr.GetCache().WaitForCacheSync(ctx)).To(BeTrue())
+	// The webhooks fail closed: wait until they answer.
+	Eventually(func() error { return mgr.GetWebhookServer().StartedChecker()(nil) }).Should(Succeed())
 })
 
 // newNamespace creates a namespace of its own for one spec and removes it after.

@@ -1,0 +1,128 @@
+package approval
+
+import (
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+)
+
+var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+
+func md() *servingv1alpha1.ModelDeployment {
+	m := &servingv1alpha1.ModelDeployment{ObjectMeta: metav1.ObjectMeta{Name: "fraud-scorer", Namespace: "risk"}}
+	m.Spec.Approvals = &servingv1alpha1.ApprovalsSpec{Required: []servingv1alpha1.RequiredApproval{
+		{Role: "security", Groups: []string{"sec-team"}},
+		{Role: "product-owner", Groups: []string{"po", "leads"}},
+	}}
+	m.Spec.Checklist.Attestations = []servingv1alpha1.Attestation{{ID: "security-scan", Section: "Vulnerability Assessment", Role: "security"}}
+	return m
+}
+
+func approval(name, version, role, user string, minutes int, groups ...string) servingv1alpha1.ModelApproval {
+	return servingv1alpha1.ModelApproval{
+		ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.NewTime(t0.Add(time.Duration(minutes) * time.Minute))},
+		Spec: servingv1alpha1.ModelApprovalSpec{ModelDeployment: "fraud-scorer", Version: version, Role: role,
+			Approver: &servingv1alpha1.Approver{Username: user, Groups: groups, ApprovedAt: metav1.NewTime(t0.Add(time.Duration(minutes) * time.Minute))}},
+	}
+}
+
+func attest(name, version, item, role, user string, groups ...string) servingv1alpha1.ModelApproval {
+	a := approval(name, version, role, user, 0, groups...)
+	a.Spec.Item = item
+	return a
+}
+
+func TestJudge(t *testing.T) {
+	tests := []struct {
+		name      string
+		approvals []servingv1alpha1.ModelApproval
+		approvers []string
+		missing   []string
+		ignored   []string
+		attested  []string
+	}{
+		{name: "nothing given", missing: []string{"security", "product-owner"}},
+		{
+			name:      "both roles from allowed groups",
+			approvals: []servingv1alpha1.ModelApproval{approval("a1", "2.4.0", "security", "alice", 1, "sec-team"), approval("a2", "2.4.0", "product-owner", "bob", 2, "leads")},
+			approvers: []string{"security=alice", "product-owner=bob"},
+		},
+		{
+			name:      "an approval of 2.3.0 does not count for 2.4.0",
+			approvals: []servingv1alpha1.ModelApproval{approval("old", "2.3.0", "security", "alice", 1, "sec-team")},
+			missing:   []string{"security", "product-owner"},
+		},
+		{
+			name:      "a group not allowed for the role is ignored, saying why",
+			approvals: []servingv1alpha1.ModelApproval{approval("a1", "2.4.0", "security", "mallory", 1, "dev", "po")},
+			missing:   []string{"security", "product-owner"},
+			ignored:   []string{"a1 by mallory is for role security, but mallory is in none of its groups (sec-team)"},
+		},
+		{
+			name:      "a role the spec does not require",
+			approvals: []servingv1alpha1.ModelApproval{approval("a1", "2.4.0", "legal", "carol", 1, "legal")},
+			missing:   []string{"security", "product-owner"},
+			ignored:   []string{"a1 by carol is for role legal, which spec.approvals does not require"},
+		},
+		{
+			name:      "two approvals of a role: the first counts",
+			approvals: []servingv1alpha1.ModelApproval{approval("later", "2.4.0", "security", "dave", 5, "sec-team"), approval("first", "2.4.0", "security", "alice", 1, "sec-team")},
+			approvers: []string{"security=alice"},
+			missing:   []string{"product-owner"},
+		},
+		{
+			name:      "an approval without a stamped approver never counts",
+			approvals: []servingv1alpha1.ModelApproval{{ObjectMeta: metav1.ObjectMeta{Name: "forged"}, Spec: servingv1alpha1.ModelApprovalSpec{ModelDeployment: "fraud-scorer", Version: "2.4.0", Role: "security"}}},
+			missing:   []string{"security", "product-owner"},
+			ignored:   []string{"forged carries no approver stamped at admission (is modelgate's webhook installed?)"},
+		},
+		{
+			name:      "an attestation ticks its item, not the role's sign-off",
+			approvals: []servingv1alpha1.ModelApproval{attest("scan", "2.4.0", "security-scan", "security", "alice", "sec-team")},
+			missing:   []string{"security", "product-owner"},
+			attested:  []string{"security-scan"},
+		},
+		{
+			name:      "an attestation by the wrong role",
+			approvals: []servingv1alpha1.ModelApproval{attest("scan", "2.4.0", "security-scan", "product-owner", "bob", "po")},
+			missing:   []string{"security", "product-owner"},
+			ignored:   []string{`scan by bob attests item "security-scan" as product-owner, but the item is attested by role security`},
+		},
+		{
+			name:      "an attestation of an undeclared item",
+			approvals: []servingv1alpha1.ModelApproval{attest("x", "2.4.0", "legal-review", "security", "alice", "sec-team")},
+			missing:   []string{"security", "product-owner"},
+			ignored:   []string{`x by alice attests item "legal-review", which spec.checklist.attestations does not declare`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			res := Judge(md(), "2.4.0", tt.approvals)
+			g.Expect(res.Required).To(BeTrue())
+			g.Expect(res.Approvers()).To(Equal(append([]string{}, tt.approvers...)))
+			g.Expect(res.Missing).To(Equal(tt.missing))
+			g.Expect(res.Approved()).To(Equal(len(tt.missing) == 0))
+			g.Expect(res.Ignored).To(Equal(tt.ignored))
+			var attested []string
+			for id := range res.Attested {
+				attested = append(attested, id)
+			}
+			g.Expect(attested).To(Equal(tt.attested))
+		})
+	}
+}
+
+func TestMessage(t *testing.T) {
+	g := NewWithT(t)
+	res := Judge(md(), "2.4.0", []servingv1alpha1.ModelApproval{approval("a1", "2.4.0", "security", "alice", 1, "sec-team"), approval("a2", "2.4.0", "product-owner", "eve", 2, "dev")})
+	g.Expect(res.Message("2.4.0")).To(Equal("Version 2.4.0 waits for the approval of product-owner (create a ModelApproval for version 2.4.0 with that role); " +
+		"not counted: a2 by eve is for role product-owner, but eve is in none of its groups (po, leads)"))
+	none := &servingv1alpha1.ModelDeployment{}
+	g.Expect(Judge(none, "1.0.0", nil).Required).To(BeFalse())
+	g.Expect(Judge(none, "1.0.0", nil).Approved()).To(BeTrue())
+}

@@ -1,0 +1,90 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/approval"
+	"github.com/modelgate/modelgate/internal/checklist"
+	"github.com/modelgate/modelgate/internal/rollout"
+)
+
+// approvalTargetIndex indexes ModelApprovals by the ModelDeployment they approve.
+const approvalTargetIndex = ".spec.modelDeployment"
+
+// +kubebuilder:rbac:groups=serving.modelgate.dev,resources=modelapprovals,verbs=get;list;watch
+
+// gatherApprovals reads the ModelApprovals of the ModelDeployment and judges
+// those of the spec's version: the sign-offs required, and the attested
+// checklist items they tick (which the checklist then judges).
+func (r *ModelDeploymentReconciler) gatherApprovals(ctx context.Context, s *scope) error {
+	md := s.md
+	if md.Spec.Approvals == nil && len(md.Spec.Checklist.Attestations) == 0 {
+		s.approvals = approval.Result{}
+		return nil
+	}
+	var list servingv1alpha1.ModelApprovalList
+	if err := r.List(ctx, &list, client.InNamespace(md.Namespace), client.MatchingFields{approvalTargetIndex: md.Name}); err != nil {
+		return fmt.Errorf("listing the ModelApprovals of %s: %w", md.Name, err)
+	}
+	s.approvals = approval.Judge(md, md.Spec.Model.Version, list.Items)
+	return nil
+}
+
+// attested hands the attestations that count to the checklist.
+func attested(res approval.Result) map[string]checklist.Attestation {
+	out := make(map[string]checklist.Attestation, len(res.Attested))
+	for id, g := range res.Attested {
+		out[id] = checklist.Attestation{By: g.Approver, At: g.ApprovedAt}
+	}
+	return out
+}
+
+// approvalGate holds a version until its required roles have signed off; it
+// opens by the approvers' acts, so it reconciles rather than stalls.
+func approvalGate(s *scope) rollout.Gate {
+	res := s.approvals
+	if !res.Required || res.Approved() {
+		return rollout.Gate{}
+	}
+	return rollout.Gate{Closed: true, Reason: "AwaitingApproval", Message: res.Message(s.md.Spec.Model.Version),
+		Retrying: true, Phase: servingv1alpha1.PhaseAwaitingApproval}
+}
+
+// setApprovedCondition writes the Approved condition and the approvals that count.
+func setApprovedCondition(md *servingv1alpha1.ModelDeployment, now metav1.Time, res approval.Result) {
+	if !res.Required {
+		md.Status.Approvals = nil
+		setOptional(md, now, servingv1alpha1.ConditionApproved, nil)
+		return
+	}
+	md.Status.Approvals = res.Given
+	c := &rollout.ConditionResult{Status: metav1.ConditionTrue, Reason: "Approved", Message: res.Message(md.Spec.Model.Version)}
+	if !res.Approved() {
+		c.Status, c.Reason = metav1.ConditionFalse, "AwaitingApproval"
+	}
+	setOptional(md, now, servingv1alpha1.ConditionApproved, c)
+}
+
+// approvalTarget is the index function of approvalTargetIndex.
+func approvalTarget(o client.Object) []string {
+	ap, ok := o.(*servingv1alpha1.ModelApproval)
+	if !ok {
+		return nil
+	}
+	return []string{ap.Spec.ModelDeployment}
+}
+
+// modelDeploymentOfApproval maps a ModelApproval to the ModelDeployment it approves.
+func (r *ModelDeploymentReconciler) modelDeploymentOfApproval(_ context.Context, o client.Object) []reconcile.Request {
+	ap, ok := o.(*servingv1alpha1.ModelApproval)
+	if !ok {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: ap.Namespace, Name: ap.Spec.ModelDeployment}}}
+}

@@ -1,0 +1,96 @@
+// Package webhook holds modelgate's admission webhooks: ModelApprovals get
+// their approver stamped from the authenticated request (as cert-manager does
+// for CertificateRequests) and can be neither forged nor edited;
+// ModelDeployments get what the API schema cannot check (time zones) and the
+// identity of whoever overrides a deployment window.
+package webhook
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+)
+
+// +kubebuilder:webhook:path=/mutate-serving-modelgate-dev-v1alpha1-modelapproval,mutating=true,failurePolicy=fail,sideEffects=None,groups=serving.modelgate.dev,resources=modelapprovals,verbs=create,versions=v1alpha1,name=stamp.modelapprovals.serving.modelgate.dev,admissionReviewVersions=v1
+// +kubebuilder:webhook:path=/validate-serving-modelgate-dev-v1alpha1-modelapproval,mutating=false,failurePolicy=fail,sideEffects=None,groups=serving.modelgate.dev,resources=modelapprovals,verbs=create;update,versions=v1alpha1,name=validate.modelapprovals.serving.modelgate.dev,admissionReviewVersions=v1
+
+// ApprovalStamper writes the requester's identity into a new ModelApproval.
+type ApprovalStamper struct {
+	Clock clock.PassiveClock
+}
+
+// Default stamps spec.approver, refusing an approval that already names one:
+// only the API server knows who is asking.
+func (s *ApprovalStamper) Default(ctx context.Context, ap *servingv1alpha1.ModelApproval) error {
+	req, err := admission.RequestFromContext(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the admission request: %w", err)
+	}
+	if ap.Spec.Approver != nil {
+		return fmt.Errorf("spec.approver is set by modelgate from the identity that creates the ModelApproval: remove it and create the approval again")
+	}
+	ap.Spec.Approver = &servingv1alpha1.Approver{
+		Username:   req.UserInfo.Username,
+		UID:        req.UserInfo.UID,
+		Groups:     slices.Clone(req.UserInfo.Groups),
+		ApprovedAt: metav1.NewTime(s.Clock.Now()),
+	}
+	return nil
+}
+
+// ApprovalValidator refuses an approver other than the requester and any
+// change to an approval once given.
+type ApprovalValidator struct{}
+
+// ValidateCreate checks that the stamped approver is the requester: a stamp
+// the mutating webhook did not write (or one changed after it) is refused.
+func (ApprovalValidator) ValidateCreate(ctx context.Context, ap *servingv1alpha1.ModelApproval) (admission.Warnings, error) {
+	req, err := admission.RequestFromContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the admission request: %w", err)
+	}
+	a := ap.Spec.Approver
+	if a == nil || a.Username != req.UserInfo.Username || a.UID != req.UserInfo.UID || !slices.Equal(a.Groups, req.UserInfo.Groups) {
+		return nil, fmt.Errorf("spec.approver must be the identity that creates the ModelApproval (%s), as modelgate stamps it; it cannot be given by hand", req.UserInfo.Username)
+	}
+	return nil, nil
+}
+
+// ValidateUpdate refuses any change of the approval itself; labels,
+// annotations and finalizers may change.
+func (ApprovalValidator) ValidateUpdate(_ context.Context, oldAp, newAp *servingv1alpha1.ModelApproval) (admission.Warnings, error) {
+	if !apiequality.Semantic.DeepEqual(oldAp.Spec, newAp.Spec) {
+		return nil, fmt.Errorf("a ModelApproval cannot be changed once given: delete it and create another")
+	}
+	return nil, nil
+}
+
+// ValidateDelete lets approvals be withdrawn.
+func (ApprovalValidator) ValidateDelete(context.Context, *servingv1alpha1.ModelApproval) (admission.Warnings, error) {
+	return nil, nil
+}
+
+// Setup registers the webhooks with the manager's webhook server.
+func Setup(mgr ctrl.Manager, clk clock.PassiveClock) error {
+	if err := ctrl.NewWebhookManagedBy(mgr, &servingv1alpha1.ModelApproval{}).
+		WithDefaulter(&ApprovalStamper{Clock: clk}).
+		WithValidator(ApprovalValidator{}).
+		Complete(); err != nil {
+		return fmt.Errorf("registering the ModelApproval webhooks: %w", err)
+	}
+	if err := ctrl.NewWebhookManagedBy(mgr, &servingv1alpha1.ModelDeployment{}).
+		WithDefaulter(&DeploymentStamper{}).
+		WithValidator(DeploymentValidator{}).
+		Complete(); err != nil {
+		return fmt.Errorf("registering the ModelDeployment webhooks: %w", err)
+	}
+	return nil
+}
