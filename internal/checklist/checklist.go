@@ -246,7 +246,21 @@ func Evaluate(catalogue []Check, in *Inputs) Result {
 		}
 		st.Items = append(st.Items, item)
 	}
-	for _, at := range spec.Attestations {
+	judged += addAttestations(&res, in, overrides)
+	sort.Strings(res.Blocking)
+	if steady, peak := Footprint(in); steady != nil || peak != nil {
+		st.Capacity = &servingv1alpha1.CapacityStatus{Steady: steady, Peak: peak}
+	}
+	st.Summary = fmt.Sprintf("%d/%d", st.Passed, judged)
+	return res
+}
+
+// addAttestations judges the attested items into res, after the catalogue's,
+// and returns how many were judged.
+func addAttestations(res *Result, in *Inputs, overrides map[string]servingv1alpha1.ChecklistOverride) int32 {
+	st := &res.Status
+	var judged int32
+	for _, at := range in.MD.Spec.Checklist.Attestations {
 		item := judgeAttestation(in, at, overrides)
 		switch {
 		case item.Result == servingv1alpha1.CheckSkipped:
@@ -269,12 +283,7 @@ func Evaluate(catalogue []Check, in *Inputs) Result {
 		}
 		st.Items = append(st.Items, item)
 	}
-	sort.Strings(res.Blocking)
-	if steady, peak := Footprint(in); steady != nil || peak != nil {
-		st.Capacity = &servingv1alpha1.CapacityStatus{Steady: steady, Peak: peak}
-	}
-	st.Summary = fmt.Sprintf("%d/%d", st.Passed, judged)
-	return res
+	return judged
 }
 
 // judgeAttestation is the item of something only a person can vouch for (a
