@@ -143,8 +143,8 @@ plugin: ## Build the kubectl plugin into bin/kubectl-modelgate (put bin/ on the 
 	$(GO) build -o $(PLUGIN) ./cmd/kubectl-modelgate
 
 .PHONY: run
-run: manifests generate ## Run the manager against the cluster of $KUBECONFIG.
-	$(GO) run ./cmd --metrics-bind-address=0 --health-probe-bind-address=127.0.0.1:0
+run: manifests generate ## Run the manager against the cluster of $KUBECONFIG, without its admission webhooks (the demo shows them served locally).
+	$(GO) run ./cmd --metrics-bind-address=0 --health-probe-bind-address=127.0.0.1:0 --enable-webhooks=false
 
 .PHONY: docker-build
 docker-build: ## Build the image (needs a Docker engine, which this machine lacks).
@@ -165,7 +165,8 @@ DEMO_CLUSTER ?= modelgate-demo
 .PHONY: demo
 demo: cluster-tools manifests ## Start a local cluster, run the operator, apply the samples and show them become Ready.
 	$(GO) build -o $(MANAGER) ./cmd
-	$(TOOL_ENV) MANAGER=$(MANAGER) DEMO_CLUSTER=$(DEMO_CLUSTER) hack/demo.sh up
+	$(GO) build -o $(LOCALBIN)/local-webhooks ./hack/local-webhooks
+	$(TOOL_ENV) MANAGER=$(MANAGER) LOCAL_WEBHOOKS=$(LOCALBIN)/local-webhooks DEMO_CLUSTER=$(DEMO_CLUSTER) hack/demo.sh up
 
 .PHONY: demo-down
 demo-down: $(KWOKCTL) $(KUBECTL) ## Stop the demo's operator and remove its cluster.

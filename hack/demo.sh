@@ -51,16 +51,25 @@ kubeconfig=$(hack/local-cluster.sh up "$cluster")
 k() { "$KUBECTL" --kubeconfig "$kubeconfig" "$@"; }
 k get nodes
 
-bold "2. The ModelDeployment CRD"
+bold "2. The ModelDeployment and ModelApproval CRDs"
 k apply --server-side --force-conflicts -f config/crd/bases
-until [[ $(k get crd modeldeployments.serving.modelgate.dev -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' 2>/dev/null) == True ]]; do sleep 0.2; done
+for crd in modeldeployments modelapprovals; do
+	until [[ $(k get crd $crd.serving.modelgate.dev -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' 2>/dev/null) == True ]]; do sleep 0.2; done
+done
 
-bold "3. The operator, running as a local process (log: $state.log)"
+bold "3. The operator, running as a local process (log: $state.log), serving its admission webhooks with a CA made for the demo"
 stop_operator # a second `make demo` runs the freshly built operator
 mkdir -p "$KWOK_WORKDIR"
-KUBECONFIG=$kubeconfig nohup "$MANAGER" --metrics-bind-address=0 --health-probe-bind-address=127.0.0.1:0 >"$state.log" 2>&1 &
+: "${LOCAL_WEBHOOKS:?run the demo with 'make demo'}"
+webhook_port=${DEMO_WEBHOOK_PORT:-19443}
+"$LOCAL_WEBHOOKS" -cert-dir "$state-certs" -port "$webhook_port" >"$state-webhooks.yaml"
+KUBECONFIG=$kubeconfig nohup "$MANAGER" --metrics-bind-address=0 --health-probe-bind-address=127.0.0.1:0 \
+	--webhook-host=127.0.0.1 --webhook-port="$webhook_port" --webhook-cert-dir="$state-certs" >"$state.log" 2>&1 &
 echo $! >"$state.pid"
 echo "operator pid $(cat "$state.pid")"
+k apply -f "$state-webhooks.yaml"
+# The webhooks fail closed: wait until the operator answers them.
+until k apply --dry-run=server -f config/samples/serving_v1alpha1_modeldeployment.yaml -n default >/dev/null 2>&1; do sleep 0.2; done
 
 bold "4. The samples (config/samples/): a production ModelDeployment, its model card, HPA and NetworkPolicy"
 k create namespace "$namespace" --dry-run=client -o yaml | k apply -f - >/dev/null

@@ -17,7 +17,8 @@ import (
 type Result struct {
 	// Required is false when the spec asks for no approval.
 	Required bool
-	// Given are the approvals that count, one per role, oldest first.
+	// Given are the approvals that count, one per role (the oldest), in the
+	// spec's order of roles.
 	Given []servingv1alpha1.GivenApproval
 	// Missing are the required roles not approved yet, in spec order.
 	Missing []string
@@ -107,6 +108,10 @@ func Judge(md *servingv1alpha1.ModelDeployment, version string, approvals []serv
 			res.Missing = append(res.Missing, r)
 		}
 	}
+	// In the spec's order of roles, whatever order they were given in.
+	sort.SliceStable(res.Given, func(i, j int) bool {
+		return slices.Index(roles, res.Given[i].Role) < slices.Index(roles, res.Given[j].Role)
+	})
 	return res
 }
 

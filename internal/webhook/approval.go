@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
@@ -87,10 +88,10 @@ func Setup(mgr ctrl.Manager, clk clock.PassiveClock) error {
 		return fmt.Errorf("registering the ModelApproval webhooks: %w", err)
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &servingv1alpha1.ModelDeployment{}).
-		WithDefaulter(&DeploymentStamper{}).
 		WithValidator(DeploymentValidator{}).
 		Complete(); err != nil {
 		return fmt.Errorf("registering the ModelDeployment webhooks: %w", err)
 	}
+	mgr.GetWebhookServer().Register(DeploymentStamperPath, &webhook.Admission{Handler: DeploymentStamper{}})
 	return nil
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -17,33 +19,68 @@ import (
 // +kubebuilder:webhook:path=/validate-serving-modelgate-dev-v1alpha1-modeldeployment,mutating=false,failurePolicy=fail,sideEffects=None,groups=serving.modelgate.dev,resources=modeldeployments,verbs=create;update,versions=v1alpha1,name=validate.modeldeployments.serving.modelgate.dev,admissionReviewVersions=v1
 
 // DeploymentStamper records who set the emergency override of the deployment
-// windows, from the request's identity.
+// windows, from the request's identity. It reads and writes annotations only,
+// as JSON, so a spec the API schema will refuse reaches the schema's own
+// message rather than a decoding error here (mutation runs before schema
+// validation).
 type DeploymentStamper struct{}
 
-// Default stamps serving.modelgate.dev/window-override-by when the override
-// is set or changed, keeps the stamp while it is unchanged (whatever the
-// request says), and drops it with the override.
-func (DeploymentStamper) Default(ctx context.Context, md *servingv1alpha1.ModelDeployment) error {
-	req, err := admission.RequestFromContext(ctx)
-	if err != nil {
-		return fmt.Errorf("reading the admission request: %w", err)
+// DeploymentStamperPath is where the stamper is served.
+const DeploymentStamperPath = "/mutate-serving-modelgate-dev-v1alpha1-modeldeployment"
+
+// Handle stamps serving.modelgate.dev/window-override-by when the override is
+// set or changed, keeps the stamp while it is unchanged (whatever the request
+// says), and drops it with the override.
+func (DeploymentStamper) Handle(_ context.Context, req admission.Request) admission.Response {
+	var obj map[string]any
+	if err := json.Unmarshal(req.Object.Raw, &obj); err != nil {
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("reading the ModelDeployment: %w", err))
 	}
-	var old servingv1alpha1.ModelDeployment
+	var oldMeta, newMeta struct {
+		Metadata metav1.ObjectMeta `json:"metadata"`
+	}
 	if len(req.OldObject.Raw) > 0 {
-		if err := json.Unmarshal(req.OldObject.Raw, &old); err != nil {
-			return fmt.Errorf("reading the ModelDeployment before the change: %w", err)
+		if err := json.Unmarshal(req.OldObject.Raw, &oldMeta); err != nil {
+			return admission.Errored(http.StatusBadRequest, fmt.Errorf("reading the ModelDeployment before the change: %w", err))
 		}
 	}
-	override, set := md.Annotations[servingv1alpha1.AnnotationWindowOverride]
-	switch {
-	case !set || override == "":
-		delete(md.Annotations, servingv1alpha1.AnnotationWindowOverrideBy)
-	case old.Annotations[servingv1alpha1.AnnotationWindowOverride] != override:
-		md.Annotations[servingv1alpha1.AnnotationWindowOverrideBy] = req.UserInfo.Username
-	default:
-		md.Annotations[servingv1alpha1.AnnotationWindowOverrideBy] = old.Annotations[servingv1alpha1.AnnotationWindowOverrideBy]
+	if err := json.Unmarshal(req.Object.Raw, &newMeta); err != nil {
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("reading the ModelDeployment's metadata: %w", err))
 	}
-	return nil
+	annotations := newMeta.Metadata.Annotations
+	before := annotations[servingv1alpha1.AnnotationWindowOverrideBy]
+	override := annotations[servingv1alpha1.AnnotationWindowOverride]
+	stamp := ""
+	switch {
+	case override == "":
+	case oldMeta.Metadata.Annotations[servingv1alpha1.AnnotationWindowOverride] != override:
+		stamp = req.UserInfo.Username
+	default:
+		stamp = oldMeta.Metadata.Annotations[servingv1alpha1.AnnotationWindowOverrideBy]
+	}
+	if stamp == before {
+		return admission.Allowed("")
+	}
+	meta, _ := obj["metadata"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+		obj["metadata"] = meta
+	}
+	ann, _ := meta["annotations"].(map[string]any)
+	if ann == nil {
+		ann = map[string]any{}
+		meta["annotations"] = ann
+	}
+	if stamp == "" {
+		delete(ann, servingv1alpha1.AnnotationWindowOverrideBy)
+	} else {
+		ann[servingv1alpha1.AnnotationWindowOverrideBy] = stamp
+	}
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	return admission.PatchResponseFromRaw(req.Object.Raw, raw)
 }
 
 // DeploymentValidator checks what the API schema cannot.

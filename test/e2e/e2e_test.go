@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,6 +26,7 @@ import (
 	"github.com/modelgate/modelgate/internal/checklist"
 	"github.com/modelgate/modelgate/test/bars"
 	"github.com/modelgate/modelgate/test/gatewayapi"
+	"github.com/modelgate/modelgate/test/localwebhooks"
 )
 
 var (
@@ -37,6 +39,10 @@ var (
 	// suiteFailed is set by ReportAfterEach, for the logs.
 	suiteFailed bool
 	namespace   = "e2e"
+	// webhookPort and webhookCertDir are where every manager of the run serves
+	// its webhooks: the cluster's configurations point there.
+	webhookPort    int
+	webhookCertDir string
 )
 
 func TestE2E(t *testing.T) {
@@ -89,11 +95,22 @@ var _ = BeforeSuite(func() {
 		}).Should(Equal("True"))
 	}
 
+	By("pointing the admission webhooks at the operator's process, with a CA made for the run")
+	webhookAddr := freeAddr()
+	_, port, err := net.SplitHostPort(webhookAddr)
+	Expect(err).NotTo(HaveOccurred())
+	webhookPort, err = strconv.Atoi(port)
+	Expect(err).NotTo(HaveOccurred())
+	webhookCertDir = filepath.Join(workdir, "webhook-certs")
+	webhooks, err := localwebhooks.Prepare(filepath.Join(repoRoot, "config", "webhook", "manifests.yaml"), webhookCertDir, "127.0.0.1", webhookPort)
+	Expect(err).NotTo(HaveOccurred())
+
 	By("running the operator as its own process")
 	// Registered after the cluster's clean-up, so it runs first: managers stop
 	// before their cluster goes.
 	DeferCleanup(func() { stopManagers(suiteFailed) })
 	manager = startManager(filepath.Join(workdir, "manager.log"))
+	kubectl("apply", "-f", writeTemp(string(webhooks)))
 	kubectl("create", "namespace", namespace)
 })
 
@@ -113,7 +130,8 @@ func startManager(logPath string) *managerProcess {
 	probe := freeAddr()
 	logFile, err := os.Create(logPath)
 	Expect(err).NotTo(HaveOccurred())
-	cmd := exec.Command(os.Getenv("MANAGER"), "--metrics-bind-address=0", "--health-probe-bind-address="+probe)
+	cmd := exec.Command(os.Getenv("MANAGER"), "--metrics-bind-address=0", "--health-probe-bind-address="+probe,
+		"--webhook-host=127.0.0.1", fmt.Sprintf("--webhook-port=%d", webhookPort), "--webhook-cert-dir="+webhookCertDir)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	Expect(cmd.Start()).To(Succeed())
