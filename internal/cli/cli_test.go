@@ -297,13 +297,12 @@ func TestHelpAndCompletion(t *testing.T) {
 	r := run(t, nil, "", "--help")
 	g.Expect(r.code).To(Equal(ExitOK))
 	g.Expect(r.out).To(ContainSubstring("Usage:\n  kubectl modelgate [command]"))
-	for _, cmd := range []string{"status", "report", "promote", "abort", "retry", "pause", "resume", "check", "completion"} {
+	for _, cmd := range []string{"status", "report", "promote", "abort", "retry", "pause", "resume", "approve", "check", "completion"} {
 		g.Expect(r.out).To(MatchRegexp(`\n  %s\s`, cmd))
 	}
 	g.Expect(r.out).To(ContainSubstring("--kubeconfig"), "kubectl's own flags")
-	g.Expect(r.out).NotTo(MatchRegexp(`approve`), "approvals are not built yet")
 
-	for _, cmd := range []string{"status", "report", "promote", "abort", "retry", "pause", "resume", "check"} {
+	for _, cmd := range []string{"status", "report", "promote", "abort", "retry", "pause", "resume", "approve", "check"} {
 		r = run(t, nil, "", cmd, "--help")
 		g.Expect(r.code).To(Equal(ExitOK))
 		g.Expect(r.out).To(ContainSubstring("Examples:\n  "), "%s --help has examples", cmd)

@@ -144,7 +144,7 @@ func NewCommand(opts *Options) *cobra.Command {
 		c.GroupID = "read"
 		root.AddCommand(c)
 	}
-	for _, c := range newControlCommands(opts) {
+	for _, c := range append(newControlCommands(opts), newApproveCommand(opts)) {
 		c.GroupID = "control"
 		root.AddCommand(c)
 	}

@@ -79,7 +79,11 @@ spec: {modelDeployment: scorer, version: 1.0.0, role: product-owner, approver: {
 		Expect(err).To(HaveOccurred())
 		Expect(out).To(ContainSubstring("spec.approver is set by modelgate"))
 
-		approve("bob", "po", "bob-product", "product-owner")
+		By("approving the second role through the kubectl plugin, as another user")
+		out, code := plugin("approve", "scorer", "-n", approvalNS, "--role", "product-owner", "--comment", "ship it",
+			"--as", "bob", "--as-group", "po", "--as-group", "system:authenticated")
+		Expect(code).To(BeZero(), out)
+		Expect(out).To(Equal("Approved version 1.0.0 of scorer as product-owner: ModelApproval scorer-1-0-0-product-owner, stamped with bob (groups po, system:authenticated).\n"))
 		Eventually(get("{.status.phase}", "md/scorer")).Should(Equal("Succeeded"))
 		Expect(get("{.status.history[0].approvers[*]}", "md/scorer")()).To(Equal("security=alice product-owner=bob"))
 		Eventually(get("{range .items[*]}{.status.phase} {end}", "pods", "-l", "app.kubernetes.io/name=scorer")).Should(Equal("Running Running"))
