@@ -30,19 +30,19 @@ func (r *ModelDeploymentReconciler) gatherAnalysis(ctx context.Context, s *scope
 	md := s.md
 	s.analysis = md.Status.Analysis
 	spec := md.Spec.Analysis
-	cand := md.Status.Candidate
-	if spec == nil || spec.Prometheus == nil || cand == nil || cand.Version != md.Spec.Model.Version || !gettingTraffic(md, cand) {
+	if spec == nil || spec.Prometheus == nil {
+		return nil
+	}
+	version, baseline, since, ok := underAnalysis(md)
+	if !ok {
 		return nil
 	}
 	interval := defaultAnalysisInterval
 	if spec.Interval != nil {
 		interval = spec.Interval.Duration
 	}
-	due := cand.StartedAt.Time
-	if cand.StepStartedAt != nil {
-		due = cand.StepStartedAt.Time
-	}
-	if a := s.analysis; a != nil && a.Version == cand.Version && a.LastRound != nil && a.LastRound.Time.After(due) {
+	due := since
+	if a := s.analysis; a != nil && a.Version == version && a.LastRound != nil && a.LastRound.Time.After(due) {
 		due = a.LastRound.Time.Time
 	}
 	due = due.Add(interval)
@@ -50,11 +50,7 @@ func (r *ModelDeploymentReconciler) gatherAnalysis(ctx context.Context, s *scope
 		s.analysisDue = wait
 		return nil
 	}
-	stable := ""
-	if md.Status.Stable != nil {
-		stable = md.Status.Stable.Version
-	}
-	queries, err := analysis.Queries(md, cand.Version, stable, interval)
+	queries, err := analysis.Queries(md, version, baseline, interval)
 	if err != nil {
 		return reconcile.TerminalError(invalidSpec{err})
 	}
@@ -67,21 +63,45 @@ func (r *ModelDeploymentReconciler) gatherAnalysis(ctx context.Context, s *scope
 		}
 		samples = append(samples, sample)
 	}
-	s.analysis = analysis.Judge(spec, cand.Version, samples, s.analysis, s.now.Time)
+	s.analysis = analysis.Judge(spec, version, samples, s.analysis, s.now.Time)
 	s.analysisDue = interval
 	recordAnalysisMetrics(md, s.analysis)
 	return nil
 }
 
-// gettingTraffic reports whether the candidate gets traffic worth measuring.
-func gettingTraffic(md *servingv1alpha1.ModelDeployment, cand *servingv1alpha1.CandidateStatus) bool {
+// underAnalysis says which version gets traffic worth measuring, the version
+// its accuracy is compared with, and since when: the candidate while it gets
+// a canary step's weight, a shadow's copies, an A/B cohort or a rolling
+// update's share; a promoted version while it bakes. A blue-green preview has
+// no user traffic to measure.
+func underAnalysis(md *servingv1alpha1.ModelDeployment) (version, baseline string, since time.Time, ok bool) {
+	st := &md.Status
+	if st.Phase == servingv1alpha1.PhaseBaking && st.Stable != nil && st.Previous != nil && st.Previous.Since != nil &&
+		st.Stable.Version == md.Spec.Model.Version {
+		return st.Stable.Version, st.Previous.Version, st.Previous.Since.Time, true
+	}
+	cand := st.Candidate
+	if cand == nil || cand.Version != md.Spec.Model.Version {
+		return "", "", time.Time{}, false
+	}
+	if st.Stable != nil {
+		baseline = st.Stable.Version
+	}
+	if cand.StartedAt != nil {
+		since = cand.StartedAt.Time
+	}
+	if cand.StepStartedAt != nil {
+		since = cand.StepStartedAt.Time
+	}
 	switch md.Spec.Strategy.Type {
 	case servingv1alpha1.StrategyShadow, servingv1alpha1.StrategyABTest:
-		return cand.StepStartedAt != nil && cand.Step == 0
+		ok = cand.StepStartedAt != nil && cand.Step == 0
 	case servingv1alpha1.StrategyBlueGreen:
-		return false // a preview has no user traffic to measure
+		ok = false
+	default:
+		ok = cand.Weight > 0
 	}
-	return cand.Weight > 0
+	return cand.Version, baseline, since, ok
 }
 
 // prometheus is a client of the ModelDeployment's Prometheus, with its bearer

@@ -183,7 +183,8 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 // cannot watch.
 func requeueAfter(s *scope) time.Duration {
 	next := s.decision.RequeueAfter
-	if s.analysisDue > 0 && s.decision.Candidate != nil && (next == 0 || s.analysisDue < next) {
+	measuring := s.decision.Candidate != nil || s.decision.Phase == servingv1alpha1.PhaseBaking
+	if s.analysisDue > 0 && measuring && (next == 0 || s.analysisDue < next) {
 		next = s.analysisDue
 	}
 	if next > 0 || s.decision.Phase != servingv1alpha1.PhaseVerifying {

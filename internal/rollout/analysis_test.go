@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/desiredstate"
 )
 
 func withAnalysis(md *servingv1alpha1.ModelDeployment) {
@@ -91,4 +92,46 @@ func TestRolledBackKeepsTheBreachInSight(t *testing.T) {
 	g.Expect(d.Phase).To(Equal(servingv1alpha1.PhaseRolledBack))
 	g.Expect(d.RolledBack.Reason).To(Equal("AnalysisFailed"))
 	g.Expect(d.RolledBack.Message).To(Equal(msg + "; version 2.2.0 serves all traffic. Change the spec, or annotate serving.modelgate.dev/retry to try it again"))
+}
+
+func withBake(d time.Duration) func(*servingv1alpha1.ModelDeployment) {
+	return func(md *servingv1alpha1.ModelDeployment) {
+		withAnalysis(md)
+		md.Spec.Analysis.Bake = &metav1.Duration{Duration: d}
+	}
+}
+
+// A promoted version bakes with the one it replaced kept warm, rolls back to
+// it at once on a breach, and lets it go when the bake is over.
+func TestBake(t *testing.T) {
+	g := NewWithT(t)
+	c := newCluster(canaryMD(withBake(time.Hour), withCandidate("2.3.0", 80), atStep(3, now)), stableAt(2), candAt(10, 10))
+	d := c.reconcile(g)
+	g.Expect(d.Stable.Version).To(Equal("2.3.0"))
+	g.Expect(d.Phase).To(Equal(servingv1alpha1.PhaseBaking))
+	g.Expect(d.Ready.Status).To(Equal(metav1.ConditionTrue), "a baking version serves")
+	g.Expect(d.Previous.Version).To(Equal("2.2.0"))
+	g.Expect(c.sizes()).To(Equal(map[string]int32{"2.2.0": 10, "2.3.0": 10}), "the replaced version is kept warm at full size")
+	g.Expect(d.RequeueAfter).To(Equal(time.Hour))
+	g.Expect(d.Progressing.Message).To(ContainSubstring("baking until"))
+
+	c.podsUp("2.2.0")
+	c.now = metav1.NewTime(now.Add(30 * time.Minute))
+	d = Decide(Input{MD: c.md, TemplateHash: hashNew, Deployments: c.deps, Now: c.now, Analysis: round("2.3.0", c.now.Time, servingv1alpha1.VerdictPass, 0)})
+	g.Expect(d.Phase).To(Equal(servingv1alpha1.PhaseBaking))
+
+	breached := Decide(Input{MD: c.md, TemplateHash: hashNew, Deployments: c.deps, Now: c.now, Analysis: round("2.3.0", c.now.Time, servingv1alpha1.VerdictBreach, 1)})
+	g.Expect(breached.Phase).To(Equal(servingv1alpha1.PhaseRolledBack))
+	g.Expect(breached.Stable.Version).To(Equal("2.2.0"), "the warm version serves again")
+	g.Expect(breached.Rejected.Version).To(Equal("2.3.0"))
+	g.Expect(breached.Run).To(Equal([]Target{{Version: "2.2.0", Replicas: 10}, {Version: "2.3.0", Replicas: 0}}))
+	g.Expect(breached.Finished[0].Reason).To(Equal("BakeFailed"))
+	g.Expect(breached.RolledBack.Message).To(HavePrefix("Version 2.3.0 was rolled back during its bake: analysis of version 2.3.0 breached 1 time(s)"))
+	g.Expect(breached.Selectors.Stable).To(Equal(desiredstate.VersionLabels(c.md, "2.2.0")))
+
+	c.now = metav1.NewTime(now.Add(61 * time.Minute))
+	d = c.reconcile(g)
+	g.Expect(d.Phase).To(Equal(servingv1alpha1.PhaseSucceeded))
+	g.Expect(d.Previous).To(BeNil())
+	g.Expect(c.sizes()).To(Equal(map[string]int32{"2.3.0": 10}), "the bake is over: the old version goes")
 }

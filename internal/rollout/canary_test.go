@@ -676,7 +676,7 @@ func (c *cluster) reconcile(g Gomega) Decision {
 
 	md := c.md.DeepCopy()
 	md.Status.Phase = d.Phase
-	md.Status.Stable, md.Status.Candidate, md.Status.Rejected = d.Stable, d.Candidate, d.Rejected
+	md.Status.Stable, md.Status.Candidate, md.Status.Rejected, md.Status.Previous = d.Stable, d.Candidate, d.Rejected, d.Previous
 	md.Status.Requests = d.Requests
 	md.Status.History = RecordHistory(md.Status.History, d.Finished...)
 	md.Status.Conditions = nil

@@ -170,10 +170,10 @@ func Decide(in Input) Decision {
 	if d.Stable != nil && d.Stable.Version == want {
 		d.Rejected = nil // the spec went back to the stable version
 		decideStableVersion(&d, in, wantName, replicas)
-		keepPreviousWarm(&d, in)
 	} else {
 		decideNewVersion(&d, in, wantName, replicas)
 	}
+	keepPreviousWarm(&d, in)
 
 	if d.Candidate == nil {
 		// With no rollout in flight there is nothing to promote or abort: a
@@ -365,6 +365,12 @@ func promote(d *Decision, in Input, name string, obs Observed) {
 	msg := fmt.Sprintf("Version %s promoted: it serves all traffic", want)
 	if previous != "" {
 		msg = fmt.Sprintf("Version %s promoted, replacing %s", want, previous)
+	}
+	if d.Stable != nil && warmFor(md) > 0 {
+		// Kept warm for a blue-green's scale-down delay or a bake.
+		old := *d.Stable
+		old.Since = &in.Now
+		d.Previous = &old
 	}
 	d.Events = append(d.Events, Event{corev1.EventTypeNormal, "Promoted", msg})
 	d.Stable = &servingv1alpha1.VersionStatus{Version: want, Deployment: name, TemplateHash: in.TemplateHash, Since: &in.Now}

@@ -112,4 +112,47 @@ var _ = Describe("Analysis during a canary", func() {
 		Eventually(replicasOf(candidate)).Should(Or(BeEquivalentTo(0), BeEquivalentTo(-1)))
 		Eventually(func() []string { return eventReasons(ns, md.Name) }).Should(ContainElement("RolledBack"))
 	})
+
+	It("bakes a promoted version with the old one warm, and rolls back to it at once on a breach", func() {
+		ns := newNamespace()
+		prom := newMetricsAPI()
+		md := newModelDeployment(ns, "1.0.0", 2)
+		md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyCanary, Canary: &servingv1alpha1.CanaryStrategy{
+			Steps: []servingv1alpha1.CanaryStep{{Weight: 50}},
+		}}
+		md.Spec.Analysis = &servingv1alpha1.AnalysisSpec{
+			Interval:      &metav1.Duration{Duration: time.Second},
+			Prometheus:    &servingv1alpha1.PrometheusSpec{Address: servingv1alpha1.URL(prom.srv.URL)},
+			Triggers:      &servingv1alpha1.TriggersSpec{ErrorRate: &servingv1alpha1.ErrorRateTrigger{MaxPercent: "5"}},
+			MinSampleSize: 10, ConsecutiveErrorLimit: 4, NoData: servingv1alpha1.NoDataPause,
+			Bake:          &metav1.Duration{Duration: time.Hour},
+		}
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		stable, candidate := deploymentOf(ns, md.Name, "1.0.0"), deploymentOf(ns, md.Name, "1.1.0")
+		playDeploymentController(stable)
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+
+		prom.set("increase(model_requests_total", "1.1.0", "300")
+		prom.set(`code=~"5.."`, "1.1.0", "0.2")
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) { cur.Spec.Model.Version = "1.1.0" })
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
+		playDeploymentController(candidate)
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(2))
+		playDeploymentController(candidate)
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseBaking))
+		Expect(getMD(key).Status.Stable.Version).To(Equal("1.1.0"))
+		Eventually(replicasOf(stable)).Should(BeEquivalentTo(2), "the replaced version is kept warm at full size")
+
+		By("breaching during the bake")
+		prom.set(`code=~"5.."`, "1.1.0", "40")
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseRolledBack))
+		cur := getMD(key)
+		Expect(cur.Status.Stable.Version).To(Equal("1.0.0"))
+		Expect(cur.Status.Rejected.Version).To(Equal("1.1.0"))
+		Expect(cur.Status.History[0].Reason).To(Equal("BakeFailed"))
+		Expect(meta.FindStatusCondition(cur.Status.Conditions, servingv1alpha1.ConditionRolledBack).Message).To(ContainSubstring("errorRate of version 1.1.0 is 40, outside the bound <= 5"))
+		Eventually(replicasOf(candidate)).Should(Or(BeEquivalentTo(0), BeEquivalentTo(-1)))
+		Eventually(serviceSelector(ns, md.Name+"-stable")).Should(HaveKeyWithValue("serving.modelgate.dev/version", "1.0.0"))
+	})
 })
