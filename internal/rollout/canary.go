@@ -197,6 +197,10 @@ func waitForAnalysis(d *Decision, in Input, where string, obs Observed, found bo
 	progress(d, "Analyzing", msg, obs, found)
 }
 
+// reasonRolledBack is the event of every rollback, and the condition reason
+// of one whose own reason is lost.
+const reasonRolledBack = "RolledBack"
+
 // rollback sends all traffic back to the stable version and records the
 // candidate as rejected, so it is not tried again until the spec changes or a
 // retry is asked for. The stable version is scaled up before the candidate is
@@ -210,7 +214,7 @@ func rollback(d *Decision, in Input, name string, replicas int32, reason, msg st
 		Version: want, Previous: d.Stable.Version, Outcome: servingv1alpha1.OutcomeRolledBack, Reason: reason, Message: msg, Approvers: in.Approvers,
 		Strategy: md.Spec.Strategy.Type, StartedAt: d.Candidate.StartedAt, FinishedAt: &in.Now,
 	})
-	d.Events = append(d.Events, Event{corev1.EventTypeWarning, "RolledBack", msg})
+	d.Events = append(d.Events, Event{corev1.EventTypeWarning, reasonRolledBack, msg})
 	d.Candidate = nil
 	rolledBack(d, reason, msg)
 }
@@ -228,7 +232,7 @@ func stayRolledBack(d *Decision, in Input, replicas int32) {
 	}
 	msg := fmt.Sprintf("%s; version %s serves all traffic. Change the spec, or annotate %s to try it again",
 		why, d.Stable.Version, servingv1alpha1.AnnotationRetry)
-	reason := "RolledBack"
+	reason := reasonRolledBack
 	for _, c := range in.MD.Status.Conditions {
 		if c.Type == servingv1alpha1.ConditionRolledBack && c.Status == metav1.ConditionTrue {
 			reason = c.Reason

@@ -125,7 +125,7 @@ var _ = Describe("Analysis during a canary", func() {
 			Prometheus:    &servingv1alpha1.PrometheusSpec{Address: servingv1alpha1.URL(prom.srv.URL)},
 			Triggers:      &servingv1alpha1.TriggersSpec{ErrorRate: &servingv1alpha1.ErrorRateTrigger{MaxPercent: "5"}},
 			MinSampleSize: 10, ConsecutiveErrorLimit: 4, NoData: servingv1alpha1.NoDataPause,
-			Bake:          &metav1.Duration{Duration: time.Hour},
+			Bake: &metav1.Duration{Duration: time.Hour},
 		}
 		Expect(k8sClient.Create(ctx, md)).To(Succeed())
 		key := objectKey(md)
