@@ -444,4 +444,11 @@ type HistoryEntry struct {
 	// checklist summary at the time, such as 21/22.
 	// +optional
 	Checklist string `json:"checklist,omitempty"`
+	// loadTest figures of the version, when one ran.
+	// +optional
+	LoadTest *LoadTestStatus `json:"loadTest,omitempty"`
+	// windowOverride records a rollout let through outside its deployment
+	// windows: the override's reason and who set it.
+	// +optional
+	WindowOverride string `json:"windowOverride,omitempty"`
 }

@@ -28,8 +28,28 @@ var analysisMeasurements = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Help: "Measurements of a ModelDeployment's analysis, by metric and verdict.",
 }, []string{labelNamespace, labelModelDeployment, "metric", "verdict"})
 
+// rollbacks counts rollbacks by reason (Aborted, ProgressDeadlineExceeded,
+// AnalysisFailed, BakeFailed); alert on any increase.
+var rollbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "modelgate_rollbacks_total",
+	Help: "Rollbacks of a ModelDeployment's candidates, by reason.",
+}, []string{labelNamespace, labelModelDeployment, "reason"})
+
+// reasonRolledBack is the event reason of every rollback.
+const reasonRolledBack = "RolledBack"
+
 func init() {
-	ctrlmetrics.Registry.MustRegister(checklistResult, analysisMeasurements)
+	ctrlmetrics.Registry.MustRegister(checklistResult, analysisMeasurements, rollbacks)
+}
+
+// rolledBackReason is the reason of the RolledBack condition status now holds.
+func rolledBackReason(md *servingv1alpha1.ModelDeployment) string {
+	for _, c := range md.Status.Conditions {
+		if c.Type == servingv1alpha1.ConditionRolledBack {
+			return c.Reason
+		}
+	}
+	return reasonRolledBack
 }
 
 // recordAnalysisMetrics counts the measurements of the round just judged.
@@ -55,8 +75,14 @@ func recordChecklistMetrics(md *servingv1alpha1.ModelDeployment, st *servingv1al
 	}
 }
 
-// forgetChecklistMetrics drops every series of a ModelDeployment.
+// forgetChecklistMetrics drops the checklist series of a ModelDeployment.
 func forgetChecklistMetrics(namespace, name string) {
 	checklistResult.DeletePartialMatch(prometheus.Labels{labelNamespace: namespace, labelModelDeployment: name})
+}
+
+// forgetMetrics drops every series of a ModelDeployment that is gone.
+func forgetMetrics(namespace, name string) {
+	forgetChecklistMetrics(namespace, name)
 	analysisMeasurements.DeletePartialMatch(prometheus.Labels{labelNamespace: namespace, labelModelDeployment: name})
+	rollbacks.DeletePartialMatch(prometheus.Labels{labelNamespace: namespace, labelModelDeployment: name})
 }

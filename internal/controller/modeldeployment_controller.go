@@ -108,7 +108,7 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	md := &servingv1alpha1.ModelDeployment{}
 	if err := r.Get(ctx, req.NamespacedName, md); err != nil {
 		if apierrors.IsNotFound(err) {
-			forgetChecklistMetrics(req.Namespace, req.Name)
+			forgetMetrics(req.Namespace, req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -131,7 +131,7 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			retErr = kerrors.NewAggregate([]error{retErr, err})
 			return
 		}
-		r.emitEvents(base, s, retErr)
+		r.emitEvents(ctx, base, s, retErr)
 	}()
 
 	for _, step := range []func(context.Context, *scope) error{r.gather, r.gatherRoute, r.gatherApprovals, r.gatherChecklist, r.gatherAnalysis, r.decide} {
@@ -154,7 +154,7 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if !written {
 		return ctrl.Result{}, nil // stale: the write that made it so queues us again
 	}
-	r.emitEvents(base, s, nil)
+	r.emitEvents(ctx, base, s, nil)
 	recordChecklistMetrics(md, md.Status.Checklist)
 	base = md.DeepCopy()
 
@@ -414,14 +414,20 @@ type invalidSpec struct{ error }
 func (e invalidSpec) Unwrap() error { return e.error }
 
 // emitEvents tells the user what changed in this reconcile, and nothing else.
-func (r *ModelDeploymentReconciler) emitEvents(before *servingv1alpha1.ModelDeployment, s *scope, err error) {
+func (r *ModelDeploymentReconciler) emitEvents(ctx context.Context, before *servingv1alpha1.ModelDeployment, s *scope, err error) {
 	if r.Recorder == nil {
 		return
 	}
 	md := s.md
 	if err == nil {
+		log := logf.FromContext(ctx)
 		for _, e := range s.decision.Events {
 			r.Recorder.Eventf(md, nil, e.Type, e.Reason, "Reconcile", "%s", e.Message)
+			// Every decision is also a structured line, for log pipelines.
+			log.Info("Decision", "modelDeployment", klog.KObj(md), "version", md.Spec.Model.Version, "reason", e.Reason, "message", e.Message)
+			if e.Reason == reasonRolledBack {
+				rollbacks.WithLabelValues(md.Namespace, md.Name, rolledBackReason(md)).Inc()
+			}
 		}
 	}
 	if err == nil && s.checklistInputs != nil {

@@ -46,7 +46,7 @@ func setDecision(md *servingv1alpha1.ModelDeployment, s *scope) {
 	st.Previous = d.Previous
 	st.Requests = d.Requests
 	st.Analysis = s.analysis
-	st.History = rollout.RecordHistory(st.History, d.Finished...)
+	st.History = rollout.RecordHistory(st.History, record(s, d.Finished)...)
 	st.Selector = desiredstate.Selector(md)
 	st.Replicas, st.AvailableReplicas = 0, 0
 	for _, name := range keptDeployments(s) {
@@ -71,6 +71,22 @@ func setDecision(md *servingv1alpha1.ModelDeployment, s *scope) {
 	setOptional(md, now, servingv1alpha1.ConditionReconciling, d.Reconciling)
 	setOptional(md, now, servingv1alpha1.ConditionStalled, d.Stalled)
 	setOptional(md, now, servingv1alpha1.ConditionRolledBack, d.RolledBack)
+}
+
+// record completes the history entries of rollouts that ended with what the
+// reconcile gathered: the version's checklist summary and load-test figures.
+func record(s *scope, finished []servingv1alpha1.HistoryEntry) []servingv1alpha1.HistoryEntry {
+	out := make([]servingv1alpha1.HistoryEntry, 0, len(finished))
+	for _, h := range finished {
+		if s.checklistInputs != nil && s.checklist.Status.Version == h.Version {
+			h.Checklist = s.checklist.Status.Summary
+		}
+		if lt := s.md.Status.LoadTest; lt != nil && lt.Version == h.Version {
+			h.LoadTest = lt.DeepCopy()
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 // keptDeployments are the observed Deployments that the decision keeps.

@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
 
@@ -109,6 +111,10 @@ var _ = Describe("Analysis during a canary", func() {
 		Expect(rolledBack.Message).To(ContainSubstring("errorRate of version 1.2.0 is 33, outside the bound <= 5"))
 		Expect(cur.Status.History[0].Reason).To(Equal("AnalysisFailed"))
 		Expect(cur.Status.Stable.Version).To(Equal("1.1.0"))
+		Eventually(func() float64 {
+			return counterValue("modelgate_rollbacks_total", ns, md.Name, "reason", "AnalysisFailed")
+		}).Should(BeEquivalentTo(1))
+		Expect(counterValue("modelgate_analysis_measurements_total", ns, md.Name, "verdict", "Breach")).To(BeNumerically(">=", 1))
 		Eventually(replicasOf(candidate)).Should(Or(BeEquivalentTo(0), BeEquivalentTo(-1)))
 		Eventually(func() []string { return eventReasons(ns, md.Name) }).Should(ContainElement("RolledBack"))
 	})
@@ -156,3 +162,26 @@ var _ = Describe("Analysis during a canary", func() {
 		Eventually(serviceSelector(ns, md.Name+"-stable")).Should(HaveKeyWithValue("serving.modelgate.dev/version", "1.0.0"))
 	})
 })
+
+// counterValue sums a counter of the manager's metrics for one ModelDeployment
+// whose label key has value.
+func counterValue(name, ns, md, key, value string) float64 {
+	families, err := ctrlmetrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	var sum float64
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["namespace"] == ns && labels["modeldeployment"] == md && labels[key] == value {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
