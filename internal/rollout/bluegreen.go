@@ -38,6 +38,10 @@ func decideBlueGreen(d *Decision, in Input, name string, replicas int32) {
 			preview, obs.AvailableReplicas, replicas, d.Stable.Version), obs, found)
 		return
 	}
+	if outsideWindow(in) {
+		waitForWindow(d, in)
+		return
+	}
 	switchNow := true
 	if v, ok := requested(md, servingv1alpha1.AnnotationPromote, d.Requests.Promote); ok {
 		d.Requests.Promote = v

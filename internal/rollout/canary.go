@@ -123,6 +123,10 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 			waitForAnalysis(d, in, where, obs, found)
 			return
 		}
+		if outsideWindow(in) {
+			waitForWindow(d, in)
+			return
+		}
 		c.Step++
 		c.StepStartedAt = ptr.To(metav1.NewMicroTime(in.Now.Time))
 		if c.Step < last {

@@ -107,6 +107,10 @@ func decideExperiment(d *Decision, in Input, name string, replicas int32) {
 				where, obs.AvailableReplicas, x.size, d.Stable.Version), obs, found)
 			return
 		}
+		if outsideWindow(in) {
+			waitForWindow(d, in)
+			return
+		}
 		c.StepStartedAt = ptr.To(metav1.NewMicroTime(in.Now.Time))
 		d.Events = append(d.Events, Event{corev1.EventTypeNormal, "ExperimentStarted",
 			fmt.Sprintf("%s started: the candidate gets %s for %s", where, x.what, x.duration)})

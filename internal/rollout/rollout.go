@@ -63,6 +63,21 @@ type Input struct {
 	// Approvers are the sign-offs of the spec's version, as role=user, for
 	// the history of its rollout.
 	Approvers []string
+	// Window is whether a deployment window is open now; nil when the spec
+	// declares none.
+	Window *WindowState
+	// WindowOverride is the emergency override of the windows, as "reason
+	// (set by user)", or empty.
+	WindowOverride string
+}
+
+// WindowState is what the deployment windows say about now.
+type WindowState struct {
+	Open bool
+	// NextStart is when the next window opens, zero if none within a week.
+	NextStart time.Time
+	// Message says so, with times in the windows' own zones.
+	Message string
 }
 
 // Target is a version that must run at a size.
@@ -238,6 +253,45 @@ func decideStableVersion(d *Decision, in Input, name string, replicas int32) {
 	}
 }
 
+// reasonOutsideWindow is the condition reason of a rollout held by its deployment windows.
+const reasonOutsideWindow = "OutsideDeploymentWindow"
+
+// outsideWindow reports whether the deployment windows hold a rollout now: a
+// window is declared, none is open, and no emergency override is set.
+// Rollbacks are never held.
+func outsideWindow(in Input) bool {
+	return in.Window != nil && !in.Window.Open && in.WindowOverride == ""
+}
+
+// startedMoving reports whether a candidate already moves traffic, or has
+// pods that do not (a blue-green preview, a shadow or an A/B candidate before
+// the router gives it anything); those strategies check the window where they
+// would move traffic.
+func startedMoving(c *servingv1alpha1.CandidateStatus, md *servingv1alpha1.ModelDeployment) bool {
+	switch md.Spec.Strategy.Type {
+	case servingv1alpha1.StrategyBlueGreen, servingv1alpha1.StrategyShadow, servingv1alpha1.StrategyABTest:
+		return true
+	}
+	return c != nil && (c.Weight > 0 || c.Step > 0)
+}
+
+// waitForWindow holds a rollout where it is until a deployment window opens.
+func waitForWindow(d *Decision, in Input) {
+	msg := in.Window.Message
+	if d.Phase != servingv1alpha1.PhaseWaiting {
+		d.Phase = servingv1alpha1.PhaseWaiting
+		d.Ready = ConditionResult{metav1.ConditionFalse, reasonOutsideWindow, msg}
+		d.Reconciling = &ConditionResult{metav1.ConditionTrue, reasonOutsideWindow, msg}
+		d.Progressing = ConditionResult{metav1.ConditionTrue, reasonOutsideWindow, msg}
+		if in.MD.Status.Phase != servingv1alpha1.PhaseWaiting {
+			d.Events = append(d.Events, Event{corev1.EventTypeNormal, reasonOutsideWindow, msg})
+		}
+	}
+	if next := in.Window.NextStart; !next.IsZero() && next.After(in.Now.Time) {
+		d.RequeueAfter = next.Sub(in.Now.Time)
+	}
+}
+
 // apexSelectsStableOnly reports whether <name> selects the stable version
 // only: when users must reach one version at a time (a blue-green preview, a
 // shadow whose answers are dropped, an A/B cohort chosen by the router), and
@@ -281,6 +335,14 @@ func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
 	}
 	if gate.Closed {
 		holdCandidate(d, in, gate, replicas)
+		return
+	}
+	if outsideWindow(in) && !startedMoving(d.Candidate, md) {
+		// Outside every deployment window a rollout does not start moving
+		// traffic; a preview (blue-green) may come up.
+		holdCandidate(d, in, Gate{Closed: true, Reason: reasonOutsideWindow, Message: in.Window.Message,
+			Retrying: true, Phase: servingv1alpha1.PhaseWaiting}, replicas)
+		waitForWindow(d, in)
 		return
 	}
 	if d.Stable == nil {
@@ -360,7 +422,7 @@ func promote(d *Decision, in Input, name string, obs Observed) {
 		Version: want, Previous: previous, Outcome: servingv1alpha1.OutcomePromoted, Reason: "Promoted",
 		Message:  fmt.Sprintf("Version %s serves all traffic", want),
 		Strategy: md.Spec.Strategy.Type, StartedAt: d.Candidate.StartedAt, FinishedAt: &in.Now,
-		Approvers: in.Approvers,
+		Approvers: in.Approvers, WindowOverride: in.WindowOverride,
 	})
 	msg := fmt.Sprintf("Version %s promoted: it serves all traffic", want)
 	if previous != "" {
