@@ -5,9 +5,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	// The IANA database is built in, so the admission webhook and the
-	// controller accept the same zones whatever the image carries.
-	_ "time/tzdata"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
