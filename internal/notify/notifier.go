@@ -169,15 +169,9 @@ func (n *Notifier) Send(r Receiver, ev Event) bool {
 		count(j.key(), ResultFailed)
 		return false
 	}
-	n.mu.RLock()
-	defer n.mu.RUnlock()
-	if !n.stopped {
-		select {
-		case n.queue <- j:
-			n.dropping.Store(false)
-			return true
-		default:
-		}
+	if n.enqueue(j) {
+		n.dropping.Store(false)
+		return true
 	}
 	count(j.key(), ResultDropped)
 	if !n.dropping.Swap(true) {
@@ -185,6 +179,22 @@ func (n *Notifier) Send(r Receiver, ev Event) bool {
 			"receiver", r.Name, "modelDeployment", klog.KRef(ev.Namespace, ev.Name), "event", ev.Type, "queueSize", n.opts.QueueSize)
 	}
 	return false
+}
+
+// enqueue queues j unless the queue is full or the notifier stopped. The
+// lock is held only for the check and the channel send, which does not wait.
+func (n *Notifier) enqueue(j job) bool {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	if n.stopped {
+		return false
+	}
+	select {
+	case n.queue <- j:
+		return true
+	default:
+		return false
+	}
 }
 
 func checkReceiver(r Receiver) error {
