@@ -45,6 +45,7 @@ import (
 	"github.com/modelgate/modelgate/internal/checklist"
 	"github.com/modelgate/modelgate/internal/desiredstate"
 	"github.com/modelgate/modelgate/internal/rollout"
+	"github.com/modelgate/modelgate/internal/window"
 )
 
 // ownerIndex is the field index of owned objects by the name of their
@@ -312,9 +313,39 @@ func (r *ModelDeploymentReconciler) decide(_ context.Context, s *scope) error {
 	s.decision = rollout.Decide(rollout.Input{
 		MD: s.md, TemplateHash: s.templateHash, Deployments: s.observed, Now: s.now, Gate: gate, RouteProblem: s.routeProblem,
 		Analysis: s.analysis, Approvers: s.approvals.Approvers(),
+		Window: windowState(s), WindowOverride: windowOverride(s.md),
 	})
 	s.decided = true
 	return nil
+}
+
+// windowState is what the deployment windows say about now; nil when the
+// spec declares none. A window that cannot be read (which admission refuses)
+// holds the rollout rather than let it through.
+func windowState(s *scope) *rollout.WindowState {
+	ws := s.md.Spec.DeploymentWindows
+	if len(ws) == 0 {
+		return nil
+	}
+	res, err := window.Check(ws, s.now.Time)
+	if err != nil {
+		return &rollout.WindowState{Message: "the deployment windows cannot be read, so no rollout moves: " + err.Error()}
+	}
+	return &rollout.WindowState{Open: res.Open, NextStart: res.NextStart, Message: res.Message}
+}
+
+// windowOverride is the emergency override of the windows with who set it,
+// as the admission webhook stamped it.
+func windowOverride(md *servingv1alpha1.ModelDeployment) string {
+	reason := md.Annotations[servingv1alpha1.AnnotationWindowOverride]
+	if reason == "" {
+		return ""
+	}
+	by := md.Annotations[servingv1alpha1.AnnotationWindowOverrideBy]
+	if by == "" {
+		by = "an unknown user (is modelgate's webhook installed?)"
+	}
+	return fmt.Sprintf("%s (set by %s)", reason, by)
 }
 
 // apply makes the cluster match the decision in an order that never sends

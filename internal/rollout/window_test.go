@@ -25,29 +25,29 @@ func TestDeploymentWindows(t *testing.T) {
 		step     int32
 	}{
 		{
-			name:  "a new canary does not start: no pod, the stable version serves",
-			md:    canaryMD(), deps: deps(stableAt(10)),
+			name: "a new canary does not start: no pod, the stable version serves",
+			md:   canaryMD(), deps: deps(stableAt(10)),
 			phase: servingv1alpha1.PhaseWaiting, run: []Target{{Version: "2.3.0", Replicas: 0}, {Version: "2.2.0", Replicas: 10}}, step: 0,
 		},
 		{
-			name:  "a canary mid-way stays at its step",
-			md:    canaryMD(withCandidate("2.3.0", 10), atStep(0, ago)), deps: deps(stableAt(9), candAt(1, 1)),
+			name: "a canary mid-way stays at its step",
+			md:   canaryMD(withCandidate("2.3.0", 10), atStep(0, ago)), deps: deps(stableAt(9), candAt(1, 1)),
 			phase: servingv1alpha1.PhaseWaiting, run: []Target{{Version: "2.3.0", Replicas: 1}, {Version: "2.2.0", Replicas: 9}}, step: 0,
 		},
 		{
-			name:  "with the emergency override it moves on",
-			md:    canaryMD(withCandidate("2.3.0", 10), atStep(0, ago)), deps: deps(stableAt(9), candAt(1, 1)),
+			name: "with the emergency override it moves on",
+			md:   canaryMD(withCandidate("2.3.0", 10), atStep(0, ago)), deps: deps(stableAt(9), candAt(1, 1)),
 			override: "INC-4711 (set by carol)",
 			phase:    servingv1alpha1.PhaseProgressing, run: []Target{{Version: "2.3.0", Replicas: 5}, {Version: "2.2.0", Replicas: 9}}, step: 1,
 		},
 		{
-			name:  "an abort is never held",
-			md:    canaryMD(withCandidate("2.3.0", 10), atStep(0, ago), withAnnotation(servingv1alpha1.AnnotationAbort, "bad")), deps: deps(stableAt(9), candAt(1, 1)),
+			name: "an abort is never held",
+			md:   canaryMD(withCandidate("2.3.0", 10), atStep(0, ago), withAnnotation(servingv1alpha1.AnnotationAbort, "bad")), deps: deps(stableAt(9), candAt(1, 1)),
 			phase: servingv1alpha1.PhaseRolledBack, run: []Target{{Version: "2.2.0", Replicas: 10}, {Version: "2.3.0", Replicas: 0}}, step: -1,
 		},
 		{
-			name:  "a blue-green preview comes up, its switch waits",
-			md:    canaryMD(withBlueGreen(true, time.Minute), withCandidate("2.3.0", 0)), deps: deps(stableAt(10), candAt(10, 10)),
+			name: "a blue-green preview comes up, its switch waits",
+			md:   canaryMD(withBlueGreen(true, time.Minute), withCandidate("2.3.0", 0)), deps: deps(stableAt(10), candAt(10, 10)),
 			phase: servingv1alpha1.PhaseWaiting, run: []Target{{Version: "2.3.0", Replicas: 10}, {Version: "2.2.0", Replicas: 10}}, step: 0,
 		},
 	}

@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/window"
 )
 
 // +kubebuilder:webhook:path=/mutate-serving-modelgate-dev-v1alpha1-modeldeployment,mutating=true,failurePolicy=fail,sideEffects=None,groups=serving.modelgate.dev,resources=modeldeployments,verbs=create;update,versions=v1alpha1,name=stamp.modeldeployments.serving.modelgate.dev,admissionReviewVersions=v1
@@ -86,7 +85,8 @@ func (DeploymentStamper) Handle(_ context.Context, req admission.Request) admiss
 // DeploymentValidator checks what the API schema cannot.
 type DeploymentValidator struct{}
 
-// ValidateCreate refuses time zones Go cannot load.
+// ValidateCreate refuses deployment windows that cannot be read, such as a
+// time zone Go cannot load.
 func (DeploymentValidator) ValidateCreate(_ context.Context, md *servingv1alpha1.ModelDeployment) (admission.Warnings, error) {
 	return nil, validateDeployment(md)
 }
@@ -102,16 +102,7 @@ func (DeploymentValidator) ValidateDelete(context.Context, *servingv1alpha1.Mode
 }
 
 func validateDeployment(md *servingv1alpha1.ModelDeployment) error {
-	var errs field.ErrorList
-	for i, w := range md.Spec.DeploymentWindows {
-		if w.TimeZone == "" {
-			continue
-		}
-		if _, err := time.LoadLocation(w.TimeZone); err != nil {
-			errs = append(errs, field.Invalid(field.NewPath("spec", "deploymentWindows").Index(i).Child("timeZone"), w.TimeZone,
-				"not a time zone of the IANA database, such as Europe/Berlin or America/New_York"))
-		}
-	}
+	errs := window.Validate(md.Spec.DeploymentWindows)
 	if len(errs) == 0 {
 		return nil
 	}
