@@ -1,6 +1,7 @@
 package window
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -187,7 +188,7 @@ func loadLocation(name string) (*time.Location, error) {
 		return time.UTC, nil
 	}
 	if strings.EqualFold(name, "Local") {
-		return nil, fmt.Errorf("local is the zone of the operator's pod, not of the deployment; name an IANA time zone such as Europe/Berlin")
+		return nil, errors.New(`"Local" means the zone of the operator's pod, not of the deployment; name an IANA time zone such as Europe/Berlin`)
 	}
 	if l, ok := locations.Load(name); ok {
 		return l.(*time.Location), nil
