@@ -21,6 +21,7 @@ import (
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/controller"
+	"github.com/modelgate/modelgate/internal/notify"
 	"github.com/modelgate/modelgate/internal/probe"
 	mgwebhook "github.com/modelgate/modelgate/internal/webhook"
 )
@@ -94,6 +95,8 @@ func main() {
 	if !gatewayAPI {
 		log.Info("The cluster does not serve the Gateway API: HTTPRoutes and Gateways are not watched")
 	}
+	notifier := notify.New(notify.Options{})
+	utilruntime.Must(mgr.Add(notifier))
 	if err := (&controller.ModelDeploymentReconciler{
 		Client:     mgr.GetClient(),
 		Scheme:     mgr.GetScheme(),
@@ -101,6 +104,7 @@ func main() {
 		Clock:      clock.RealClock{},
 		GatewayAPI: gatewayAPI,
 		APIReader:  mgr.GetAPIReader(),
+		Notifier:   notifier,
 		Prober:     probe.New(probe.Options{}),
 	}).SetupWithManager(mgr); err != nil {
 		log.Error(err, "Unable to set up the ModelDeployment controller")

@@ -49,6 +49,9 @@ const (
 	ConditionChecklistPassed = "ChecklistPassed"
 	// ConditionApproved is True when every required sign-off is given.
 	ConditionApproved = "Approved"
+	// ConditionNotified is False while deliveries to a receiver of
+	// spec.notifications keep failing.
+	ConditionNotified = "Notified"
 	// ConditionProgressing is True while traffic moves to a candidate.
 	ConditionProgressing = "Progressing"
 	// ConditionDegraded is True when the serving version is not fully available

@@ -205,7 +205,7 @@ func judgeChecklist(s *scope) rollout.Gate {
 			}
 		}
 	}
-	g := rollout.Gate{Closed: true, Reason: "ChecklistFailed",
+	g := rollout.Gate{Closed: true, Reason: reasonChecklistFailed,
 		Message: "checklist items block it: " + s.checklist.BlockingMessage()}
 	if unknownOnly {
 		g.Reason, g.Retrying = "ChecklistUnknown", true
@@ -219,7 +219,7 @@ func checklistCondition(res checklist.Result) (servingv1alpha1.CheckResult, stri
 	if res.Passed() {
 		return servingv1alpha1.CheckPass, "ChecklistPassed", fmt.Sprintf("Version %s passes every enforced checklist item (%s passed)", res.Status.Version, res.Status.Summary)
 	}
-	return servingv1alpha1.CheckFail, "ChecklistFailed", fmt.Sprintf("Version %s is blocked by %s: %s",
+	return servingv1alpha1.CheckFail, reasonChecklistFailed, fmt.Sprintf("Version %s is blocked by %s: %s",
 		res.Status.Version, strings.Join(res.Blocking, ", "), res.BlockingMessage())
 }
 

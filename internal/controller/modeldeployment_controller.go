@@ -44,6 +44,7 @@ import (
 	"github.com/modelgate/modelgate/internal/approval"
 	"github.com/modelgate/modelgate/internal/checklist"
 	"github.com/modelgate/modelgate/internal/desiredstate"
+	"github.com/modelgate/modelgate/internal/notify"
 	"github.com/modelgate/modelgate/internal/rollout"
 	"github.com/modelgate/modelgate/internal/window"
 )
@@ -69,6 +70,8 @@ type ModelDeploymentReconciler struct {
 	APIReader client.Reader
 	// HTTPClient's transport carries the analysis' queries; nil uses the default.
 	HTTPClient *http.Client
+	// Notifier delivers spec.notifications in the background; nil sends none.
+	Notifier *notify.Notifier
 }
 
 // scope carries what one reconcile gathered and decided.
@@ -91,6 +94,8 @@ type scope struct {
 	analysisDue time.Duration
 	// approvals are the sign-offs of the spec's version.
 	approvals approval.Result
+	// notified writes the Notified condition, from the notifier's failures.
+	notified func(*servingv1alpha1.ModelDeployment, metav1.Time)
 
 	checklistInputs *checklist.Inputs
 	checklist       checklist.Result
@@ -110,6 +115,9 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if err := r.Get(ctx, req.NamespacedName, md); err != nil {
 		if apierrors.IsNotFound(err) {
 			forgetMetrics(req.Namespace, req.Name)
+			if r.Notifier != nil {
+				r.Notifier.Forget(req.Namespace, req.Name)
+			}
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -119,7 +127,7 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 
 	base := md.DeepCopy()
-	s := &scope{md: md, now: metav1.NewTime(r.Clock.Now())}
+	s := &scope{md: md, now: metav1.NewTime(r.Clock.Now()), notified: r.setNotifiedCondition}
 	// recorded is set once the decision is in status; from then on only an
 	// error needs another status write.
 	recorded := false
@@ -460,6 +468,7 @@ func (r *ModelDeploymentReconciler) emitEvents(ctx context.Context, before *serv
 				rollbacks.WithLabelValues(md.Namespace, md.Name, rolledBackReason(md)).Inc()
 			}
 		}
+		r.notify(ctx, s)
 	}
 	if err == nil && s.checklistInputs != nil {
 		if eventType, note := checklist.Summary(checklist.Changes(before.Status.Checklist, &s.checklist.Status)); note != "" {

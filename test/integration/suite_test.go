@@ -36,6 +36,7 @@ import (
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/controller"
+	"github.com/modelgate/modelgate/internal/notify"
 	"github.com/modelgate/modelgate/internal/probe"
 	mgwebhook "github.com/modelgate/modelgate/internal/webhook"
 	"github.com/modelgate/modelgate/test/gatewayapi"
@@ -126,6 +127,10 @@ var _ = BeforeSuite(func() {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(mgwebhook.Setup(mgr, clock.RealClock{})).To(Succeed())
+	// Short timeouts and backoffs: the stories wait for failures to show.
+	notifier := notify.New(notify.Options{Timeout: 2 * time.Second, MaxAttempts: 2,
+		Backoff: notify.Backoff{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond}})
+	Expect(mgr.Add(notifier)).To(Succeed())
 	servesGatewayAPI, err := controller.ServesGatewayAPI(mgr.GetRESTMapper())
 	Expect(err).NotTo(HaveOccurred())
 	Expect(servesGatewayAPI).To(BeTrue())
@@ -136,6 +141,8 @@ var _ = BeforeSuite(func() {
 		Clock:      clock.RealClock{},
 		Prober:     probe.New(probe.Options{Client: artifactServer.Client(), Timeout: 2 * time.Second}),
 		GatewayAPI: servesGatewayAPI,
+		APIReader:  mgr.GetAPIReader(),
+		Notifier:   notifier,
 	}).SetupWithManager(mgr)).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
