@@ -158,7 +158,9 @@ func Load(ctx context.Context, client *http.Client, targets []string, spec servi
 		setFigures(st, tally{})
 		st.Verdict, st.Message = servingv1alpha1.VerdictError, "the load test could not start: "+err.Error()
 	} else {
-		t := runOpenLoop(ctx, confined(client), urls, p, lim)
+		c, done := confined(client)
+		t := runOpenLoop(ctx, c, urls, p, lim)
+		done()
 		setFigures(st, t)
 		st.Verdict, st.Message = judge(p, t)
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -288,4 +289,18 @@ func TestLoadDefaults(t *testing.T) {
 	p, err = newPlan(servingv1alpha1.LoadTestSpec{RPS: 3, Duration: &metav1.Duration{Duration: 100 * time.Millisecond}}, Limits{}.withDefaults())
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(p.requests).To(BeEquivalentTo(1), "at least one request")
+}
+
+func TestLoadLeavesNoGoroutineBehind(t *testing.T) {
+	g := NewWithT(t)
+	s, _ := countingServer(t, nil)
+	hanging, _ := countingServer(t, func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	before := runtime.NumGoroutine()
+
+	Load(context.Background(), nil, []string{s.URL, hanging.URL}, loadSpec(100, 200*time.Millisecond), "2.6.0", clk,
+		Limits{RequestTimeout: 100 * time.Millisecond})
+	Smoke(context.Background(), nil, []string{s.URL}, smokeSpec(servingv1alpha1.SmokeRequest{Path: "/"}))
+
+	g.Eventually(runtime.NumGoroutine).Should(BeNumerically("<=", before),
+		"the requests' goroutines and the connections of the client made for the test are gone")
 }

@@ -48,7 +48,8 @@ func Smoke(ctx context.Context, client *http.Client, targets []string, spec serv
 	if spec.Timeout != nil && spec.Timeout.Duration > 0 {
 		timeout = spec.Timeout.Duration
 	}
-	c := confined(client)
+	c, done := confined(client)
+	defer done()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 

@@ -33,16 +33,18 @@ func NewClient() *http.Client {
 	}}
 }
 
-// confined returns a copy of c (or of NewClient when c is nil) that never
-// follows a redirect: a redirect is the answer, so no request leaves the
-// targets it was aimed at.
-func confined(c *http.Client) *http.Client {
+// confined returns a copy of c that never follows a redirect: a redirect is
+// the answer, so no request leaves the targets it was aimed at. When c is
+// nil it makes a client with NewClient, and done closes its connections.
+func confined(c *http.Client) (client *http.Client, done func()) {
+	done = func() {}
 	if c == nil {
 		c = NewClient()
+		done = c.CloseIdleConnections
 	}
 	cc := *c
 	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &cc
+	return &cc, done
 }
 
 // target is one endpoint of the candidate, parsed.
