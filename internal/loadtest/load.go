@@ -143,7 +143,8 @@ func (p plan) offset(i int64) time.Duration {
 // spared the requests it would have received. The test sends at most
 // lim.MaxRequests requests, at most lim.MaxInFlight at once, and returns at
 // the latest lim.RequestTimeout after its duration. Redirects are not
-// followed. The status's time comes from clk; the schedule and the latencies
+// followed; a nil client means one from NewClient, closed afterwards. The
+// status's time comes from clk; the schedule and the latencies
 // from the monotonic clock.
 func Load(ctx context.Context, client *http.Client, targets []string, spec servingv1alpha1.LoadTestSpec,
 	version string, clk clock.PassiveClock, lim Limits) *servingv1alpha1.LoadTestStatus {

@@ -35,7 +35,9 @@ type SmokeResult struct {
 // such as http://10.0.0.12:8080), and checks each answer's status and JSON
 // fields. It stops at the first failure. Each request is bounded by the
 // spec's timeout (default 5s) and at most 1 MiB of each answer is read.
-// Redirects are not followed: a redirect is the answer.
+// Redirects are not followed: a redirect is the answer. A nil client means
+// one from NewClient, closed afterwards; a client of the caller's should not
+// use a proxy.
 func Smoke(ctx context.Context, client *http.Client, targets []string, spec servingv1alpha1.SmokeTestSpec) SmokeResult {
 	ts, err := parseTargets(targets)
 	if err != nil {

@@ -10,9 +10,13 @@ import (
 
 	. "github.com/onsi/gomega"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
+
+// The manager runs a Tester and stops it with itself.
+var _ manager.Runnable = (*Tester)(nil)
 
 // gate is a job that runs until released or cancelled, counting its starts,
 // its cancellations and its returns.
