@@ -21,6 +21,7 @@ import (
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/controller"
+	"github.com/modelgate/modelgate/internal/loadtest"
 	"github.com/modelgate/modelgate/internal/notify"
 	"github.com/modelgate/modelgate/internal/probe"
 	mgwebhook "github.com/modelgate/modelgate/internal/webhook"
@@ -97,6 +98,8 @@ func main() {
 	}
 	notifier := notify.New(notify.Options{})
 	utilruntime.Must(mgr.Add(notifier))
+	tester := &loadtest.Tester{}
+	utilruntime.Must(mgr.Add(tester))
 	if err := (&controller.ModelDeploymentReconciler{
 		Client:     mgr.GetClient(),
 		Scheme:     mgr.GetScheme(),
@@ -105,6 +108,7 @@ func main() {
 		GatewayAPI: gatewayAPI,
 		APIReader:  mgr.GetAPIReader(),
 		Notifier:   notifier,
+		Tester:     tester,
 		Prober:     probe.New(probe.Options{}),
 	}).SetupWithManager(mgr); err != nil {
 		log.Error(err, "Unable to set up the ModelDeployment controller")

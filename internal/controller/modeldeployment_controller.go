@@ -44,6 +44,7 @@ import (
 	"github.com/modelgate/modelgate/internal/approval"
 	"github.com/modelgate/modelgate/internal/checklist"
 	"github.com/modelgate/modelgate/internal/desiredstate"
+	"github.com/modelgate/modelgate/internal/loadtest"
 	"github.com/modelgate/modelgate/internal/notify"
 	"github.com/modelgate/modelgate/internal/rollout"
 	"github.com/modelgate/modelgate/internal/window"
@@ -72,6 +73,8 @@ type ModelDeploymentReconciler struct {
 	HTTPClient *http.Client
 	// Notifier delivers spec.notifications in the background; nil sends none.
 	Notifier *notify.Notifier
+	// Tester runs the smoke and load tests in the background; nil runs none.
+	Tester *loadtest.Tester
 }
 
 // scope carries what one reconcile gathered and decided.
@@ -94,6 +97,11 @@ type scope struct {
 	analysisDue time.Duration
 	// approvals are the sign-offs of the spec's version.
 	approvals approval.Result
+	// tests are the candidate's smoke and load tests, testsDue when to look
+	// again while they run, and loadTest the figures of a finished load test.
+	tests    *rollout.TestsState
+	testsDue time.Duration
+	loadTest *servingv1alpha1.LoadTestStatus
 	// notified writes the Notified condition, from the notifier's failures.
 	notified func(*servingv1alpha1.ModelDeployment, metav1.Time)
 
@@ -117,6 +125,9 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			forgetMetrics(req.Namespace, req.Name)
 			if r.Notifier != nil {
 				r.Notifier.Forget(req.Namespace, req.Name)
+			}
+			if r.Tester != nil {
+				r.Tester.Cancel(req.Namespace, req.Name)
 			}
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -143,7 +154,7 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		r.emitEvents(ctx, base, s, retErr)
 	}()
 
-	for _, step := range []func(context.Context, *scope) error{r.gather, r.gatherRoute, r.gatherApprovals, r.gatherChecklist, r.gatherAnalysis, r.decide} {
+	for _, step := range []func(context.Context, *scope) error{r.gather, r.gatherRoute, r.gatherApprovals, r.gatherChecklist, r.gatherAnalysis, r.gatherTests, r.decide} {
 		if err := step(ctx, s); err != nil {
 			return ctrl.Result{}, r.stepError(ctx, s, err)
 		}
@@ -195,6 +206,9 @@ func requeueAfter(s *scope) time.Duration {
 	measuring := s.decision.Candidate != nil || s.decision.Phase == servingv1alpha1.PhaseBaking
 	if s.analysisDue > 0 && measuring && (next == 0 || s.analysisDue < next) {
 		next = s.analysisDue
+	}
+	if s.testsDue > 0 && s.decision.Candidate != nil && (next == 0 || s.testsDue < next) {
+		next = s.testsDue
 	}
 	if next > 0 || s.decision.Phase != servingv1alpha1.PhaseVerifying {
 		return next
@@ -321,7 +335,7 @@ func (r *ModelDeploymentReconciler) decide(_ context.Context, s *scope) error {
 	s.decision = rollout.Decide(rollout.Input{
 		MD: s.md, TemplateHash: s.templateHash, Deployments: s.observed, Now: s.now, Gate: gate, RouteProblem: s.routeProblem,
 		Analysis: s.analysis, Approvers: s.approvals.Approvers(),
-		Window: windowState(s), WindowOverride: windowOverride(s.md),
+		Window: windowState(s), WindowOverride: windowOverride(s.md), Tests: s.tests,
 	})
 	s.decided = true
 	return nil

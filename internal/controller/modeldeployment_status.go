@@ -46,6 +46,9 @@ func setDecision(md *servingv1alpha1.ModelDeployment, s *scope) {
 	st.Previous = d.Previous
 	st.Requests = d.Requests
 	st.Analysis = s.analysis
+	if s.loadTest != nil {
+		st.LoadTest = s.loadTest
+	}
 	st.History = rollout.RecordHistory(st.History, record(s, d.Finished)...)
 	st.Selector = desiredstate.Selector(md)
 	st.Replicas, st.AvailableReplicas = 0, 0
@@ -84,7 +87,9 @@ func record(s *scope, finished []servingv1alpha1.HistoryEntry) []servingv1alpha1
 		if s.checklistInputs != nil && s.checklist.Status.Version == h.Version {
 			h.Checklist = s.checklist.Status.Summary
 		}
-		if lt := s.md.Status.LoadTest; lt != nil && lt.Version == h.Version {
+		if lt := s.loadTest; lt != nil && lt.Version == h.Version {
+			h.LoadTest = lt.DeepCopy()
+		} else if lt := s.md.Status.LoadTest; lt != nil && lt.Version == h.Version {
 			h.LoadTest = lt.DeepCopy()
 		}
 		out = append(out, h)

@@ -38,6 +38,9 @@ func decideBlueGreen(d *Decision, in Input, name string, replicas int32) {
 			preview, obs.AvailableReplicas, replicas, d.Stable.Version), obs, found)
 		return
 	}
+	if !testsPassed(d, in, name, replicas, preview, obs, found) {
+		return
+	}
 	if outsideWindow(in) {
 		waitForWindow(d, in)
 		return

@@ -10,6 +10,7 @@ import (
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/analysis"
+	"github.com/modelgate/modelgate/internal/desiredstate"
 )
 
 // SplitReplicas divides a ModelDeployment's pods between the candidate and the
@@ -71,23 +72,7 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 
 	for {
 		if c.Step >= last {
-			// The candidate comes up at full size while the stable version keeps the
-			// pods it has, so a promotion never drops capacity.
-			c.Weight = 100
-			if routed {
-				// The router keeps the last step's weight until the candidate
-				// can take all the traffic.
-				c.Weight = weightBefore(steps, last)
-				d.traffic.CandidateWeight = c.Weight
-			}
-			d.Run = []Target{{Version: want, Replicas: replicas},
-				{Version: d.Stable.Version, Replicas: in.Deployments[d.Stable.Deployment].Replicas}}
-			if found && rolledOut(obs, in.TemplateHash, replicas) {
-				promote(d, in, name, obs)
-				return
-			}
-			progress(d, "Promoting", fmt.Sprintf("Version %s passed every canary step and is scaling to %d pods before it takes all traffic: %d/%d available",
-				want, replicas, obs.AvailableReplicas, replicas), obs, found)
+			promoteCanary(d, in, name, replicas, weightBefore(steps, last), obs, found)
 			return
 		}
 		step := steps[c.Step]
@@ -99,16 +84,11 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 		d.Run = []Target{{Version: want, Replicas: candN}, {Version: d.Stable.Version, Replicas: stableN}}
 		where := fmt.Sprintf("Canary of version %s at step %d/%d (weight %d%%, %d of %d pods)", want, c.Step+1, len(steps), step.Weight, candN, candN+stableN)
 		if !found || !rolledOut(obs, in.TemplateHash, candN) {
-			// The stable version gives up pods only once the candidate's are up.
-			if running := in.Deployments[d.Stable.Deployment].Replicas; running > stableN {
-				d.Run[1].Replicas = running
-			}
-			if routed {
-				// The router moves weight only to pods that are up.
-				c.Weight = weightBefore(steps, c.Step)
-				d.traffic.CandidateWeight = c.Weight
-			}
+			waitForStepPods(d, in, weightBefore(steps, c.Step), stableN)
 			progress(d, "WaitingForPods", fmt.Sprintf("%s: %d/%d candidate pods available", where, obs.AvailableReplicas, candN), obs, found)
+			return
+		}
+		if c.Step == 0 && !testsPassed(d, in, name, replicas, where, obs, found) {
 			return
 		}
 		d.traffic.CandidateWeight = step.Weight
@@ -133,6 +113,46 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 			d.Events = append(d.Events, Event{corev1.EventTypeNormal, "StepAdvanced",
 				fmt.Sprintf("Canary of version %s moved to step %d/%d (weight %d%%)", want, c.Step+1, len(steps), steps[c.Step].Weight)})
 		}
+	}
+}
+
+// promoteCanary brings the candidate up at full size while the stable version
+// keeps the pods it has, so a promotion never drops capacity, and promotes it
+// once all its pods are available. A router keeps the last step's weight
+// until then.
+func promoteCanary(d *Decision, in Input, name string, replicas, lastWeight int32, obs Observed, found bool) {
+	want := in.MD.Spec.Model.Version
+	c := d.Candidate
+	c.Weight = 100
+	if Routed(in.MD) {
+		c.Weight = lastWeight
+		d.traffic.CandidateWeight = c.Weight
+	}
+	d.Run = []Target{{Version: want, Replicas: replicas},
+		{Version: d.Stable.Version, Replicas: in.Deployments[d.Stable.Deployment].Replicas}}
+	if found && rolledOut(obs, in.TemplateHash, replicas) {
+		promote(d, in, name, obs)
+		return
+	}
+	progress(d, "Promoting", fmt.Sprintf("Version %s passed every canary step and is scaling to %d pods before it takes all traffic: %d/%d available",
+		want, replicas, obs.AvailableReplicas, replicas), obs, found)
+}
+
+// waitForStepPods holds traffic where it was while a step's pods come up:
+// the stable version gives up pods only once the candidate's are up, a router
+// keeps the weight of the step before, and pods about to be tested stay out
+// of <name>.
+func waitForStepPods(d *Decision, in Input, weightBefore, stableN int32) {
+	c := d.Candidate
+	if running := in.Deployments[d.Stable.Deployment].Replicas; running > stableN {
+		d.Run[1].Replicas = running
+	}
+	if Routed(in.MD) {
+		c.Weight = weightBefore
+		d.traffic.CandidateWeight = c.Weight
+	}
+	if t := in.Tests; c.Step == 0 && t != nil && (!t.Done || !t.Passed) {
+		d.testing, c.Weight, d.traffic = true, 0, desiredstate.RoutePlan{}
 	}
 }
 

@@ -107,6 +107,9 @@ func decideExperiment(d *Decision, in Input, name string, replicas int32) {
 				where, obs.AvailableReplicas, x.size, d.Stable.Version), obs, found)
 			return
 		}
+		if !testsPassed(d, in, name, replicas, where, obs, found) {
+			return
+		}
 		if outsideWindow(in) {
 			waitForWindow(d, in)
 			return

@@ -69,6 +69,18 @@ type Input struct {
 	// WindowOverride is the emergency override of the windows, as "reason
 	// (set by user)", or empty.
 	WindowOverride string
+	// Tests are the smoke and load tests of the candidate; nil when the spec
+	// declares none.
+	Tests *TestsState
+}
+
+// TestsState is where the candidate's smoke and load tests stand.
+type TestsState struct {
+	// Done is false while they run (or wait for the candidate's endpoints).
+	Done bool
+	// Passed, or Reason (SmokeTestFailed, LoadTestFailed) and Message.
+	Passed          bool
+	Reason, Message string
 }
 
 // WindowState is what the deployment windows say about now.
@@ -156,6 +168,8 @@ type Decision struct {
 
 	// traffic is what the strategy asks of the router, made into Route at the end.
 	traffic desiredstate.RoutePlan
+	// testing keeps the candidate out of <name> while its tests run.
+	testing bool
 }
 
 // Decide computes the next step: which versions run at what size, what the
@@ -206,7 +220,7 @@ func Decide(in Input) Decision {
 	}
 	d.Delete = unwanted(in.Deployments, d.Run, md)
 	d.Selectors = selectors(md, d.Stable, d.Candidate)
-	if apexSelectsStableOnly(md) {
+	if apexSelectsStableOnly(md) || d.testing {
 		d.Selectors.Apex = d.Selectors.Stable
 	}
 	if Routed(md) {
@@ -251,6 +265,25 @@ func decideStableVersion(d *Decision, in Input, name string, replicas int32) {
 		}
 		progress(d, "WaitingForPods", msg, obs, found)
 	}
+}
+
+// testsPassed holds the candidate out of user traffic while its smoke and
+// load tests run against it, rolls it back when they fail, and reports
+// whether they passed (or none are declared).
+func testsPassed(d *Decision, in Input, name string, replicas int32, where string, obs Observed, found bool) bool {
+	t := in.Tests
+	switch {
+	case t == nil || (t.Done && t.Passed):
+		return true
+	case t.Done:
+		rollback(d, in, name, replicas, t.Reason, fmt.Sprintf("Version %s was rolled back: %s", in.MD.Spec.Model.Version, t.Message))
+		return false
+	}
+	d.testing = true
+	d.Candidate.Weight = 0
+	d.traffic = desiredstate.RoutePlan{}
+	progress(d, "Testing", where+": smoke and load tests run against the candidate; it gets no user traffic until they pass", obs, found)
+	return false
 }
 
 // reasonOutsideWindow is the condition reason of a rollout held by its deployment windows.

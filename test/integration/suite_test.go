@@ -36,6 +36,7 @@ import (
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/controller"
+	"github.com/modelgate/modelgate/internal/loadtest"
 	"github.com/modelgate/modelgate/internal/notify"
 	"github.com/modelgate/modelgate/internal/probe"
 	mgwebhook "github.com/modelgate/modelgate/internal/webhook"
@@ -131,6 +132,8 @@ var _ = BeforeSuite(func() {
 	notifier := notify.New(notify.Options{Timeout: 2 * time.Second, MaxAttempts: 2,
 		Backoff: notify.Backoff{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond}})
 	Expect(mgr.Add(notifier)).To(Succeed())
+	tester := &loadtest.Tester{}
+	Expect(mgr.Add(tester)).To(Succeed())
 	servesGatewayAPI, err := controller.ServesGatewayAPI(mgr.GetRESTMapper())
 	Expect(err).NotTo(HaveOccurred())
 	Expect(servesGatewayAPI).To(BeTrue())
@@ -143,6 +146,7 @@ var _ = BeforeSuite(func() {
 		GatewayAPI: servesGatewayAPI,
 		APIReader:  mgr.GetAPIReader(),
 		Notifier:   notifier,
+		Tester:     tester,
 	}).SetupWithManager(mgr)).To(Succeed())
 	go func() {
 		defer GinkgoRecover()

@@ -1,0 +1,134 @@
+package integration
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+)
+
+// endpointServer serves handler on an address an EndpointSlice may hold: the
+// API server refuses loopback addresses in endpoints, so it listens on one of
+// this machine's other addresses.
+func endpointServer(handler http.Handler) *httptest.Server {
+	GinkgoHelper()
+	addrs, err := net.InterfaceAddrs()
+	Expect(err).NotTo(HaveOccurred())
+	for _, a := range addrs {
+		ipnet, ok := a.(*net.IPNet)
+		if !ok || ipnet.IP.IsLoopback() || ipnet.IP.To4() == nil || !ipnet.IP.IsGlobalUnicast() {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort(ipnet.IP.String(), "0"))
+		if err != nil {
+			continue
+		}
+		srv := httptest.NewUnstartedServer(handler)
+		srv.Listener = l
+		srv.Start()
+		DeferCleanup(srv.Close)
+		return srv
+	}
+	Fail("this machine has no IPv4 address but loopback for a test endpoint")
+	return nil
+}
+
+// candidateEndpoint plays the EndpointSlice controller for <md>-candidate:
+// its one ready endpoint is srv, a real HTTP server on this machine.
+func candidateEndpoint(ns, md string, srv *httptest.Server) {
+	host, port, err := net.SplitHostPort(srv.Listener.Addr().String())
+	Expect(err).NotTo(HaveOccurred())
+	p, err := strconv.Atoi(port)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(k8sClient.Create(ctx, &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Namespace: ns, Name: md + "-candidate-x", Labels: map[string]string{discoveryv1.LabelServiceName: md + "-candidate"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{host}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To(int32(p))}},
+	})).To(Succeed())
+}
+
+var _ = Describe("Smoke and load tests", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	tested := func(version string) *servingv1alpha1.ModelDeployment {
+		md := newModelDeployment(ns, version, 2)
+		md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyCanary, Canary: &servingv1alpha1.CanaryStrategy{
+			Steps: []servingv1alpha1.CanaryStep{{Weight: 50, Pause: &servingv1alpha1.Pause{}}},
+		}}
+		md.Spec.Analysis = &servingv1alpha1.AnalysisSpec{
+			SmokeTest: &servingv1alpha1.SmokeTestSpec{Requests: []servingv1alpha1.SmokeRequest{{
+				Method: "POST", Path: "/predict", Body: `{"amount": 120.5}`, ExpectedStatus: 200,
+				ExpectedFields: []servingv1alpha1.ExpectedField{{Path: "prediction"}},
+			}}},
+			LoadTest: &servingv1alpha1.LoadTestSpec{RPS: 50, Duration: &metav1.Duration{Duration: time.Second}, Path: "/predict",
+				Body: `{"amount": 120.5}`, P95Milliseconds: ptr.To[int32](200), MaxErrorPercent: "1"},
+		}
+		return md
+	}
+
+	It("keeps the candidate out of user traffic until its tests pass, and records the load test's figures", func() {
+		var requests atomic.Int64
+		srv := endpointServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			requests.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"prediction": 0, "probability": 0.07}`))
+		}))
+		md := tested("1.0.0")
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		playDeploymentController(deploymentOf(ns, md.Name, "1.0.0"))
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) { cur.Spec.Model.Version = "1.1.0" })
+		candidate := deploymentOf(ns, md.Name, "1.1.0")
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
+		Eventually(serviceSelector(ns, md.Name)).Should(HaveKeyWithValue("serving.modelgate.dev/version", "1.0.0"), "<name> leaves the candidate out")
+		playDeploymentController(candidate)
+		Eventually(readyReason(key)).Should(Equal("Testing"))
+		Expect(getMD(key).Status.Candidate.Weight).To(BeZero())
+		candidateEndpoint(ns, md.Name, srv)
+
+		Eventually(readyReason(key), "30s").Should(Equal("WaitingForPromote"))
+		lt := getMD(key).Status.LoadTest
+		Expect(lt).NotTo(BeNil())
+		Expect(lt.Version).To(Equal("1.1.0"))
+		Expect(lt.Verdict).To(Equal(servingv1alpha1.VerdictPass))
+		Expect(lt.TargetRPS).To(BeEquivalentTo(50))
+		Expect(lt.Requests).To(BeNumerically(">=", 45))
+		Expect(lt.P95Ms).NotTo(BeEmpty())
+		Expect(requests.Load()).To(BeNumerically(">=", lt.Requests), "every request went to the candidate's endpoint")
+		Expect(getMD(key).Status.Candidate.Weight).To(BeEquivalentTo(50))
+		Expect(serviceSelector(ns, md.Name)()).NotTo(HaveKey("serving.modelgate.dev/version"), "the candidate joins <name> at its weight")
+	})
+
+	It("rolls back a candidate that fails its smoke test, saying what failed", func() {
+		srv := endpointServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, `{"error": "model not loaded"}`, http.StatusInternalServerError)
+		}))
+		md := tested("1.0.0")
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		playDeploymentController(deploymentOf(ns, md.Name, "1.0.0"))
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) { cur.Spec.Model.Version = "1.1.0" })
+		candidate := deploymentOf(ns, md.Name, "1.1.0")
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
+		playDeploymentController(candidate)
+		candidateEndpoint(ns, md.Name, srv)
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }, "30s").Should(Equal(servingv1alpha1.PhaseRolledBack))
+		Expect(condition(key, servingv1alpha1.ConditionRolledBack)()).To(And(HavePrefix("True/SmokeTestFailed: Version 1.1.0 was rolled back:"), ContainSubstring("500")))
+		Expect(getMD(key).Status.History[0].Reason).To(Equal("SmokeTestFailed"))
+	})
+})
