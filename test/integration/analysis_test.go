@@ -54,24 +54,32 @@ func (m *metricsAPI) set(metric, version, value string) {
 	m.values[metric+"@"+version] = value
 }
 
+// analyzedCanary is 1.0.0 deployed on 2 pods, with a one-step canary analysed
+// every second against a metrics API the story sets, and a bake if given.
+func analyzedCanary(bake *metav1.Duration) (string, *metricsAPI, *servingv1alpha1.ModelDeployment) {
+	GinkgoHelper()
+	ns := newNamespace()
+	prom := newMetricsAPI()
+	md := newModelDeployment(ns, "1.0.0", 2)
+	md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyCanary, Canary: &servingv1alpha1.CanaryStrategy{
+		Steps: []servingv1alpha1.CanaryStep{{Weight: 50}},
+	}}
+	md.Spec.Analysis = &servingv1alpha1.AnalysisSpec{
+		Interval:      &metav1.Duration{Duration: time.Second},
+		Prometheus:    &servingv1alpha1.PrometheusSpec{Address: servingv1alpha1.URL(prom.srv.URL)},
+		Triggers:      &servingv1alpha1.TriggersSpec{ErrorRate: &servingv1alpha1.ErrorRateTrigger{MaxPercent: "5"}},
+		MinSampleSize: 10, ConsecutiveErrorLimit: 4, NoData: servingv1alpha1.NoDataPause, Bake: bake,
+	}
+	Expect(k8sClient.Create(ctx, md)).To(Succeed())
+	playDeploymentController(deploymentOf(ns, md.Name, "1.0.0"))
+	Eventually(func() servingv1alpha1.Phase { return getMD(objectKey(md)).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+	return ns, prom, md
+}
+
 var _ = Describe("Analysis during a canary", func() {
 	It("moves on when live measurements pass, waits without enough requests, and rolls back on a breach", func() {
-		ns := newNamespace()
-		prom := newMetricsAPI()
-		md := newModelDeployment(ns, "1.0.0", 2)
-		md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyCanary, Canary: &servingv1alpha1.CanaryStrategy{
-			Steps: []servingv1alpha1.CanaryStep{{Weight: 50}},
-		}}
-		md.Spec.Analysis = &servingv1alpha1.AnalysisSpec{
-			Interval:      &metav1.Duration{Duration: time.Second},
-			Prometheus:    &servingv1alpha1.PrometheusSpec{Address: servingv1alpha1.URL(prom.srv.URL)},
-			Triggers:      &servingv1alpha1.TriggersSpec{ErrorRate: &servingv1alpha1.ErrorRateTrigger{MaxPercent: "5"}},
-			MinSampleSize: 10, ConsecutiveErrorLimit: 4, NoData: servingv1alpha1.NoDataPause,
-		}
-		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		ns, prom, md := analyzedCanary(nil)
 		key := objectKey(md)
-		playDeploymentController(deploymentOf(ns, md.Name, "1.0.0"))
-		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
 
 		By("promoting a version whose measurements pass")
 		prom.set("increase(model_requests_total", "1.1.0", "240")
@@ -120,24 +128,9 @@ var _ = Describe("Analysis during a canary", func() {
 	})
 
 	It("bakes a promoted version with the old one warm, and rolls back to it at once on a breach", func() {
-		ns := newNamespace()
-		prom := newMetricsAPI()
-		md := newModelDeployment(ns, "1.0.0", 2)
-		md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyCanary, Canary: &servingv1alpha1.CanaryStrategy{
-			Steps: []servingv1alpha1.CanaryStep{{Weight: 50}},
-		}}
-		md.Spec.Analysis = &servingv1alpha1.AnalysisSpec{
-			Interval:      &metav1.Duration{Duration: time.Second},
-			Prometheus:    &servingv1alpha1.PrometheusSpec{Address: servingv1alpha1.URL(prom.srv.URL)},
-			Triggers:      &servingv1alpha1.TriggersSpec{ErrorRate: &servingv1alpha1.ErrorRateTrigger{MaxPercent: "5"}},
-			MinSampleSize: 10, ConsecutiveErrorLimit: 4, NoData: servingv1alpha1.NoDataPause,
-			Bake: &metav1.Duration{Duration: time.Hour},
-		}
-		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		ns, prom, md := analyzedCanary(&metav1.Duration{Duration: time.Hour})
 		key := objectKey(md)
 		stable, candidate := deploymentOf(ns, md.Name, "1.0.0"), deploymentOf(ns, md.Name, "1.1.0")
-		playDeploymentController(stable)
-		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
 
 		prom.set("increase(model_requests_total", "1.1.0", "300")
 		prom.set(`code=~"5.."`, "1.1.0", "0.2")

@@ -62,6 +62,8 @@ var _ = Describe("Smoke and load tests", func() {
 	var ns string
 	BeforeEach(func() { ns = newNamespace() })
 
+	// tested is a ModelDeployment at version, deployed, whose one-step canary
+	// declares a smoke test and a load test.
 	tested := func(version string) *servingv1alpha1.ModelDeployment {
 		md := newModelDeployment(ns, version, 2)
 		md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyCanary, Canary: &servingv1alpha1.CanaryStrategy{
@@ -75,6 +77,9 @@ var _ = Describe("Smoke and load tests", func() {
 			LoadTest: &servingv1alpha1.LoadTestSpec{RPS: 50, Duration: &metav1.Duration{Duration: time.Second}, Path: "/predict",
 				Body: `{"amount": 120.5}`, P95Milliseconds: ptr.To[int32](200), MaxErrorPercent: "1"},
 		}
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		playDeploymentController(deploymentOf(ns, md.Name, version))
+		Eventually(func() servingv1alpha1.Phase { return getMD(objectKey(md)).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
 		return md
 	}
 
@@ -86,10 +91,7 @@ var _ = Describe("Smoke and load tests", func() {
 			_, _ = w.Write([]byte(`{"prediction": 0, "probability": 0.07}`))
 		}))
 		md := tested("1.0.0")
-		Expect(k8sClient.Create(ctx, md)).To(Succeed())
 		key := objectKey(md)
-		playDeploymentController(deploymentOf(ns, md.Name, "1.0.0"))
-		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
 
 		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) { cur.Spec.Model.Version = "1.1.0" })
 		candidate := deploymentOf(ns, md.Name, "1.1.0")
@@ -118,10 +120,7 @@ var _ = Describe("Smoke and load tests", func() {
 			http.Error(w, `{"error": "model not loaded"}`, http.StatusInternalServerError)
 		}))
 		md := tested("1.0.0")
-		Expect(k8sClient.Create(ctx, md)).To(Succeed())
 		key := objectKey(md)
-		playDeploymentController(deploymentOf(ns, md.Name, "1.0.0"))
-		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
 		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) { cur.Spec.Model.Version = "1.1.0" })
 		candidate := deploymentOf(ns, md.Name, "1.1.0")
 		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
