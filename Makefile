@@ -85,9 +85,10 @@ test-unit: ## Unit tests: table tests of the pure packages.
 	$(GO) test $(TEST_FLAGS) -cover -coverpkg=$(COVER_PKGS) $(UNIT_PKGS) -args -test.gocoverdir=$(COVER_DIR)/unit
 
 .PHONY: test-integration
-test-integration: $(ENVTEST_ASSETS) ## Integration tests: envtest (a real kube-apiserver and etcd) user stories.
+test-integration: $(ENVTEST_ASSETS) model-server $(PROMETHEUS) ## Integration tests: envtest (a real kube-apiserver and etcd) user stories; the data plane and Prometheus helpers with the real binaries.
 	@rm -rf $(COVER_DIR)/integration && mkdir -p $(COVER_DIR)/integration
-	$(TOOL_ENV) $(GO) test $(TEST_FLAGS) -cover -coverpkg=$(COVER_PKGS) ./test/integration/... -args -test.gocoverdir=$(COVER_DIR)/integration
+	$(TOOL_ENV) MODEL_SERVER=$(MODEL_SERVER) $(GO) test $(TEST_FLAGS) -cover -coverpkg=$(COVER_PKGS) \
+		./test/integration/... ./test/dataplane/... ./test/promserver/... -args -test.gocoverdir=$(COVER_DIR)/integration
 
 .PHONY: test-e2e
 test-e2e: cluster-tools manifests model-server $(PROMETHEUS) ## End-to-end tests: a local kwok cluster with the operator running as its own process, and the real data plane.

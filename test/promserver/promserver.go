@@ -107,8 +107,9 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		timeout = 30 * time.Second
 	}
 	if err := s.waitReady(ctx, timeout); err != nil {
+		tail := s.LogTail(20) // before Stop removes a temporary Dir
 		_ = s.Stop()
-		return nil, fmt.Errorf("the Prometheus on %s did not become ready: %w\n%s", s.Address, err, s.LogTail(20))
+		return nil, fmt.Errorf("the Prometheus on %s did not become ready: %w\n%s", s.Address, err, tail)
 	}
 	return s, nil
 }
