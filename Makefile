@@ -174,9 +174,9 @@ deploy: manifests $(KUBECTL) ## Deploy the operator (image $IMG) into the cluste
 DEMO_CLUSTER ?= modelgate-demo
 
 .PHONY: demo
-demo: cluster-tools manifests ## Start a local cluster, run the operator, apply the samples and show them become Ready.
+demo: cluster-tools manifests dataplane $(PROMETHEUS) ## Start a local cluster with the real data plane and Prometheus, run the operator, apply the samples and show them become Ready.
 	$(GO) build -o $(MANAGER) ./cmd
-	$(TOOL_ENV) MANAGER=$(MANAGER) DEMO_CLUSTER=$(DEMO_CLUSTER) hack/demo.sh up
+	$(TOOL_ENV) MANAGER=$(MANAGER) DATA_PLANE=$(DATA_PLANE) DEMO_CLUSTER=$(DEMO_CLUSTER) hack/demo.sh up
 
 .PHONY: demo-down
 demo-down: $(KWOKCTL) $(KUBECTL) ## Stop the demo's operator and remove its cluster.

@@ -23,10 +23,16 @@ import (
 //   - a pod IP goes to that pod's process, on the loopback twin of the IP;
 //   - a Service's ClusterIP, or its name (<svc>.<ns>, <svc>.<ns>.svc,
 //     <svc>.<ns>.svc.cluster.local), goes to a ready endpoint of its
-//     EndpointSlices picked at random for each request;
+//     EndpointSlices picked at random for each request, and the answer
+//     names it in the EndpointHeader header (to send /feedback to the pod
+//     that answered);
 //   - anything else goes where it was sent, so a client may use the proxy
 //     for all its traffic.
 // Only the pods, Services and EndpointSlices modelgate manages are known.
+
+// EndpointHeader names, in an answer the proxy routed through a Service,
+// the pod IP and port that answered.
+const EndpointHeader = "X-Data-Plane-Endpoint"
 
 // Index names of the informers' indexers.
 const (
@@ -62,32 +68,43 @@ func serviceIndex(obj any) ([]string, error) {
 // errNoEndpoint is a Service without a ready endpoint for the port asked.
 var errNoEndpoint = errors.New("no ready endpoint")
 
-// resolve maps the host:port a client asked for to the address to dial.
-func (r *Runner) resolve(hostport string) (string, error) {
+// route maps the host:port a client asked for to a pod's host:port when it
+// names a Service, and says whether it did; anything else is left as it is.
+func (r *Runner) route(hostport string) (target string, viaService bool, err error) {
 	host, port, err := net.SplitHostPort(hostport)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	if ip := net.ParseIP(host); ip != nil {
-		if pods, _ := r.pods.GetIndexer().ByIndex(byPodIP, host); len(pods) > 0 {
-			local, err := LocalIP(host)
-			if err != nil {
-				return "", err
-			}
-			return net.JoinHostPort(local, port), nil
-		}
+	var svc *corev1.Service
+	if net.ParseIP(host) != nil {
 		if svcs, _ := r.services.GetIndexer().ByIndex(byClusterIP, host); len(svcs) > 0 {
-			return r.endpoint(svcs[0].(*corev1.Service), port)
+			svc = svcs[0].(*corev1.Service)
 		}
-		return hostport, nil
-	}
-	if ns, name, ok := serviceName(host); ok {
-		obj, exists, _ := r.services.GetIndexer().GetByKey(ns + "/" + name)
-		if exists {
-			return r.endpoint(obj.(*corev1.Service), port)
+	} else if ns, name, ok := serviceName(host); ok {
+		if obj, exists, _ := r.services.GetIndexer().GetByKey(ns + "/" + name); exists {
+			svc = obj.(*corev1.Service)
 		}
 	}
-	return hostport, nil
+	if svc == nil {
+		return hostport, false, nil
+	}
+	target, err = r.endpoint(svc, port)
+	return target, true, err
+}
+
+// local maps a pod IP's host:port to its process on the loopback twin;
+// anything else is left as it is.
+func (r *Runner) local(hostport string) string {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return hostport
+	}
+	if pods, _ := r.pods.GetIndexer().ByIndex(byPodIP, host); len(pods) > 0 {
+		if twin, err := LocalIP(host); err == nil {
+			return net.JoinHostPort(twin, port)
+		}
+	}
+	return hostport
 }
 
 // serviceName reads <svc>.<ns>[.svc[.cluster.local]].
@@ -102,7 +119,7 @@ func serviceName(host string) (ns, name string, ok bool) {
 }
 
 // endpoint picks a ready endpoint of a Service port at random, as kube-proxy
-// would, and returns its process's address.
+// would, and returns its pod IP and port.
 func (r *Runner) endpoint(svc *corev1.Service, port string) (string, error) {
 	n, err := strconv.Atoi(port)
 	if err != nil {
@@ -135,11 +152,7 @@ func (r *Runner) endpoint(svc *corev1.Service, port string) (string, error) {
 			if e.Conditions.Ready != nil && !*e.Conditions.Ready || len(e.Addresses) == 0 {
 				continue
 			}
-			local, err := LocalIP(e.Addresses[0])
-			if err != nil {
-				continue
-			}
-			candidates = append(candidates, net.JoinHostPort(local, strconv.Itoa(int(target))))
+			candidates = append(candidates, net.JoinHostPort(e.Addresses[0], strconv.Itoa(int(target))))
 		}
 	}
 	if len(candidates) == 0 {
@@ -150,41 +163,38 @@ func (r *Runner) endpoint(svc *corev1.Service, port string) (string, error) {
 
 // proxy is the HTTP proxy of the data plane's network.
 type proxy struct {
-	r      *Runner
-	dialer net.Dialer
-	// fixed keeps connections to pods and the outside; each request to a
-	// Service gets a new connection, so that it picks its own endpoint.
-	fixed, perRequest *httputil.ReverseProxy
+	r       *Runner
+	dialer  net.Dialer
+	forward *httputil.ReverseProxy
 }
 
 func newProxy(r *Runner) *proxy {
 	p := &proxy{r: r, dialer: net.Dialer{Timeout: 5 * time.Second}}
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		target, err := r.resolve(addr)
-		if err != nil {
-			return nil, err
-		}
-		return p.dialer.DialContext(ctx, network, target)
-	}
-	rp := func(keepAlive bool) *httputil.ReverseProxy {
-		return &httputil.ReverseProxy{
-			// The request is in absolute form: it already names where it goes.
-			Rewrite: func(pr *httputil.ProxyRequest) { pr.Out.Host = pr.In.Host },
-			Transport: &http.Transport{
-				DialContext: dial, DisableKeepAlives: !keepAlive, MaxIdleConnsPerHost: 64,
-				IdleConnTimeout: 30 * time.Second,
+	p.forward = &httputil.ReverseProxy{
+		// The request is in absolute form and already names where it goes;
+		// ServeHTTP has put a Service's endpoint there.
+		Rewrite: func(pr *httputil.ProxyRequest) { pr.Out.Host = pr.In.Host },
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				return p.dialer.DialContext(ctx, network, r.local(addr))
 			},
-			ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
-				code := http.StatusBadGateway
-				if errors.Is(err, errNoEndpoint) {
-					code = http.StatusServiceUnavailable
-				}
-				http.Error(w, fmt.Sprintf("local data plane: %s %s: %v", req.Method, req.URL, err), code)
-			},
-		}
+			MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second,
+		},
+		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
+			fail(w, req.Method+" "+req.URL.String(), err)
+		},
 	}
-	p.fixed, p.perRequest = rp(true), rp(false)
 	return p
+}
+
+// fail answers an error of the proxy: 503 for a Service without a ready
+// endpoint, 502 for anything else.
+func fail(w http.ResponseWriter, what string, err error) {
+	code := http.StatusBadGateway
+	if errors.Is(err, errNoEndpoint) {
+		code = http.StatusServiceUnavailable
+	}
+	http.Error(w, fmt.Sprintf("local data plane: %s: %v", what, err), code)
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -196,40 +206,29 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "this is the local data plane's HTTP proxy: send requests through it (HTTP_PROXY=http://"+req.Host+"), with absolute URLs", http.StatusBadRequest)
 		return
 	}
-	if p.isService(req.URL.Host) {
-		p.perRequest.ServeHTTP(w, req)
+	target, viaService, err := p.r.route(req.URL.Host)
+	if err != nil {
+		fail(w, req.Method+" "+req.URL.String(), err)
 		return
 	}
-	p.fixed.ServeHTTP(w, req)
+	if viaService {
+		req = req.Clone(req.Context())
+		req.URL.Host = target
+		w.Header().Set(EndpointHeader, target)
+	}
+	p.forward.ServeHTTP(w, req)
 }
 
-func (p *proxy) isService(hostport string) bool {
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		host = hostport
-	}
-	if net.ParseIP(host) != nil {
-		svcs, _ := p.r.services.GetIndexer().ByIndex(byClusterIP, host)
-		return len(svcs) > 0
-	}
-	ns, name, ok := serviceName(host)
-	if !ok {
-		return false
-	}
-	_, exists, _ := p.r.services.GetIndexer().GetByKey(ns + "/" + name)
-	return exists
-}
-
-// tunnel serves CONNECT: a TCP stream to where resolve says.
+// tunnel serves CONNECT: a TCP stream to the pod, Service or host asked for.
 func (p *proxy) tunnel(w http.ResponseWriter, req *http.Request) {
-	target, err := p.r.resolve(req.Host)
+	target, _, err := p.r.route(req.Host)
 	if err != nil {
-		http.Error(w, fmt.Sprintf("local data plane: CONNECT %s: %v", req.Host, err), http.StatusBadGateway)
+		fail(w, "CONNECT "+req.Host, err)
 		return
 	}
-	upstream, err := p.dialer.DialContext(req.Context(), "tcp", target)
+	upstream, err := p.dialer.DialContext(req.Context(), "tcp", p.r.local(target))
 	if err != nil {
-		http.Error(w, fmt.Sprintf("local data plane: CONNECT %s: %v", req.Host, err), http.StatusBadGateway)
+		fail(w, "CONNECT "+req.Host, err)
 		return
 	}
 	hj, ok := w.(http.Hijacker)

@@ -3,6 +3,7 @@ package dataplane
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -49,6 +50,12 @@ func serviceFixture(t *testing.T) (objs []runtime.Object, prefix string, port in
 		&corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: "scorer", Namespace: "ml", Labels: map[string]string{"app.kubernetes.io/managed-by": "modelgate"}},
 			Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.7", ClusterIPs: []string{"10.96.0.7"},
+				Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
+		},
+		// A Service whose pods are all gone.
+		&corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: "empty", Namespace: "ml", Labels: map[string]string{"app.kubernetes.io/managed-by": "modelgate"}},
+			Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.8", ClusterIPs: []string{"10.96.0.8"},
 				Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
 		},
 	}
@@ -100,6 +107,23 @@ func connectHealthz(t *testing.T, proxyHost, target string) {
 	}
 }
 
+// predictViaService posts a payment to a Service and returns the version that
+// answered and the endpoint the proxy named.
+func predictViaService(t *testing.T, client *http.Client, target string) (version, endpoint string) {
+	t.Helper()
+	resp, err := client.Post(target+"/predict", "application/json", strings.NewReader(
+		`{"features": {"amount": 42.5, "hour": 14, "merchant_risk": 0.2, "distance_km": 3, "transactions_24h": 2, "card_present": 1, "foreign": 0, "account_age_days": 900}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var answer struct{ Version string }
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("predict at %s: %d %v", target, resp.StatusCode, err)
+	}
+	return answer.Version, resp.Header.Get(EndpointHeader)
+}
+
 // getThrough sends a GET with client.
 func getThrough(client *http.Client, target string) (int, string, error) {
 	resp, err := client.Get(target)
@@ -139,8 +163,8 @@ func TestProxyRoutesPodIPsAndServices(t *testing.T) {
 	if err != nil || r.ProxyURL() == "" {
 		t.Fatalf("proxy URL %q: %v", r.ProxyURL(), err)
 	}
-	// A new connection per request, as many clients would open.
-	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxyURL), DisableKeepAlives: true}}
+	// One kept-alive connection to the proxy: each request still picks its own endpoint.
+	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxyURL)}}
 	eventually(t, "each pod IP reaches its own process", func() error {
 		for i := range 3 {
 			if code, _, err := getThrough(client, fmt.Sprintf("http://%s%d:%d/readyz", prefix, 30+i, port)); err != nil || code != 200 {
@@ -157,14 +181,20 @@ func TestProxyRoutesPodIPsAndServices(t *testing.T) {
 	for _, target := range []string{"http://10.96.0.7:80", "http://scorer.ml:80", "http://scorer.ml.svc.cluster.local:80"} {
 		seen := map[string]int{}
 		for range 40 {
-			seen[predictAt(t, client, target)]++
+			version, endpoint := predictViaService(t, client, target)
+			seen[version]++
+			// The answer names the pod that gave it.
+			if want := fmt.Sprintf("%s%d:%d", prefix, 30+map[string]int{"1.0.0": 0, "2.0.0": 1}[version], port); endpoint != want {
+				t.Errorf("%s: version %s answered from %s, want %s", target, version, endpoint, want)
+			}
 		}
 		if seen["1.0.0"] == 0 || seen["2.0.0"] == 0 || seen["3.0.0"] != 0 {
-			t.Errorf("%s: answers by version %v, want both ready pods and never the unready one", target, seen)
+			t.Errorf("%s: answers by version %v, want both ready pods, each request on its own, and never the unready one", target, seen)
 		}
 	}
 
 	for target, want := range map[string]string{
+		"http://empty.ml:80":      "503 Service Unavailable: local data plane: POST http://empty.ml:80/: service ml/empty port 80: no ready endpoint",
 		"http://scorer.ml:81":     "502 Bad Gateway: local data plane: POST http://scorer.ml:81/: service ml/scorer has no port 81",
 		outside.URL + "/anything": "200 OK: outside",
 		"http://127.0.0.1:1":      "502 Bad Gateway", // not a pod: sent where it was going, where nothing listens

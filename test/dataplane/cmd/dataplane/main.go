@@ -23,27 +23,33 @@ import (
 	"github.com/modelgate/modelgate/test/promserver"
 )
 
+// options are the command line.
+type options struct {
+	kubeconfig, modelServer, logDir, namespace string
+	proxyAddress                               string
+	prometheus, promAddress                    string
+	scrapeInterval                             time.Duration
+	envFile                                    string
+}
+
 func main() {
-	var (
-		kubeconfig, modelServer, logDir, namespace string
-		prometheus, promAddress, promURLFile       string
-		scrapeInterval                             time.Duration
-	)
+	var o options
 	self, _ := os.Executable()
-	flag.StringVar(&kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "Kubeconfig of the local cluster.")
-	flag.StringVar(&modelServer, "model-server", filepath.Join(filepath.Dir(self), "model-server"), "The cmd/model-server binary to run for each pod.")
-	flag.StringVar(&logDir, "log-dir", "tmp/dataplane", "Folder of the model servers' logs, one per pod, and of Prometheus' data.")
-	flag.StringVar(&namespace, "namespace", "", "Watch pods of this namespace only; all when empty.")
-	flag.StringVar(&prometheus, "prometheus", "", "Prometheus binary (bin/prometheus-<version>/prometheus); empty to run none.")
-	flag.StringVar(&promAddress, "prometheus-address", "", "Address Prometheus listens on; a free loopback port when empty.")
-	flag.StringVar(&promURLFile, "prometheus-url-file", "", "File to write Prometheus' URL into once it is ready.")
-	flag.DurationVar(&scrapeInterval, "scrape-interval", time.Second, "How often Prometheus scrapes each pod.")
+	flag.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "Kubeconfig of the local cluster.")
+	flag.StringVar(&o.modelServer, "model-server", filepath.Join(filepath.Dir(self), "model-server"), "The cmd/model-server binary to run for each pod.")
+	flag.StringVar(&o.logDir, "log-dir", "tmp/dataplane", "Folder of the model servers' logs (one per pod), the Prometheus targets file and Prometheus' data.")
+	flag.StringVar(&o.namespace, "namespace", "", "Watch pods of this namespace only; all when empty.")
+	flag.StringVar(&o.proxyAddress, "proxy-address", "127.0.0.1:0", "Address of the HTTP proxy that routes pod IPs and Services to the processes.")
+	flag.StringVar(&o.prometheus, "prometheus", "", "Prometheus binary (bin/prometheus-<version>/prometheus); empty to run none.")
+	flag.StringVar(&o.promAddress, "prometheus-address", "", "Address Prometheus listens on; a free loopback port when empty.")
+	flag.DurationVar(&o.scrapeInterval, "scrape-interval", time.Second, "How often Prometheus scrapes each pod.")
+	flag.StringVar(&o.envFile, "env-file", "", "File to write DATA_PLANE_PROXY=<url> and PROMETHEUS_URL=<url> into once both are up, for a shell to source.")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, log, kubeconfig, modelServer, logDir, namespace, prometheus, promAddress, promURLFile, scrapeInterval); err != nil {
+	if err := run(ctx, log, o); err != nil {
 		log.Error("Data plane failed", "error", err)
 		os.Exit(1)
 	}
@@ -51,49 +57,48 @@ func main() {
 
 // run starts everything, waits for a signal, and stops everything in reverse,
 // also when a start fails half-way.
-func run(ctx context.Context, log *slog.Logger, kubeconfig, modelServer, logDir, namespace, prometheus, promAddress, promURLFile string, interval time.Duration) error {
-	if kubeconfig == "" {
+func run(ctx context.Context, log *slog.Logger, o options) error {
+	if o.kubeconfig == "" {
 		return errors.New("no kubeconfig: pass --kubeconfig or set KUBECONFIG")
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	cfg, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
 	if err != nil {
-		return fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
+		return fmt.Errorf("kubeconfig %s: %w", o.kubeconfig, err)
 	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
 	}
-	targets, err := filepath.Abs(filepath.Join(logDir, "targets.json"))
+	targets, err := filepath.Abs(filepath.Join(o.logDir, "targets.json"))
 	if err != nil {
 		return err
 	}
-	r, err := dataplane.Start(ctx, client, dataplane.Options{ModelServer: modelServer, LogDir: logDir, Namespace: namespace,
-		TargetsFile: targets, Log: log})
+	r, err := dataplane.Start(ctx, client, dataplane.Options{ModelServer: o.modelServer, LogDir: o.logDir, Namespace: o.namespace,
+		TargetsFile: targets, ProxyAddress: o.proxyAddress, Log: log})
 	if err != nil {
 		return err
 	}
 	defer r.Stop()
+	env := fmt.Sprintf("DATA_PLANE_PROXY=%s\n", r.ProxyURL())
 
-	if prometheus != "" {
+	if o.prometheus != "" {
 		// A fresh Prometheus each start: series of another cluster's pods would only confuse.
-		promDir := filepath.Join(logDir, "prometheus")
+		promDir := filepath.Join(o.logDir, "prometheus")
 		if err := os.RemoveAll(promDir); err != nil {
 			return err
 		}
-		if err := os.MkdirAll(promDir, 0o750); err != nil {
-			return err
-		}
-		p, err := promserver.Start(ctx, promserver.Options{Binary: prometheus, Address: promAddress, Dir: promDir,
-			Config: promserver.FileTargets(targets, interval)})
+		p, err := promserver.Start(ctx, promserver.Options{Binary: o.prometheus, Address: o.promAddress, Dir: promDir,
+			Config: promserver.FileTargets(targets, o.scrapeInterval)})
 		if err != nil {
 			return err
 		}
 		defer func() { _ = p.Stop() }()
 		log.Info("Prometheus scraping the model servers", "url", p.URL, "log", p.LogPath())
-		if promURLFile != "" {
-			if err := os.WriteFile(promURLFile, []byte(p.URL+"\n"), 0o600); err != nil {
-				return err
-			}
+		env += fmt.Sprintf("PROMETHEUS_URL=%s\n", p.URL)
+	}
+	if o.envFile != "" {
+		if err := os.WriteFile(o.envFile, []byte(env), 0o600); err != nil {
+			return err
 		}
 	}
 	<-ctx.Done()
