@@ -369,3 +369,20 @@ func scrape(t *testing.T, url string) string {
 	}
 	return body
 }
+
+// BenchmarkPredict is one /predict through the handler, metrics included, no network.
+func BenchmarkPredict(b *testing.B) {
+	s, err := New(Config{Model: model.Shipped(), Version: "2.3.0"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := s.Handler()
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/predict", strings.NewReader(everyday)))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
+}
