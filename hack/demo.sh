@@ -64,10 +64,13 @@ bold "2. The ModelDeployment CRD"
 k apply --server-side --force-conflicts -f config/crd/bases
 until [[ $(k get crd modeldeployments.serving.modelgate.dev -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' 2>/dev/null) == True ]]; do sleep 0.2; done
 
-bold "3. The data plane: a real model-server process for each model-server pod, and Prometheus scraping them (logs: $dp/)"
+bold "3. The data plane: a real model-server process for each model-server pod, Prometheus scraping them, 10 payments a second (logs: $dp/)"
 stop_data_plane # a second `make demo` runs the freshly built one
 rm -f "$dp.env"
+# It also sends 10 synthetic payments a second to the fraud-scorer Service, each
+# one's true label to the pod that answered: live errors, latency and accuracy.
 nohup "$DATA_PLANE" --kubeconfig "$kubeconfig" --log-dir "$dp" --prometheus "$PROMETHEUS" \
+	--traffic "http://fraud-scorer.$namespace.svc:8080" --traffic-rps 10 \
 	--env-file "$dp.env" >"$dp.log" 2>&1 &
 echo $! >"$dp.pid"
 for _ in $(seq 100); do [[ -s $dp.env ]] && break; sleep 0.1; done
@@ -156,18 +159,26 @@ k -n "$namespace" patch md fraud-scorer --type=merge -p '{"spec":{"model":{"vers
 watch_until '{.status.stable.version}' 2.4.0
 k -n "$namespace" get md fraud-scorer -o 'jsonpath={range .status.history[*]}{.outcome}{"\t"}{.version}{"\t"}{.message}{"\n"}{end}'
 
-bold "12. Twenty payments through the Service, and what Prometheus scraped of them (it finds a new pod within about 5 s)"
-for _ in $(seq 20); do curl -s -o /dev/null -x "$DATA_PLANE_PROXY" "http://fraud-scorer.$namespace.svc:8080/predict" -d "$payment"; done
-query="sum by (version, pod) (model_requests_total{namespace=\"$namespace\", code=\"200\", version=\"2.4.0\"})"
-for _ in $(seq 40); do
-	scraped=$(curl -s "$PROMETHEUS_URL/api/v1/query" --data-urlencode "query=$query" |
-		jq -r '.data.result[] | "  version=\(.metric.version) pod=\(.metric.pod) requests=\(.value[1])"')
-	total=$(awk -F'requests=' '{n += $2} END {print n + 0}' <<<"$scraped")
-	((total >= 20)) && break
+bold "12. What Prometheus measured of the live traffic, by version, over the last 10 s (once the new pods have served that long)"
+promql() {
+	curl -s "$PROMETHEUS_URL/api/v1/query" --data-urlencode "query=$1" |
+		jq -r '.data.result[] | "  version=\(.metric.version)  \(.value[1] | tonumber * 1000 | round / 1000)"'
+}
+sel="namespace=\"$namespace\", modeldeployment=\"fraud-scorer\""
+# A rate over a window is only whole once the series cover it: wait for 8 of the 10 a second.
+for _ in $(seq 60); do
+	rps=$(promql "sum by (version) (rate(model_requests_total{$sel, version=\"2.4.0\"}[10s]))" | awk '{print $2}')
+	[[ -n $rps ]] && awk -v r="$rps" 'BEGIN {exit !(r >= 8)}' && break
 	sleep 0.5
 done
-echo "$query:"
-echo "$scraped"
+echo "requests a second:"
+promql "sum by (version) (rate(model_requests_total{$sel}[10s]))"
+echo "error ratio:"
+promql "sum by (version) (rate(model_requests_total{$sel, code=~\"5..\"}[10s])) / sum by (version) (rate(model_requests_total{$sel}[10s]))"
+echo "latency P95 (s):"
+promql "histogram_quantile(0.95, sum by (version, le) (rate(model_request_duration_seconds_bucket{$sel}[10s])))"
+echo "accuracy from feedback:"
+promql "sum by (version) (increase(model_feedback_total{$sel, outcome=\"correct\"}[10s])) / sum by (version) (increase(model_feedback_total{$sel}[10s]))"
 
 cat <<EOF
 

@@ -124,6 +124,29 @@ func predictViaService(t *testing.T, client *http.Client, target string) (versio
 	return answer.Version, resp.Header.Get(EndpointHeader)
 }
 
+// feedbackCounts reads model_feedback_total's correct and wrong outcomes
+// from a model server's /metrics.
+func feedbackCounts(t *testing.T, metricsURL string) (correct, wrong float64) {
+	t.Helper()
+	_, metrics, err := getBody(metricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(metrics, "\n") {
+		if !strings.HasPrefix(line, "model_feedback_total{") {
+			continue
+		}
+		var v float64
+		_, _ = fmt.Sscanf(line[strings.LastIndex(line, " ")+1:], "%g", &v)
+		if strings.Contains(line, `outcome="correct"`) {
+			correct += v
+		} else {
+			wrong += v
+		}
+	}
+	return correct, wrong
+}
+
 // getThrough sends a GET with client.
 func getThrough(client *http.Client, target string) (int, string, error) {
 	resp, err := client.Get(target)
@@ -205,4 +228,54 @@ func TestProxyRoutesPodIPsAndServices(t *testing.T) {
 	}
 
 	connectHealthz(t, proxyURL.Host, fmt.Sprintf("%s30:%d", prefix, port))
+}
+
+// Traffic through a Service reaches both ready pods, and every answered
+// payment's label is accepted by the pod that answered.
+func TestTrafficThroughAServiceFeedsBackToThePodThatAnswered(t *testing.T) {
+	objs, prefix, port := serviceFixture(t)
+	r, err := Start(context.Background(), fake.NewClientset(objs...), Options{ModelServer: modelServer, LogDir: t.TempDir(), ProxyAddress: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	eventually(t, "both ready pods answer", func() error {
+		for i := range 2 {
+			local, _ := LocalIP(fmt.Sprintf("%s%d", prefix, 30+i))
+			if code, _, err := getBody(fmt.Sprintf("http://%s:%d/readyz", local, port)); err != nil || code != 200 {
+				return fmt.Errorf("pod %d: %d %v", i, code, err)
+			}
+		}
+		return nil
+	})
+	if _, err := StartTraffic(TrafficOptions{Proxy: r.ProxyURL(), Target: "http://scorer.ml:80"}); err == nil {
+		t.Error("traffic at no rate was accepted")
+	}
+	traffic, err := StartTraffic(TrafficOptions{Proxy: r.ProxyURL(), Target: "http://scorer.ml:80", RPS: 200, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a hundred payments answered", func() error {
+		if s := traffic.Stats(); s.Codes[200] < 100 {
+			return fmt.Errorf("%+v", s)
+		}
+		return nil
+	})
+	s := traffic.Stop()
+	if s.Failed != 0 || s.Dropped != 0 || s.Codes[200] != s.Sent || s.Feedback != s.Codes[200] {
+		t.Errorf("stats %+v, want every payment answered 200 and its label accepted", s)
+	}
+	if s.Versions["1.0.0"] == 0 || s.Versions["2.0.0"] == 0 || s.Versions["3.0.0"] != 0 {
+		t.Errorf("answers by version %v, want both ready pods and never the unready one", s.Versions)
+	}
+	// The pods counted the outcomes: about 94% correct, as the model is.
+	var correct, total float64
+	for i := range 2 {
+		local, _ := LocalIP(fmt.Sprintf("%s%d", prefix, 30+i))
+		c, w := feedbackCounts(t, fmt.Sprintf("http://%s:%d/metrics", local, port))
+		correct, total = correct+c, total+c+w
+	}
+	if int(total) != s.Feedback || correct/total < 0.85 {
+		t.Errorf("the pods counted %g outcomes (%g correct), want %d at about 94%% correct", total, correct, s.Feedback)
+	}
 }

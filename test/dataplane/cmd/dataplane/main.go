@@ -30,6 +30,9 @@ type options struct {
 	prometheus, promAddress                    string
 	scrapeInterval                             time.Duration
 	envFile                                    string
+	traffic                                    string
+	trafficRPS                                 float64
+	trafficSeed                                uint64
 }
 
 func main() {
@@ -43,6 +46,10 @@ func main() {
 	flag.StringVar(&o.prometheus, "prometheus", "", "Prometheus binary (bin/prometheus-<version>/prometheus); empty to run none.")
 	flag.StringVar(&o.promAddress, "prometheus-address", "", "Address Prometheus listens on; a free loopback port when empty.")
 	flag.DurationVar(&o.scrapeInterval, "scrape-interval", time.Second, "How often Prometheus scrapes each pod.")
+	flag.StringVar(&o.traffic, "traffic", "", "Send synthetic payments, with their feedback, to this base URL through the proxy, such as http://fraud-scorer.ml.svc:8080; none when empty.")
+	flag.Float64Var(&o.trafficRPS, "traffic-rps", 10, "Payments a second for --traffic.")
+	// Seeds 1 and 2 drew the model's training and held-out data.
+	flag.Uint64Var(&o.trafficSeed, "traffic-seed", 100, "Seed of the synthetic payments of --traffic.")
 	flag.StringVar(&o.envFile, "env-file", "", "File to write DATA_PLANE_PROXY=<url> and PROMETHEUS_URL=<url> into once both are up, for a shell to source.")
 	flag.Parse()
 
@@ -95,6 +102,18 @@ func run(ctx context.Context, log *slog.Logger, o options) error {
 		defer func() { _ = p.Stop() }()
 		log.Info("Prometheus scraping the model servers", "url", p.URL, "log", p.LogPath())
 		env += fmt.Sprintf("PROMETHEUS_URL=%s\n", p.URL)
+	}
+	if o.traffic != "" {
+		t, err := dataplane.StartTraffic(dataplane.TrafficOptions{Proxy: r.ProxyURL(), Target: o.traffic, RPS: o.trafficRPS, Seed: o.trafficSeed})
+		if err != nil {
+			return err
+		}
+		log.Info("Sending traffic", "target", o.traffic, "rps", o.trafficRPS)
+		defer func() {
+			s := t.Stop()
+			log.Info("Traffic stopped", "sent", s.Sent, "codes", fmt.Sprint(s.Codes), "versions", fmt.Sprint(s.Versions),
+				"failed", s.Failed, "dropped", s.Dropped, "feedback", s.Feedback)
+		}()
 	}
 	if o.envFile != "" {
 		if err := os.WriteFile(o.envFile, []byte(env), 0o600); err != nil {
