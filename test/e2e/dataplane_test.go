@@ -23,12 +23,14 @@ import (
 
 	"github.com/modelgate/modelgate/internal/modelserver"
 	"github.com/modelgate/modelgate/test/bars"
+	"github.com/modelgate/modelgate/test/dataplane"
 	"github.com/modelgate/modelgate/test/promserver"
 )
 
-// scorer is a ModelDeployment served by the sample model server, with a slow
-// start long enough to see its pods Running and not yet Ready.
-func scorer(version, slowStart string) string {
+// scorer is a ModelDeployment of two pods served by the sample model server,
+// with the model server's flags in args (such as a slow start long enough to
+// see its pods Running and not yet Ready).
+func scorer(version, args string) string {
 	return fmt.Sprintf(`
 apiVersion: serving.modelgate.dev/v1alpha1
 kind: ModelDeployment
@@ -43,10 +45,10 @@ spec:
       containers:
         - name: server
           image: registry.example/ml/model-server:%[1]s
-          args: ["--slow-start=%s"]
+          args: [%s]
           ports: [{name: http, containerPort: 8080}, {name: metrics, containerPort: 9090}]
           readinessProbe: {httpGet: {path: /readyz, port: http}}
-`, version, slowStart)
+`, version, args)
 }
 
 const everydayPayment = `{"features": {"amount": 42.5, "hour": 14, "merchant_risk": 0.2, "distance_km": 3,
@@ -166,7 +168,7 @@ var _ = Describe("The local data plane", Ordered, func() {
 
 	It("runs each model-server pod as a process on its IP, Ready only once the process answers /readyz", func() {
 		start := time.Now()
-		kubectl("-n", ns, "apply", "-f", writeTemp(scorer("1.0.0", "3s")))
+		kubectl("-n", ns, "apply", "-f", writeTemp(scorer("1.0.0", `"--slow-start=3s"`)))
 		selector := "app.kubernetes.io/name=scorer"
 		Eventually(get("{range .items[*]}{.status.phase}/{.status.podIP} {end}", "pods", "-l", selector)).
 			Should(MatchRegexp(`^Running/10\.\S+ Running/10\.\S+$`), "kwok gives the pods addresses from the nodes' ranges")
@@ -227,8 +229,8 @@ var _ = Describe("The local data plane", Ordered, func() {
 				HaveField("Value", BeNumerically("==", 6)))))
 	})
 
-	It("follows a new version: its processes start, the old ones stop", func() {
-		kubectl("-n", ns, "apply", "-f", writeTemp(scorer("1.1.0", "0s")))
+	It("follows a new version: its processes start with the pods' faults, the old ones stop", func() {
+		kubectl("-n", ns, "apply", "-f", writeTemp(scorer("1.1.0", `"--error-ratio=0.5"`)))
 		Eventually(get("{.status.stable.version}", "md/scorer")).Should(Equal("1.1.0"))
 		kubectl("-n", ns, "wait", "--for=condition=Ready", "md/scorer", "--timeout=120s")
 		Eventually(func() []string {
@@ -241,11 +243,33 @@ var _ = Describe("The local data plane", Ordered, func() {
 			return versions
 		}).Should(Equal([]string{"1.1.0", "1.1.0"}), "one process per pod of the new version, none of the old")
 		Eventually(func() []string { return endpoints("scorer") }).Should(HaveLen(2))
-		for _, addr := range endpoints("scorer") {
-			Expect(predictVersion(addr)).To(Equal("1.1.0"))
+
+		By("sending 100 payments through the Service: the injected error ratio answers half of them 500")
+		traffic, err := dataplane.StartTraffic(dataplane.TrafficOptions{Proxy: dataPlane.ProxyURL(),
+			Target: "http://scorer.dataplane.svc:8080", RPS: 100, Seed: 7})
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(func() int { return traffic.Stats().Sent }).Should(BeNumerically(">=", 100))
+		stats := traffic.Stop()
+		Expect(stats.Failed + stats.Dropped).To(BeZero())
+		Expect(stats.Codes).To(HaveLen(2))
+		// Each process spreads its errors evenly: half of its share, to within one.
+		Expect(stats.Codes[http.StatusInternalServerError]).To(BeNumerically("~", stats.Sent/2, 2))
+		Expect(stats.Feedback).To(Equal(stats.Codes[http.StatusOK]))
+
+		By("counting the same in Prometheus, errors, answers and feedback")
+		sum := func(q string) func() (float64, error) {
+			return func() (float64, error) {
+				vec, err := query(q)()
+				if err != nil || len(vec) != 1 {
+					return -1, err
+				}
+				return float64(vec[0].Value), nil
+			}
 		}
-		Eventually(query(`sum by (version) (model_requests_total{code="200", namespace="dataplane", version="1.1.0"})`), "30s").
-			Should(HaveEach(HaveField("Value", BeNumerically("==", 2))))
+		sel := `namespace="dataplane", modeldeployment="scorer", version="1.1.0"`
+		Eventually(sum(`sum(model_requests_total{`+sel+`, code="500"})`), "30s").Should(BeEquivalentTo(stats.Codes[http.StatusInternalServerError]))
+		Eventually(sum(`sum(model_requests_total{`+sel+`, code="200"})`), "30s").Should(BeEquivalentTo(stats.Codes[http.StatusOK]))
+		Eventually(sum(`sum(model_feedback_total{`+sel+`})`), "30s").Should(BeEquivalentTo(stats.Feedback))
 	})
 
 	It("stops the processes when the ModelDeployment is deleted", func() {
