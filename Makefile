@@ -11,6 +11,10 @@ GO ?= go
 K8S_VERSION := $(shell awk '/^require k8s.io\/kubernetes v/{print $$NF}' hack/tools/kubernetes/go.mod)
 ETCD_VERSION := $(shell awk '/^require go.etcd.io\/etcd\/server\/v3 v/{print $$NF}' hack/tools/etcd/go.mod)
 KWOK_VERSION := $(shell awk '/^require sigs.k8s.io\/kwok v/{print $$NF}' hack/tools/kwok/go.mod)
+# Prometheus comes from Debian's package (seconds; its Go module takes minutes
+# to build), pinned to the exact package version.
+PROMETHEUS_DEB_VERSION ?= 2.42.0+ds-5+b6
+PROMETHEUS_VERSION := $(firstword $(subst +, ,$(PROMETHEUS_DEB_VERSION)))
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
 
@@ -35,6 +39,10 @@ PLUGIN := $(LOCALBIN)/kubectl-modelgate
 # The e2e tests' plugin, built with coverage, alone in its folder so that the
 # tests put only it on the PATH.
 E2E_PLUGIN := $(LOCALBIN)/e2e-plugin/kubectl-modelgate
+PROMETHEUS := $(LOCALBIN)/prometheus-$(PROMETHEUS_VERSION)/prometheus
+# Built from this repository on every use, like the manager.
+MODEL_SERVER := $(LOCALBIN)/model-server
+DATA_PLANE := $(LOCALBIN)/dataplane
 
 # Version strings Kubernetes' own build stamps into its binaries; without them
 # they report v0.0.0-master and kubectl warns about the skew.
@@ -49,7 +57,7 @@ K8S_LDFLAGS := -s -w \
 # What the tests and the demo are told about the tools.
 TOOL_ENV := KUBE_APISERVER=$(KUBE_APISERVER) KUBE_CONTROLLER_MANAGER=$(KUBE_CONTROLLER_MANAGER) \
 	KUBE_SCHEDULER=$(KUBE_SCHEDULER) KUBECTL=$(KUBECTL) ETCD=$(ETCD) KWOK=$(KWOK) KWOKCTL=$(KWOKCTL) \
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS)
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) PROMETHEUS=$(PROMETHEUS)
 
 ##@ Tests
 
@@ -87,16 +95,17 @@ test-unit: ## Unit tests: table tests of the pure packages.
 	$(GO) test $(TEST_FLAGS) -cover -coverpkg=$(COVER_PKGS) $(UNIT_PKGS) -args -test.gocoverdir=$(COVER_DIR)/unit
 
 .PHONY: test-integration
-test-integration: $(ENVTEST_ASSETS) ## Integration tests: envtest (a real kube-apiserver and etcd) user stories.
+test-integration: $(ENVTEST_ASSETS) model-server $(PROMETHEUS) ## Integration tests: envtest (a real kube-apiserver and etcd) user stories; the data plane and Prometheus helpers with the real binaries.
 	@rm -rf $(COVER_DIR)/integration && mkdir -p $(COVER_DIR)/integration
-	$(TOOL_ENV) $(GO) test $(TEST_FLAGS) -cover -coverpkg=$(COVER_PKGS) ./test/integration/... -args -test.gocoverdir=$(COVER_DIR)/integration
+	$(TOOL_ENV) MODEL_SERVER=$(MODEL_SERVER) $(GO) test $(TEST_FLAGS) -cover -coverpkg=$(COVER_PKGS) \
+		./test/integration/... ./test/dataplane/... ./test/promserver/... -args -test.gocoverdir=$(COVER_DIR)/integration
 
 .PHONY: test-e2e
-test-e2e: cluster-tools manifests ## End-to-end tests: a local kwok cluster with the operator running as its own process.
+test-e2e: cluster-tools manifests model-server $(PROMETHEUS) ## End-to-end tests: a local kwok cluster with the operator running as its own process, and the real data plane.
 	@rm -rf $(COVER_DIR)/e2e && mkdir -p $(COVER_DIR)/e2e
 	$(GO) build -cover -coverpkg=$(COVER_PKGS) -o $(LOCALBIN)/manager-e2e ./cmd
 	$(GO) build -cover -coverpkg=$(COVER_PKGS) -o $(E2E_PLUGIN) ./cmd/kubectl-modelgate
-	$(TOOL_ENV) MANAGER=$(LOCALBIN)/manager-e2e PLUGIN=$(E2E_PLUGIN) GOCOVERDIR=$(COVER_DIR)/e2e \
+	$(TOOL_ENV) MANAGER=$(LOCALBIN)/manager-e2e PLUGIN=$(E2E_PLUGIN) MODEL_SERVER=$(MODEL_SERVER) GOCOVERDIR=$(COVER_DIR)/e2e \
 		$(GO) test $(TEST_FLAGS) -count=1 -timeout 20m ./test/e2e/... -v -ginkgo.v
 
 .PHONY: coverage
@@ -114,6 +123,23 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint.
 .PHONY: vet
 vet: ## Run go vet.
 	$(GO) vet ./...
+
+##@ Sample model server and local data plane
+
+.PHONY: model-server
+model-server: ## Build the sample model server into bin/model-server.
+	$(GO) build -o $(MODEL_SERVER) ./cmd/model-server
+
+.PHONY: dataplane
+dataplane: model-server ## Build the local data plane runner into bin/dataplane.
+	$(GO) build -o $(DATA_PLANE) ./test/dataplane/cmd/dataplane
+
+.PHONY: model-weights
+model-weights: ## Train the sample model on its seeded synthetic data and write internal/model/weights.json.
+	$(GO) run ./hack/train-model --out internal/model/weights.json
+
+.PHONY: prometheus
+prometheus: $(PROMETHEUS) ## Get the pinned Prometheus into bin/.
 
 ##@ Generated code
 
@@ -163,10 +189,10 @@ deploy: manifests $(KUBECTL) ## Deploy the operator (image $IMG) into the cluste
 DEMO_CLUSTER ?= modelgate-demo
 
 .PHONY: demo
-demo: cluster-tools manifests ## Start a local cluster, run the operator, apply the samples and show them become Ready.
+demo: cluster-tools manifests dataplane $(PROMETHEUS) ## Start a local cluster with the real data plane and Prometheus, run the operator, apply the samples and show them become Ready.
 	$(GO) build -o $(MANAGER) ./cmd
 	$(GO) build -o $(LOCALBIN)/local-webhooks ./hack/local-webhooks
-	$(TOOL_ENV) MANAGER=$(MANAGER) LOCAL_WEBHOOKS=$(LOCALBIN)/local-webhooks DEMO_CLUSTER=$(DEMO_CLUSTER) hack/demo.sh up
+	$(TOOL_ENV) MANAGER=$(MANAGER) LOCAL_WEBHOOKS=$(LOCALBIN)/local-webhooks DATA_PLANE=$(DATA_PLANE) DEMO_CLUSTER=$(DEMO_CLUSTER) hack/demo.sh up
 
 .PHONY: demo-down
 demo-down: $(KWOKCTL) $(KUBECTL) ## Stop the demo's operator and remove its cluster.
@@ -175,7 +201,7 @@ demo-down: $(KWOKCTL) $(KUBECTL) ## Stop the demo's operator and remove its clus
 ##@ Tools (built once into bin/, reused after)
 
 .PHONY: tools
-tools: cluster-tools $(CONTROLLER_GEN) $(GOLANGCI_LINT) ## Build every tool.
+tools: cluster-tools $(CONTROLLER_GEN) $(GOLANGCI_LINT) $(PROMETHEUS) ## Build every tool.
 
 .PHONY: cluster-tools
 cluster-tools: $(KUBE_APISERVER) $(KUBE_CONTROLLER_MANAGER) $(KUBE_SCHEDULER) $(KUBECTL) $(ETCD) $(KWOK) $(KWOKCTL) $(ENVTEST_ASSETS)
@@ -199,6 +225,16 @@ $(ENVTEST_ASSETS): $(ETCD) $(KUBE_APISERVER)
 	mkdir -p $@
 	ln -sf $(ETCD) $@/etcd
 	ln -sf $(KUBE_APISERVER) $@/kube-apiserver
+
+# apt-get download needs no root and starts nothing; only the two binaries are kept.
+$(PROMETHEUS):
+	@echo "Fetching Prometheus $(PROMETHEUS_DEB_VERSION) (Debian's package)"
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; cd "$$tmp"; \
+	apt-get download -q prometheus=$(PROMETHEUS_DEB_VERSION) >/dev/null 2>&1 || { \
+		echo "apt-get download prometheus=$(PROMETHEUS_DEB_VERSION) failed: run 'apt-get update', or set PROMETHEUS_DEB_VERSION to a version 'apt-cache policy prometheus' lists"; exit 1; }; \
+	dpkg-deb -x prometheus_*.deb root; \
+	mkdir -p $(dir $@); install -m 0755 root/usr/bin/prometheus root/usr/bin/promtool $(dir $@)
+	@$@ --version | head -1
 
 $(CONTROLLER_GEN):
 	$(call go-install-tool,$@,sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))

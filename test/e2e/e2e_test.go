@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -22,9 +23,12 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/modelgate/modelgate/internal/checklist"
 	"github.com/modelgate/modelgate/test/bars"
+	"github.com/modelgate/modelgate/test/dataplane"
 	"github.com/modelgate/modelgate/test/gatewayapi"
 	"github.com/modelgate/modelgate/test/localwebhooks"
 )
@@ -43,6 +47,8 @@ var (
 	// its webhooks: the cluster's configurations point there.
 	webhookPort    int
 	webhookCertDir string
+	// dataPlane runs the model-server pods as processes on their pod IPs.
+	dataPlane *dataplane.Runner
 )
 
 func TestE2E(t *testing.T) {
@@ -53,7 +59,7 @@ func TestE2E(t *testing.T) {
 var _ = BeforeSuite(func() {
 	SetDefaultEventuallyTimeout(2 * time.Minute)
 	SetDefaultEventuallyPollingInterval(250 * time.Millisecond)
-	for _, v := range []string{"KUBECTL", "KWOKCTL", "KWOK", "KUBE_APISERVER", "KUBE_CONTROLLER_MANAGER", "KUBE_SCHEDULER", "ETCD", "MANAGER"} {
+	for _, v := range []string{"KUBECTL", "KWOKCTL", "KWOK", "KUBE_APISERVER", "KUBE_CONTROLLER_MANAGER", "KUBE_SCHEDULER", "ETCD", "MANAGER", "MODEL_SERVER"} {
 		Expect(os.Getenv(v)).NotTo(BeEmpty(), "%s is not set: run the end-to-end tests with 'make test-e2e'", v)
 	}
 	var err error
@@ -65,7 +71,11 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	cluster := fmt.Sprintf("modelgate-e2e-%d", os.Getpid())
 	script := filepath.Join(repoRoot, "hack", "local-cluster.sh")
-	clusterEnv := append(os.Environ(), "KWOK_WORKDIR="+workdir, "NODES=3")
+	// The data plane's processes listen on the loopback twins of the pod IPs
+	// (127.X.1.5 for 10.X.1.5); a second octet of this run's own keeps them
+	// apart from another cluster's.
+	podCIDR := fmt.Sprintf("10.%d.1.0/24", 20+os.Getpid()%200)
+	clusterEnv := append(os.Environ(), "KWOK_WORKDIR="+workdir, "NODES=3", "POD_CIDR="+podCIDR)
 	DeferCleanup(func() {
 		down := exec.Command(script, "down", cluster)
 		down.Env = clusterEnv
@@ -95,6 +105,10 @@ var _ = BeforeSuite(func() {
 		}).Should(Equal("True"))
 	}
 
+	By("running the data plane: a model-server process for each model-server pod, on the pod's IP")
+	// Registered after the cluster's clean-up, so it runs first.
+	dataPlane = startDataPlane(filepath.Join(workdir, "dataplane"))
+
 	By("pointing the admission webhooks at the operator's process, with a CA made for the run")
 	webhookAddr := freeAddr()
 	_, port, err := net.SplitHostPort(webhookAddr)
@@ -113,6 +127,38 @@ var _ = BeforeSuite(func() {
 	kubectl("apply", "-f", writeTemp(string(webhooks)))
 	kubectl("create", "namespace", namespace)
 })
+
+// dataPlaneTargets is the file_sd file where the data plane lists the
+// metrics address of every process it runs.
+func dataPlaneTargets() string { return filepath.Join(workdir, "dataplane", "targets.json") }
+
+// startDataPlane runs the data plane in the test process until the suite
+// ends; its log is printed when something failed.
+func startDataPlane(dir string) *dataplane.Runner {
+	Expect(os.MkdirAll(dir, 0o750)).To(Succeed())
+	logPath := filepath.Join(dir, "runner.log")
+	logFile, err := os.Create(logPath)
+	Expect(err).NotTo(HaveOccurred())
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	Expect(err).NotTo(HaveOccurred())
+	r, err := dataplane.Start(context.Background(), kubernetes.NewForConfigOrDie(cfg), dataplane.Options{
+		ModelServer: os.Getenv("MODEL_SERVER"), LogDir: dir, Log: slog.New(slog.NewTextHandler(logFile, nil)),
+		// For the Prometheus of any spec: promserver.FileTargets(dataPlaneTargets(), interval).
+		TargetsFile: dataPlaneTargets(),
+		// Pod IPs and Services reach the processes through it: see podClient.
+		ProxyAddress: "127.0.0.1:0",
+	})
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() {
+		r.Stop()
+		_ = logFile.Close()
+		if suiteFailed || os.Getenv("E2E_SHOW_DATA_PLANE_LOG") != "" {
+			b, _ := os.ReadFile(logPath)
+			GinkgoWriter.Printf("data plane log %s:\n%s\n", logPath, b)
+		}
+	})
+	return r
+}
 
 // managerProcess is the operator running as its own process.
 type managerProcess struct {
