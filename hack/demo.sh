@@ -163,10 +163,16 @@ k -n "$namespace" get deployments,services,pods -o wide
 bold "10. Events"
 k -n "$namespace" get events --field-selector involvedObject.kind=ModelDeployment
 
-bold "11. A new version by canary: 2.4.0 takes one pod of three, then two for 5 s, then all, and 2.3.0 goes"
+bold "11. Live analysis: the sample's rollback triggers are measured on the demo's Prometheus every 5 s"
+k -n "$namespace" patch md fraud-scorer --type=merge -p "{\"spec\":{\"analysis\":{\"interval\":\"5s\",\"minSampleSize\":10,\"prometheus\":{\"address\":\"$PROMETHEUS_URL\"}}}}"
+k -n "$namespace" get md fraud-scorer -o 'jsonpath={.spec.analysis}{"\n"}'
+
+bold "11b. A good version by canary: 2.4.0 takes one pod of three, then two, each step moving on only once a round of live measurements passed"
 k -n "$namespace" patch md fraud-scorer --type=merge -p '{"spec":{"model":{"version":"2.4.0"}}}'
 watch_until '{.status.stable.version}' 2.4.0
 k -n "$namespace" get md fraud-scorer -o 'jsonpath={range .status.history[*]}{.outcome}{"\t"}{.version}{"\t"}{.message}{"\n"}{end}'
+echo "Its last measurements:"
+k -n "$namespace" get md fraud-scorer -o 'jsonpath={range .status.analysis.measurements[*]}  {.metric} of {.version}: {.verdict} {.value} (bound {.bound}){"\n"}{end}' | head -n 4
 
 bold "12. What Prometheus measured of the live traffic, by version, over the last 10 s (once the new pods have served that long)"
 promql() {
@@ -189,12 +195,18 @@ promql "histogram_quantile(0.95, sum by (version, le) (rate(model_request_durati
 echo "accuracy from feedback:"
 promql "sum by (version) (increase(model_feedback_total{$sel, outcome=\"correct\"}[10s])) / sum by (version) (increase(model_feedback_total{$sel}[10s]))"
 
+bold "13. A bad version: 2.5.0 answers 30% of its requests with errors; the analysis rolls it back by itself"
+k -n "$namespace" patch md fraud-scorer --type=json -p '[{"op":"replace","path":"/spec/model/version","value":"2.5.0"},{"op":"add","path":"/spec/template/spec/containers/0/args","value":["--error-ratio=0.3"]}]'
+watch_until '{.status.phase}' RolledBack
+k -n "$namespace" get md fraud-scorer -o 'jsonpath={.status.conditions[?(@.type=="RolledBack")].reason}: {.status.conditions[?(@.type=="RolledBack")].message}{"\n"}'
+k -n "$namespace" get md fraud-scorer -o 'jsonpath={range .status.history[*]}{.outcome}{"\t"}{.version}{"\t"}{.reason}{"\n"}{end}'
+
 cat <<EOF
 
 The demo cluster is up. To use it:
   export KUBECONFIG=$kubeconfig
   $KUBECTL -n $namespace get md
-  $KUBECTL -n $namespace patch md fraud-scorer --type=merge -p '{"spec":{"model":{"version":"2.5.0"}}}'
+  $KUBECTL -n $namespace patch md fraud-scorer --type=json -p '[{"op":"replace","path":"/spec/model/version","value":"2.6.0"},{"op":"remove","path":"/spec/template/spec/containers/0/args"}]'
   $KUBECTL -n $namespace annotate md fraud-scorer serving.modelgate.dev/abort="looks wrong" --overwrite
   $KUBECTL -n $namespace get md -w
 Score a payment through the Service, or a pod IP, by the data plane's proxy:

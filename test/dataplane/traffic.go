@@ -113,7 +113,9 @@ func (t *Traffic) run(ctx context.Context) {
 		}
 		t.wg.Go(func() {
 			defer func() { <-slots }()
-			t.send(ctx, payment)
+			// Stop ends the sending, not the requests in flight: a request the
+			// server counted is counted here too, so the two always agree.
+			t.send(context.WithoutCancel(ctx), payment)
 		})
 	}
 }
