@@ -16,14 +16,16 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/test/bars"
 )
 
 // metricsAPI speaks Prometheus' query API with the values a story sets, by
 // metric name and version: the operator's real client queries it over HTTP.
 type metricsAPI struct {
-	mu     sync.Mutex
-	values map[string]string // "metric@version" -> value; absent means no series
-	srv    *httptest.Server
+	mu      sync.Mutex
+	values  map[string]string // "metric@version" -> value; absent means no series
+	queries int
+	srv     *httptest.Server
 }
 
 func newMetricsAPI() *metricsAPI {
@@ -33,6 +35,7 @@ func newMetricsAPI() *metricsAPI {
 		q := r.Form.Get("query")
 		m.mu.Lock()
 		defer m.mu.Unlock()
+		m.queries++
 		w.Header().Set("Content-Type", "application/json")
 		for key, v := range m.values {
 			metric, version, _ := strings.Cut(key, "@")
@@ -45,6 +48,13 @@ func newMetricsAPI() *metricsAPI {
 	}))
 	DeferCleanup(m.srv.Close)
 	return m
+}
+
+// asked is how many queries were sent.
+func (m *metricsAPI) asked() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.queries
 }
 
 // set makes a query of metric for version answer value.
@@ -125,6 +135,18 @@ var _ = Describe("Analysis during a canary", func() {
 		Expect(counterValue("modelgate_analysis_measurements_total", ns, md.Name, "verdict", "Breach")).To(BeNumerically(">=", 1))
 		Eventually(replicasOf(candidate)).Should(Or(BeEquivalentTo(0), BeEquivalentTo(-1)))
 		Eventually(func() []string { return eventReasons(ns, md.Name) }).Should(ContainElement("RolledBack"))
+
+		By("having sent one query per metric and version of each round, no more")
+		measured := func() int {
+			var n float64
+			for _, v := range []string{"Pass", "Breach", "NoData", "Error"} {
+				n += counterValue("modelgate_analysis_measurements_total", ns, md.Name, "verdict", v)
+			}
+			return int(n)
+		}
+		Eventually(func() int { return prom.asked() - measured() }).Should(BeZero())
+		Expect(prom.asked()).To(BeNumerically(">=", 6), "three rounds or more, of two queries each")
+		bars.Record("integration", "AnalysisQueriesPerMeasurement", float64(prom.asked())/float64(measured()), "queries")
 	})
 
 	It("bakes a promoted version with the old one warm, and rolls back to it at once on a breach", func() {
