@@ -55,6 +55,11 @@ up) ;;
 esac
 
 : "${MANAGER:?run the demo with 'make demo'}" "${DATA_PLANE:?run the demo with 'make demo'}" "${PROMETHEUS:?run the demo with 'make demo'}"
+# The demo talks to the model and to Prometheus as a user would, with curl
+# and jq; Debian ships both.
+for tool in curl jq; do
+	command -v "$tool" >/dev/null || { echo "make demo needs $tool: install it (apt-get install $tool) and run it again" >&2; exit 1; }
+done
 bold "1. A local cluster: kube-apiserver, etcd, controller-manager and scheduler as processes, kwok for 3 fake nodes"
 kubeconfig=$(hack/local-cluster.sh up "$cluster")
 k() { "$KUBECTL" --kubeconfig "$kubeconfig" "$@"; }
