@@ -177,7 +177,7 @@ k -n "$namespace" patch md fraud-scorer --type=merge -p '{"spec":{"model":{"vers
 watch_until '{.status.stable.version}' 2.4.0
 k -n "$namespace" get md fraud-scorer -o 'jsonpath={range .status.history[*]}{.outcome}{"\t"}{.version}{"\t"}{.message}{"\n"}{end}'
 echo "Its last measurements:"
-k -n "$namespace" get md fraud-scorer -o 'jsonpath={range .status.analysis.measurements[*]}  {.metric} of {.version}: {.verdict} {.value} (bound {.bound}){"\n"}{end}' | head -n 4
+k -n "$namespace" get md fraud-scorer -o 'jsonpath={range .status.analysis.measurements[*]}  {.metric} of {.version}: {.verdict} {.value} (bound {.bound}){"\n"}{end}' | awk 'NR <= 4' # awk reads it all: head would cut kubectl's pipe
 
 bold "12. What Prometheus measured of the live traffic, by version, over the last 10 s (once the new pods have served that long)"
 promql() {

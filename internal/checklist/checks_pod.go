@@ -573,5 +573,11 @@ func checkPodMonitoring(in *Inputs) Finding {
 	if len(problems) > 0 {
 		return Fail(strings.Join(fixes, " "), "Model monitoring is incomplete: %s", strings.Join(problems, "; "))
 	}
-	return Pass("Rollback triggers declared (%s) and metrics exposed by %s", strings.Join(triggers, ", "), exposed)
+	if a := in.MD.Spec.Analysis; a.Prometheus == nil {
+		// Declared but never measured: nothing would roll back by itself.
+		return Warn("Set spec.analysis.prometheus.address to the Prometheus that scrapes the model server, so the triggers are measured and a breach rolls back by itself.",
+			"Rollback triggers declared (%s) and metrics exposed by %s, but not measured: spec.analysis.prometheus is not set", strings.Join(triggers, ", "), exposed)
+	}
+	return Pass("Rollback triggers declared (%s), measured on %s, and metrics exposed by %s",
+		strings.Join(triggers, ", "), RedactURL(string(in.MD.Spec.Analysis.Prometheus.Address)), exposed)
 }

@@ -42,7 +42,10 @@ func podTestInputs() *Inputs {
 		Spec: servingv1alpha1.ModelDeploymentSpec{
 			Model:    servingv1alpha1.ModelSpec{Name: "fraud-scorer", Version: "2.3.0", URI: "oci://registry.example/models/fraud-scorer:2.3.0"},
 			Service:  servingv1alpha1.ServiceSpec{Port: 8080, MetricsPort: ptr.To[int32](9090)},
-			Analysis: &servingv1alpha1.AnalysisSpec{Triggers: &servingv1alpha1.TriggersSpec{ErrorRate: &servingv1alpha1.ErrorRateTrigger{MaxPercent: "5"}}},
+			Analysis: &servingv1alpha1.AnalysisSpec{
+				Prometheus: &servingv1alpha1.PrometheusSpec{Address: "http://prometheus.monitoring:9090"},
+				Triggers:   &servingv1alpha1.TriggersSpec{ErrorRate: &servingv1alpha1.ErrorRateTrigger{MaxPercent: "5"}},
+			},
 		},
 	}
 	tpl := corev1.PodTemplateSpec{
@@ -459,7 +462,9 @@ func TestPodMonitoring(t *testing.T) {
 		podServer(in).Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}
 	}
 	modelRunTable(t, checkPodMonitoring, podTestInputs, []modelCase{
-		{name: "trigger and metrics port", want: servingv1alpha1.CheckPass, msg: []string{"errorRate", "spec.service.metricsPort 9090"}},
+		{name: "trigger and metrics port", want: servingv1alpha1.CheckPass, msg: []string{"errorRate", "measured on http://prometheus.monitoring:9090", "spec.service.metricsPort 9090"}},
+		{name: "triggers no Prometheus measures: a warning", change: func(in *Inputs) { in.MD.Spec.Analysis.Prometheus = nil },
+			want: servingv1alpha1.CheckWarn, msg: []string{"but not measured: spec.analysis.prometheus is not set"}, fix: []string{"spec.analysis.prometheus.address"}},
 		{name: "container port named metrics", change: func(in *Inputs) { in.MD.Spec.Service.MetricsPort = nil },
 			want: servingv1alpha1.CheckPass, msg: []string{`port "metrics" (9090) of container "server"`}},
 		{name: "metrics port on a sidecar", change: func(in *Inputs) {

@@ -48,7 +48,7 @@ spec:
   replicas: 2
   service: {port: 8080, metricsPort: 9090}
   checklist: {profile: production, minimumEvaluation: {accuracy: "0.9"}}
-  analysis: {triggers: {errorRate: {maxPercent: "5"}, latencyP95: {maxMilliseconds: 300}}}
+  analysis: {prometheus: {address: "http://prometheus.monitoring:9090"}, triggers: {errorRate: {maxPercent: "5"}, latencyP95: {maxMilliseconds: 300}}}
   template:
     spec:
       securityContext: {runAsNonRoot: true}
