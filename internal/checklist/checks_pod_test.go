@@ -40,8 +40,8 @@ func podTestInputs() *Inputs {
 	md := &servingv1alpha1.ModelDeployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "fraud-scorer", Namespace: "risk"},
 		Spec: servingv1alpha1.ModelDeploymentSpec{
-			Model:    servingv1alpha1.ModelSpec{Name: "fraud-scorer", Version: "2.3.0", URI: "oci://registry.example/models/fraud-scorer:2.3.0"},
-			Service:  servingv1alpha1.ServiceSpec{Port: 8080, MetricsPort: ptr.To[int32](9090)},
+			Model:   servingv1alpha1.ModelSpec{Name: "fraud-scorer", Version: "2.3.0", URI: "oci://registry.example/models/fraud-scorer:2.3.0"},
+			Service: servingv1alpha1.ServiceSpec{Port: 8080, MetricsPort: ptr.To[int32](9090)},
 			Analysis: &servingv1alpha1.AnalysisSpec{
 				Prometheus: &servingv1alpha1.PrometheusSpec{Address: "http://prometheus.monitoring:9090"},
 				Triggers:   &servingv1alpha1.TriggersSpec{ErrorRate: &servingv1alpha1.ErrorRateTrigger{MaxPercent: "5"}},
