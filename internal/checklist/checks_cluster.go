@@ -598,18 +598,8 @@ func judgeRouteTLS(in *Inputs, route *gatewayv1.HTTPRoute, r *tlsReport) {
 func routeModelService(in *Inputs, route *gatewayv1.HTTPRoute) string {
 	for _, rule := range route.Spec.Rules {
 		for _, b := range rule.BackendRefs {
-			ref := b.BackendObjectReference
-			if g := ptr.Deref(ref.Group, ""); g != "" && g != "core" {
-				continue
-			}
-			if ptr.Deref(ref.Kind, "Service") != "Service" {
-				continue
-			}
-			if ns := ref.Namespace; ns != nil && string(*ns) != in.MD.Namespace {
-				continue
-			}
-			if isModelService(in.MD, string(ref.Name)) {
-				return string(ref.Name)
+			if desiredstate.ServesModel(in.MD, route.Namespace, b.BackendObjectReference) {
+				return string(b.Name)
 			}
 		}
 	}

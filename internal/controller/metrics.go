@@ -5,6 +5,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/rollout"
 )
 
 // Labels that name the ModelDeployment in modelgate's own metrics.
@@ -35,9 +36,6 @@ var rollbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Help: "Rollbacks of a ModelDeployment's candidates, by reason.",
 }, []string{labelNamespace, labelModelDeployment, "reason"})
 
-// reasonRolledBack is the event reason of every rollback.
-const reasonRolledBack = "RolledBack"
-
 func init() {
 	ctrlmetrics.Registry.MustRegister(checklistResult, analysisMeasurements, rollbacks)
 }
@@ -49,7 +47,7 @@ func rolledBackReason(md *servingv1alpha1.ModelDeployment) string {
 			return c.Reason
 		}
 	}
-	return reasonRolledBack
+	return rollout.ReasonRolledBack
 }
 
 // recordAnalysisMetrics counts the measurements of the round just judged.

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
@@ -111,19 +109,11 @@ func (r *ModelDeploymentReconciler) prometheus(ctx context.Context, md *servingv
 	p := md.Spec.Analysis.Prometheus
 	token := ""
 	if ref := p.BearerTokenSecretRef; ref != nil {
-		reader := r.APIReader
-		if reader == nil {
-			reader = r.Client
+		v, err := r.secretValue(ctx, md.Namespace, *ref)
+		if err != nil {
+			return nil, fmt.Errorf("reading the Prometheus token of spec.analysis.prometheus.bearerTokenSecretRef: %w", err)
 		}
-		secret := &corev1.Secret{}
-		if err := reader.Get(ctx, client.ObjectKey{Namespace: md.Namespace, Name: ref.Name}, secret); err != nil {
-			return nil, fmt.Errorf("reading the Prometheus token from Secret %s: %w", ref.Name, err)
-		}
-		v, ok := secret.Data[ref.Key]
-		if !ok {
-			return nil, fmt.Errorf("secret %s has no key %q for the Prometheus token", ref.Name, ref.Key)
-		}
-		token = string(v)
+		token = v
 	}
 	timeout := defaultQueryTimeout
 	if p.Timeout != nil {

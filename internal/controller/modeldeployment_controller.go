@@ -478,7 +478,7 @@ func (r *ModelDeploymentReconciler) emitEvents(ctx context.Context, before *serv
 			r.Recorder.Eventf(md, nil, e.Type, e.Reason, "Reconcile", "%s", e.Message)
 			// Every decision is also a structured line, for log pipelines.
 			log.Info("Decision", "modelDeployment", klog.KObj(md), "version", md.Spec.Model.Version, "reason", e.Reason, "message", e.Message)
-			if e.Reason == reasonRolledBack {
+			if e.Reason == rollout.ReasonRolledBack {
 				rollbacks.WithLabelValues(md.Namespace, md.Name, rolledBackReason(md)).Inc()
 			}
 		}

@@ -24,11 +24,11 @@ const (
 
 // notifiable maps the decisions' event reasons to what receivers are told.
 var notifiable = map[string]notify.EventType{
-	reasonChecklistFailed:  notify.ChecklistFailed,
-	reasonAwaitingApproval: notify.AwaitingApproval,
-	"StepAdvanced":         notify.StepMoved,
-	"Promoted":             notify.Promoted,
-	reasonRolledBack:       notify.RolledBack,
+	reasonChecklistFailed:    notify.ChecklistFailed,
+	reasonAwaitingApproval:   notify.AwaitingApproval,
+	"StepAdvanced":           notify.StepMoved,
+	"Promoted":               notify.Promoted,
+	rollout.ReasonRolledBack: notify.RolledBack,
 }
 
 // notify hands the decision's events to the notifier, which delivers them in
@@ -95,7 +95,8 @@ func breachFields(s *scope, fields map[string]string) {
 	}
 }
 
-// secretValue reads one key of a Secret.
+// secretValue reads one key of a Secret past the cache (which keeps Secrets
+// without their values): a receiver's URL, a Prometheus token.
 func (r *ModelDeploymentReconciler) secretValue(ctx context.Context, namespace string, ref servingv1alpha1.SecretKeyReference) (string, error) {
 	reader := r.APIReader
 	if reader == nil {

@@ -40,18 +40,24 @@ func IsModelService(md *servingv1alpha1.ModelDeployment, name string) bool {
 	return name == ServiceName(md) || name == StableServiceName(md) || name == CandidateServiceName(md)
 }
 
-// servesModel reports whether a backend is one of the ModelDeployment's Services.
-func servesModel(md *servingv1alpha1.ModelDeployment, route *gatewayv1.HTTPRoute, ref gatewayv1.BackendObjectReference) bool {
+// ServesModel reports whether a backend of a route in routeNamespace is one of
+// the ModelDeployment's Services (a core Service of its namespace).
+func ServesModel(md *servingv1alpha1.ModelDeployment, routeNamespace string, ref gatewayv1.BackendObjectReference) bool {
 	if g := ptr.Deref(ref.Group, ""); g != "" && g != "core" {
 		return false
 	}
 	if ptr.Deref(ref.Kind, "Service") != "Service" {
 		return false
 	}
-	if ns := ref.Namespace; ns != nil && string(*ns) != route.Namespace {
-		return false
+	ns := routeNamespace
+	if ref.Namespace != nil {
+		ns = string(*ref.Namespace)
 	}
-	return IsModelService(md, string(ref.Name))
+	return ns == md.Namespace && IsModelService(md, string(ref.Name))
+}
+
+func servesModel(md *servingv1alpha1.ModelDeployment, route *gatewayv1.HTTPRoute, ref gatewayv1.BackendObjectReference) bool {
+	return ServesModel(md, route.Namespace, ref)
 }
 
 // cohortRulePrefix names the rules modelgate adds to a route for an A/B

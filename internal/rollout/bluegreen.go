@@ -126,7 +126,7 @@ func rollBackBake(d *Decision, in Input, why string) {
 		Version: cur.Version, Previous: prev.Version, Outcome: servingv1alpha1.OutcomeRolledBack, Reason: "BakeFailed", Message: msg,
 		Strategy: in.MD.Spec.Strategy.Type, StartedAt: cur.Since, FinishedAt: &in.Now, Approvers: in.Approvers,
 	})
-	d.Events = append(d.Events, Event{corev1.EventTypeWarning, reasonRolledBack, msg})
+	d.Events = append(d.Events, Event{corev1.EventTypeWarning, ReasonRolledBack, msg})
 	d.Rejected = &servingv1alpha1.VersionStatus{Version: cur.Version, Deployment: cur.Deployment, TemplateHash: cur.TemplateHash, Since: &in.Now}
 	prev.Since = &in.Now
 	d.Stable, d.Previous, d.Candidate = &prev, nil, nil

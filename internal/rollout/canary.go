@@ -221,9 +221,9 @@ func waitForAnalysis(d *Decision, in Input, where string, obs Observed, found bo
 	progress(d, "Analyzing", msg, obs, found)
 }
 
-// reasonRolledBack is the event of every rollback, and the condition reason
-// of one whose own reason is lost.
-const reasonRolledBack = "RolledBack"
+// ReasonRolledBack is the event reason of every rollback, and the condition
+// reason of one whose own reason is lost.
+const ReasonRolledBack = "RolledBack"
 
 // rollback sends all traffic back to the stable version and records the
 // candidate as rejected, so it is not tried again until the spec changes or a
@@ -238,7 +238,7 @@ func rollback(d *Decision, in Input, name string, replicas int32, reason, msg st
 		Version: want, Previous: d.Stable.Version, Outcome: servingv1alpha1.OutcomeRolledBack, Reason: reason, Message: msg, Approvers: in.Approvers,
 		Strategy: md.Spec.Strategy.Type, StartedAt: d.Candidate.StartedAt, FinishedAt: &in.Now,
 	})
-	d.Events = append(d.Events, Event{corev1.EventTypeWarning, reasonRolledBack, msg})
+	d.Events = append(d.Events, Event{corev1.EventTypeWarning, ReasonRolledBack, msg})
 	d.Candidate = nil
 	rolledBack(d, reason, msg)
 }
@@ -256,7 +256,7 @@ func stayRolledBack(d *Decision, in Input, replicas int32) {
 	}
 	msg := fmt.Sprintf("%s; version %s serves all traffic. Change the spec, or annotate %s to try it again",
 		why, d.Stable.Version, servingv1alpha1.AnnotationRetry)
-	reason := reasonRolledBack
+	reason := ReasonRolledBack
 	for _, c := range in.MD.Status.Conditions {
 		if c.Type == servingv1alpha1.ConditionRolledBack && c.Status == metav1.ConditionTrue {
 			reason = c.Reason
