@@ -92,7 +92,8 @@ var _ = BeforeSuite(func() {
 	kubeconfig = strings.TrimSpace(string(out))
 
 	By("installing the CRDs, modelgate's and the Gateway API's")
-	kubectl("apply", "--server-side", "-f", filepath.Join(repoRoot, "config", "crd", "bases"))
+	// Client-side, as Argo CD and Flux apply by default.
+	kubectl("apply", "-f", filepath.Join(repoRoot, "config", "crd", "bases"))
 	gatewayCRDs, err := gatewayapi.CRDPaths()
 	Expect(err).NotTo(HaveOccurred())
 	for _, path := range gatewayCRDs {
