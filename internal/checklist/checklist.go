@@ -117,8 +117,12 @@ type RemoteResults struct {
 type ModelCardDocument struct {
 	// Body is the card's text (Markdown), when it could be fetched.
 	Body string
-	// Err says why it could not be fetched; the check reports Unknown.
+	// Err says why it could not be fetched; the check reports Unknown,
+	// unless NotFound.
 	Err string
+	// NotFound is set when the server answered that the card is not there
+	// (404 or 410): the card is missing, a failure rather than an unknown.
+	NotFound bool
 }
 
 // Finding is what one check found.
