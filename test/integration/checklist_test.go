@@ -232,6 +232,25 @@ var _ = Describe("The readiness checklist", func() {
 		Expect(getMD(key).Status.Phase).To(Equal(servingv1alpha1.PhaseVerifying), "a missing card blocks, not waits")
 	})
 
+	It("blocks a version whose analysis names a Prometheus token Secret that does not exist, until it does", func() {
+		md := newModelDeployment(ns, "1.0.0", 1)
+		md.Spec.Analysis = &servingv1alpha1.AnalysisSpec{Prometheus: &servingv1alpha1.PrometheusSpec{
+			Address:              "http://prometheus.monitoring:9090",
+			BearerTokenSecretRef: &servingv1alpha1.SecretKeyReference{Name: "prometheus-token", Key: "token"},
+		}}
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		Eventually(func() servingv1alpha1.CheckResult { return itemResults(getMD(key))["secrets"] }).Should(Equal(servingv1alpha1.CheckFail))
+		Expect(checklistItem(getMD(key), "secrets").Message).To(Equal(
+			`Secret "prometheus-token" referenced by spec.analysis.prometheus.bearerTokenSecretRef was not found`))
+		Expect(getMD(key).Status.Phase).To(Equal(servingv1alpha1.PhaseVerifying))
+
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "prometheus-token", Namespace: ns},
+			Data: map[string][]byte{"token": []byte("t0ken")}})).To(Succeed())
+		Eventually(func() servingv1alpha1.CheckResult { return itemResults(getMD(key))["secrets"] }).Should(Equal(servingv1alpha1.CheckPass))
+		Expect(checklistItem(getMD(key), "secrets").Message).NotTo(ContainSubstring("t0ken"))
+	})
+
 	It("lets a bare template through with the development profile, and still shows the whole checklist", func() {
 		md := newModelDeployment(ns, "0.1.0", 1)
 		Expect(k8sClient.Create(ctx, md)).To(Succeed())
