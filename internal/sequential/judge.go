@@ -23,7 +23,7 @@ type Config struct {
 	// Confidence is 1 - the chance of ever deciding wrongly, in (0, 1), such as 0.95.
 	Confidence float64
 	// Tolerance is how much higher the candidate's error rate may be than the
-	// stable's, as a difference of rates in [0, 1): 0.005 is half a
+	// stable's, as a difference of rates in [0, 1]: 0.005 is half a
 	// percentage point. A breach needs the candidate worse by more than this;
 	// an early pass needs it shown worse by less, so with 0 only a candidate
 	// shown better than stable passes early.
@@ -74,8 +74,8 @@ func Judge(candidate, stable Counts, cfg Config) (Result, error) {
 	if math.IsNaN(cfg.Confidence) || cfg.Confidence <= 0 || cfg.Confidence >= 1 {
 		return Result{}, fmt.Errorf("confidence %g is not in (0, 1)", cfg.Confidence)
 	}
-	if math.IsNaN(cfg.Tolerance) || cfg.Tolerance < 0 || cfg.Tolerance >= 1 {
-		return Result{}, fmt.Errorf("tolerance %g is not in [0, 1)", cfg.Tolerance)
+	if math.IsNaN(cfg.Tolerance) || cfg.Tolerance < 0 || cfg.Tolerance > 1 {
+		return Result{}, fmt.Errorf("tolerance %g is not in [0, 1]", cfg.Tolerance)
 	}
 	alpha := (1 - cfg.Confidence) / 2
 	c, err := ErrorRate(candidate, alpha)

@@ -81,7 +81,7 @@ func TestJudge(t *testing.T) {
 		{name: "5 errors in 50 against none in 50: too few to tell", candidate: Counts{Requests: 50, Errors: 5}, stable: Counts{Requests: 50},
 			cfg: Config{Confidence: 0.95}, want: Continue, wantDiff: Interval{-0.071888, 0.286118}},
 		{name: "confidence 1", candidate: Counts{}, stable: stable, cfg: Config{Confidence: 1}, wantErr: "confidence 1 is not in (0, 1)"},
-		{name: "a negative tolerance", candidate: Counts{}, stable: stable, cfg: Config{Confidence: 0.9, Tolerance: -0.1}, wantErr: "tolerance -0.1 is not in [0, 1)"},
+		{name: "a negative tolerance", candidate: Counts{}, stable: stable, cfg: Config{Confidence: 0.9, Tolerance: -0.1}, wantErr: "tolerance -0.1 is not in [0, 1]"},
 		{name: "bad stable counts", candidate: Counts{}, stable: Counts{Requests: 1, Errors: 2}, cfg: Config{Confidence: 0.9}, wantErr: "stable: 2 errors out of 1 requests"},
 	}
 	for _, tt := range tests {
