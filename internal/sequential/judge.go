@@ -151,9 +151,10 @@ func ErrorRate(c Counts, alpha float64) (Interval, error) {
 	return out, nil
 }
 
-// bisect finds where above turns false in [lo, hi], above(lo) being true.
+// bisect finds where above turns false in [lo, hi], above(lo) being true,
+// to 1e-14: far finer than any error rate a count can show.
 func bisect(lo, hi float64, above func(float64) bool) float64 {
-	for range 64 {
+	for hi-lo > 1e-14 {
 		mid := (lo + hi) / 2
 		if above(mid) {
 			lo = mid

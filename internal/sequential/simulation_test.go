@@ -57,8 +57,9 @@ func TestSimulatedCanaries(t *testing.T) {
 			equal := simulate(rng, sc.perInterval, intervals, stableRate)
 			doubled := simulate(rng, sc.perInterval, intervals, 2*stableRate)
 
-			seqEqual := sequentialLooks(t, equal, sc.perInterval)
-			seqDoubled := sequentialLooks(t, doubled, sc.perInterval)
+			strict := Config{Confidence: confidence}
+			seqEqual := sequentialLooks(t, equal, sc.perInterval, strict, Breach)
+			seqDoubled := sequentialLooks(t, doubled, sc.perInterval, strict, Breach)
 			falseRollbacks := detected(seqEqual)
 			if rate := float64(falseRollbacks) / canaries; rate > 1-confidence {
 				t.Errorf("the sequential judge rolled back %d of %d equal canaries (%.3f), more than 1 - confidence = %.2f",
@@ -92,6 +93,20 @@ func TestSimulatedCanaries(t *testing.T) {
 			bars.Record("simulation", "FixedCalibratedFalseRollbacksOf1000EqualCanaries/"+sc.name, float64(detected(fixEqual)), "rollbacks")
 			bars.Record("simulation", "FixedCalibratedRequestsToCatchDoubledErrors/"+sc.name, fixMedian, "candidate-requests")
 			bars.Record("simulation", "FixedNaiveFalseRollbacksOf1000EqualCanaries/"+sc.name, float64(detected(naiveEqual)), "rollbacks")
+
+			// promoteEarly with a tolerance of one point: equal canaries finish
+			// early, while doubled ones (1% worse, on the tolerance's edge) must
+			// not, but for at most 1 - confidence of them.
+			tolerant := Config{Confidence: confidence, Tolerance: 0.01}
+			earlyEqual := sequentialLooks(t, equal, sc.perInterval, tolerant, PassEarly)
+			wrongEarly := detected(sequentialLooks(t, doubled, sc.perInterval, tolerant, PassEarly))
+			if rate := float64(wrongEarly) / canaries; rate > 1-confidence {
+				t.Errorf("the judge passed early %d of %d canaries one point worse than stable with a tolerance of one point, more than 1 - confidence", wrongEarly, canaries)
+			}
+			t.Logf("promoteEarly, tolerance 1 point: %d of %d equal canaries finished early, median %s candidate requests; %d doubled ones did",
+				detected(earlyEqual), canaries, show(median(earlyEqual)), wrongEarly)
+			bars.Record("simulation", "SequentialRequestsToPassEqualCanaryEarly/"+sc.name, median(earlyEqual), "candidate-requests")
+			bars.Record("simulation", "SequentialWrongEarlyPassesOf1000DoubledCanaries/"+sc.name, float64(wrongEarly), "passes")
 			if !math.IsInf(seqMedian, 0) && !math.IsInf(fixMedian, 0) {
 				bars.Record("simulation", "SequentialOverFixedRequestsToCatchDoubledErrors/"+sc.name, seqMedian/fixMedian, "ratio")
 			}
@@ -114,8 +129,8 @@ func simulate(rng *rand.Rand, perInterval, intervals int, candidateRate float64)
 }
 
 // sequentialLooks returns, per canary, the candidate requests after which
-// the judge first said Breach, or +Inf if it never did.
-func sequentialLooks(t *testing.T, cs []canary, perInterval int) []float64 {
+// the judge first said want, or +Inf if it never did.
+func sequentialLooks(t *testing.T, cs []canary, perInterval int, cfg Config, want Verdict) []float64 {
 	out := make([]float64, len(cs))
 	for i, c := range cs {
 		out[i] = math.Inf(1)
@@ -125,11 +140,11 @@ func sequentialLooks(t *testing.T, cs []canary, perInterval int) []float64 {
 			cand.Errors += float64(c.candidate[k])
 			stable.Requests += float64(9 * perInterval)
 			stable.Errors += float64(c.stable[k])
-			r, err := Judge(cand, stable, Config{Confidence: confidence})
+			r, err := Judge(cand, stable, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.Verdict == Breach {
+			if r.Verdict == want {
 				out[i] = cand.Requests
 				break
 			}
