@@ -162,6 +162,7 @@ func TestScoreShiftMovesTheScoresAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("score PSI %.2f, noise floor %.3f, moved most %s %.3f vs %.3f", scores.PSI, scores.NoiseFloor, scores.Moved[0].Range(), scores.Moved[0].Candidate, scores.Moved[0].Stable)
 	if scores.PSI < 1 || scores.Candidate != 400 || scores.Stable != 400 {
 		t.Errorf("score PSI %.3f over %g and %g answers, want above 1 over 400 each", scores.PSI, scores.Candidate, scores.Stable)
 	}
