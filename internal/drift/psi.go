@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Bucket is one bucket of a Prometheus histogram as a query of
@@ -233,4 +234,19 @@ func sum(xs []float64) float64 {
 		t += x
 	}
 	return t
+}
+
+// Describe says in one line what moved, for a condition or an event:
+// "PSI 0.234 (noise 0.080): (2, +Inf] 20.2% vs 39.9%, (-Inf, 1] 49.8% vs 30.0%, (1, 2] 30.0% vs 30.0%".
+func (r Result) Describe() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "PSI %.3g (noise %.2g)", r.PSI, r.NoiseFloor)
+	for i, m := range r.Moved {
+		sep := ", "
+		if i == 0 {
+			sep = ": "
+		}
+		fmt.Fprintf(&b, "%s%s %.1f%% vs %.1f%%", sep, m.Range(), 100*m.Candidate, 100*m.Stable)
+	}
+	return b.String()
 }

@@ -168,3 +168,16 @@ func TestCompareKeepsThreeMovedAndAFloor(t *testing.T) {
 		t.Errorf("noise floor %g from %g and %g observations, want 0.012 from 1000 and 500", got.NoiseFloor, got.Candidate, got.Stable)
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	three := []float64{1, 2, inf}
+	got, err := Compare(cum(three, 50, 30, 20), cum(three, 30, 30, 40), Options{MinObservations: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Noise floor (3-1)(1/100 + 1/100) = 0.04.
+	want := "PSI 0.234 (noise 0.04): (2, +Inf] 20.2% vs 39.9%, (-Inf, 1] 49.8% vs 30.0%, (1, 2] 30.0% vs 30.0%"
+	if d := got.Describe(); d != want {
+		t.Errorf("got  %q\nwant %q", d, want)
+	}
+}

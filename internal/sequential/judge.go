@@ -171,3 +171,11 @@ func lbeta(a, b float64) float64 {
 	lab, _ := math.Lgamma(a + b)
 	return la + lb - lab
 }
+
+// Describe says in one line what the judge saw, for a condition or an event:
+// "candidate error rate 3.71% to 9.02%, stable 0.67% to 1.42%, difference +2.29 to +8.35 points".
+func (r Result) Describe() string {
+	return fmt.Sprintf("candidate error rate %.2f%% to %.2f%%, stable %.2f%% to %.2f%%, difference %+.2f to %+.2f points",
+		100*r.Candidate.Lower, 100*r.Candidate.Upper, 100*r.Stable.Lower, 100*r.Stable.Upper,
+		100*r.Difference.Lower, 100*r.Difference.Upper)
+}

@@ -105,3 +105,14 @@ func TestJudge(t *testing.T) {
 		})
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	r, err := Judge(Counts{Requests: 1000, Errors: 60}, Counts{Requests: 10000, Errors: 100}, Config{Confidence: 0.95})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "candidate error rate 3.71% to 9.02%, stable 0.67% to 1.42%, difference +2.29 to +8.35 points"
+	if got := r.Describe(); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
