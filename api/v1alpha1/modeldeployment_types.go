@@ -696,7 +696,7 @@ type AnalysisSpec struct {
 	Bake *metav1.Duration `json:"bake,omitempty"`
 
 	// judge compares the candidate's error rate with the stable version's by
-	// a statistical test instead of a bound per interval (docs/analysis.md).
+	// a statistical test instead of a bound per interval (docs/drift.md).
 	// +optional
 	Judge *JudgeSpec `json:"judge,omitempty"`
 }
