@@ -3,7 +3,6 @@ package promserver
 import (
 	"context"
 	"encoding/json"
-	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -51,6 +50,27 @@ func buckets(t *testing.T, v prommodel.Vector) []drift.Bucket {
 	return out
 }
 
+// sendPayments sends the same n synthetic payments to every target.
+func sendPayments(t *testing.T, n int, targets ...string) {
+	t.Helper()
+	for _, e := range model.NewGenerator(7).Generate(n) {
+		body, err := json.Marshal(map[string]any{"features": e.Features()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, target := range targets {
+			resp, err := http.Post("http://"+target+"/predict", "application/json", strings.NewReader(string(body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s answered %d", target, resp.StatusCode)
+			}
+		}
+	}
+}
+
 // The histograms the sample server exports, read back from a real
 // Prometheus the way the analysis will query them (increase over a window,
 // summed by le), give drift.Compare what it needs: the version with shifted
@@ -74,22 +94,7 @@ func TestDriftThroughPrometheus(t *testing.T) {
 	queryUntil(t, api, `model_prediction_score_count{namespace="ml"}`, time.Now, func(v prommodel.Vector) bool { return len(v) == 2 })
 
 	const n = 400
-	for _, e := range model.NewGenerator(7).Generate(n) {
-		body, err := json.Marshal(map[string]any{"features": e.Features()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, target := range []string{stable, shifted} {
-			resp, err := http.Post("http://"+target+"/predict", "application/json", strings.NewReader(string(body)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			_ = resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("%s answered %d", target, resp.StatusCode)
-			}
-		}
-	}
+	sendPayments(t, n, stable, shifted)
 	// Wait for a scrape after the last request.
 	queryUntil(t, api, `min(model_prediction_score_count{namespace="ml"})`, time.Now, func(v prommodel.Vector) bool { return len(v) == 1 && v[0].Value == n })
 
@@ -106,9 +111,11 @@ func TestDriftThroughPrometheus(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("scores: %s over %.1f and %.1f observations", scores.Describe(), scores.Candidate, scores.Stable)
-	// increase() extrapolates, so the counts are near n, not exactly n.
-	if scores.PSI <= 0.25 || math.Abs(scores.Candidate-n) > n/4 || math.Abs(scores.Stable-n) > n/4 {
-		t.Errorf("score PSI %.3f over %.1f and %.1f observations, want above 0.25 over about %d each", scores.PSI, scores.Candidate, scores.Stable, n)
+	// increase() extrapolates a young series towards the window's end, so
+	// the counts are n or more, by a share that depends on when the scrapes
+	// fell; the shares of the buckets, scaled alike, are what the index reads.
+	if scores.PSI <= 0.25 || scores.Candidate < n || scores.Stable < n {
+		t.Errorf("score PSI %.3f over %.1f and %.1f observations, want above 0.25 over at least %d each", scores.PSI, scores.Candidate, scores.Stable, n)
 	}
 	for _, f := range []string{"amount", "merchant_risk"} {
 		extra := `,` + modelserver.LabelFeature + `="` + f + `"`
