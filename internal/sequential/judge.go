@@ -123,7 +123,7 @@ const (
 // nonparametric, nonasymptotic confidence sequences", Annals of Statistics
 // 49(2), 2021, with the beta-binomial mixture for Bernoulli observations.
 // ln M_n is convex in p with its minimum, at most 0, at S/n, so the set is an
-// interval; its ends are found by bisection.
+// interval; its ends are found by a safeguarded Newton's method.
 func ErrorRate(c Counts, alpha float64) (Interval, error) {
 	n, s := c.Requests, c.Errors
 	if math.IsNaN(n) || math.IsNaN(s) || math.IsInf(n, 0) || s < 0 || s > n {
@@ -137,32 +137,46 @@ func ErrorRate(c Counts, alpha float64) (Interval, error) {
 	}
 	bound := math.Log(1 / alpha)
 	mix := lbeta(priorA+s, priorB+n-s) - lbeta(priorA, priorB)
-	logM := func(p float64) float64 { return mix - s*math.Log(p) - (n-s)*math.Log1p(-p) }
+	f := func(p float64) float64 { return mix - s*math.Log(p) - (n-s)*math.Log1p(-p) - bound }
+	df := func(p float64) float64 { return -s/p + (n-s)/(1-p) }
 	mle := s / n
 	out := Interval{Lower: 0, Upper: 1}
 	if s > 0 {
-		// logM falls from +Inf at 0 to at most 0 at the mle.
-		out.Lower = bisect(0, mle, func(p float64) bool { return logM(p) >= bound })
+		// ln M falls from +Inf at 0 to at most 0 at the mle.
+		out.Lower = root(0, mle, f, df, false)
 	}
 	if s < n {
-		// logM rises from at most 0 at the mle to +Inf at 1.
-		out.Upper = bisect(mle, 1, func(p float64) bool { return logM(p) < bound })
+		// ln M rises from at most 0 at the mle to +Inf at 1.
+		out.Upper = root(mle, 1, f, df, true)
 	}
 	return out, nil
 }
 
-// bisect finds where above turns false in [lo, hi], above(lo) being true,
-// to 1e-14: far finer than any error rate a count can show.
-func bisect(lo, hi float64, above func(float64) bool) float64 {
-	for hi-lo > 1e-14 {
-		mid := (lo + hi) / 2
-		if above(mid) {
-			lo = mid
-		} else {
-			hi = mid
+// root finds where f, monotone on (lo, hi) (rising or not), crosses zero:
+// Newton's steps, which converge in a few since ln M is smooth and convex,
+// and a bisection of the bracket whenever a step would leave it.
+func root(lo, hi float64, f, df func(float64) float64, rising bool) float64 {
+	x := (lo + hi) / 2
+	for range 200 {
+		fx := f(x)
+		if fx == 0 {
+			return x
 		}
+		if (fx > 0) == rising {
+			hi = x
+		} else {
+			lo = x
+		}
+		next := x - fx/df(x)
+		if !(next > lo && next < hi) {
+			next = (lo + hi) / 2
+		}
+		if math.Abs(next-x) <= 1e-13*x || hi-lo <= 1e-15 {
+			return next
+		}
+		x = next
 	}
-	return (lo + hi) / 2
+	return x
 }
 
 func lbeta(a, b float64) float64 {

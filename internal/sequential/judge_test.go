@@ -9,7 +9,7 @@ import (
 // The expected ends were worked out independently of this package: in closed
 // form where the equation M_n(p) = 1/alpha has one (no errors, or only
 // errors), and otherwise by bisection of the same equation in a separate
-// script (Python's math.lgamma), to 1e-9.
+// script (Python's math.lgamma).
 func TestErrorRate(t *testing.T) {
 	const alpha = 0.025
 	tests := []struct {
@@ -21,13 +21,15 @@ func TestErrorRate(t *testing.T) {
 		{name: "no requests", counts: Counts{}, want: Interval{0, 1}},
 		// S = 0: M(p) = B(a, b+n) / B(a, b) / (1-p)^n, so the upper end is
 		// 1 - (alpha B(a, b+n) / B(a, b))^(1/n).
-		{name: "no errors in 1000", counts: Counts{Requests: 1000}, want: Interval{0, 0.005990794}},
+		{name: "no errors in 1000", counts: Counts{Requests: 1000}, want: Interval{0, 0.005990793959}},
 		// S = n = 1: M(p) = (a/(a+b)) / p, so the lower end is alpha a/(a+b).
-		{name: "one error in one", counts: Counts{Requests: 1, Errors: 1}, want: Interval{0.001190476, 1}},
+		{name: "one error in one", counts: Counts{Requests: 1, Errors: 1}, want: Interval{0.001190476190, 1}},
 		// S = n = 10: p = exp((ln B(a+10, b) - ln B(a, b) - ln(1/alpha)) / 10).
-		{name: "ten errors in ten", counts: Counts{Requests: 10, Errors: 10}, want: Interval{0.178860431, 1}},
-		{name: "1% of 1000", counts: Counts{Requests: 1000, Errors: 10}, want: Interval{0.002721767, 0.024689149}},
-		{name: "1% of 10000", counts: Counts{Requests: 10000, Errors: 100}, want: Interval{0.006740218, 0.014160324}},
+		{name: "ten errors in ten", counts: Counts{Requests: 10, Errors: 10}, want: Interval{0.1788604308, 1}},
+		{name: "1% of 1000", counts: Counts{Requests: 1000, Errors: 10}, want: Interval{0.002721767483, 0.02468914920}},
+		{name: "1% of 10000", counts: Counts{Requests: 10000, Errors: 100}, want: Interval{0.006740217501, 0.01416032442}},
+		{name: "1% of a billion", counts: Counts{Requests: 1e9, Errors: 1e7}, want: Interval{0.009984175385, 0.01001584116}},
+		{name: "one error in a million", counts: Counts{Requests: 1e6, Errors: 1}, want: Interval{3.903862530e-11, 1.269189370e-05}},
 		{name: "more errors than requests", counts: Counts{Requests: 10, Errors: 11}, wantErr: "11 errors out of 10 requests is not a count"},
 		{name: "negative errors", counts: Counts{Requests: 10, Errors: -1}, wantErr: "is not a count"},
 		{name: "not a number", counts: Counts{Requests: math.NaN()}, wantErr: "is not a count"},
@@ -44,7 +46,9 @@ func TestErrorRate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if math.Abs(got.Lower-tt.want.Lower) > 1e-9 || math.Abs(got.Upper-tt.want.Upper) > 1e-9 {
+			// To seven significant digits, or 1e-15 near zero.
+			close := func(a, b float64) bool { return math.Abs(a-b) <= 1e-7*math.Abs(b)+1e-15 }
+			if !close(got.Lower, tt.want.Lower) || !close(got.Upper, tt.want.Upper) {
 				t.Errorf("got [%.9f, %.9f], want [%.9f, %.9f]", got.Lower, got.Upper, tt.want.Lower, tt.want.Upper)
 			}
 		})
