@@ -906,8 +906,8 @@ type JudgeSpec struct {
 	Method JudgeMethod `json:"method"`
 
 	// confidence is one minus the greatest chance, over the whole analysis,
-	// of rolling back a candidate no worse than stable (or of promoting early
-	// one that is).
+	// of rolling back a candidate within the tolerance of stable, or of
+	// promoting early one beyond it.
 	// +kubebuilder:default="0.95"
 	// +optional
 	Confidence Confidence `json:"confidence,omitempty"`
