@@ -1,8 +1,9 @@
 // Package webhook holds modelgate's admission webhooks: ModelApprovals get
 // their approver stamped from the authenticated request (as cert-manager does
 // for CertificateRequests) and can be neither forged nor edited;
-// ModelDeployments get what the API schema cannot check (time zones) and the
-// identity of whoever overrides a deployment window.
+// ModelDeployments get what the API schema cannot check (time zones, the
+// platform's ModelDeploymentPolicies) and the identity of whoever overrides
+// a deployment window, changes the model or sets a checklist override.
 package webhook
 
 import (
@@ -88,9 +89,14 @@ func Setup(mgr ctrl.Manager, clk clock.PassiveClock) error {
 		return fmt.Errorf("registering the ModelApproval webhooks: %w", err)
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &servingv1alpha1.ModelDeployment{}).
-		WithValidator(DeploymentValidator{}).
+		WithValidator(DeploymentValidator{Reader: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).
 		Complete(); err != nil {
 		return fmt.Errorf("registering the ModelDeployment webhooks: %w", err)
+	}
+	if err := ctrl.NewWebhookManagedBy(mgr, &servingv1alpha1.ModelDeploymentPolicy{}).
+		WithValidator(PolicyValidator{}).
+		Complete(); err != nil {
+		return fmt.Errorf("registering the ModelDeploymentPolicy webhook: %w", err)
 	}
 	mgr.GetWebhookServer().Register(DeploymentStamperPath, &webhook.Admission{Handler: DeploymentStamper{}})
 	return nil
