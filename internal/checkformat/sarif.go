@@ -93,6 +93,9 @@ type sarifResultProps struct {
 	Severity        string `json:"severity,omitempty"`
 	Remediation     string `json:"remediation,omitempty"`
 	OverrideReason  string `json:"overrideReason,omitempty"`
+	// Policy and Field name a policy violation's rule and the spec's field.
+	Policy string `json:"policy,omitempty"`
+	Field  string `json:"field,omitempty"`
 }
 
 type sarifLocation struct {
@@ -175,6 +178,7 @@ func writeSARIF(w io.Writer, js []manifestcheck.Judgement, version string) error
 			})
 		}
 	}
+	results = appendPolicyResults(results, js)
 	log := sarifLog{Schema: SARIFSchema, Version: SARIFVersion, Runs: []sarifRun{{
 		Tool:        sarifTool{Driver: sarifDriver{Name: ToolName, Version: version, InformationURI: "https://github.com/modelgate/modelgate", Rules: rules}},
 		Invocations: []sarifInvocation{{ExecutionSuccessful: true}},
@@ -229,4 +233,26 @@ func artifactURI(path string) string {
 		u.Scheme = "file"
 	}
 	return u.String()
+}
+
+// appendPolicyResults adds each policy violation as an error of the rule
+// "policy" (outside the catalogue, so without a rule index): admission would
+// refuse the ModelDeployment.
+func appendPolicyResults(results []sarifResult, js []manifestcheck.Judgement) []sarifResult {
+	for i := range js {
+		j := &js[i]
+		for _, v := range j.Violations() {
+			results = append(results, sarifResult{
+				RuleID: "policy", RuleIndex: -1, Kind: "fail", Level: "error",
+				Message: sarifText{fmt.Sprintf("%s %s: %s", name(j), j.MD.Spec.Model.Version, v)},
+				Locations: []sarifLocation{{
+					PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: artifactURI(j.Source.Path)}, Region: sarifRegion{StartLine: j.Source.Line}},
+					LogicalLocations: []sarifLogical{{Name: j.MD.Name, FullyQualifiedName: "ModelDeployment/" + name(j), Kind: "resource"}},
+				}},
+				Properties: sarifResultProps{ModelDeployment: name(j), Version: j.MD.Spec.Model.Version, Result: string(servingv1alpha1.CheckFail),
+					Policy: v.Policy, Field: v.Field},
+			})
+		}
+	}
+	return results
 }

@@ -313,11 +313,11 @@ func (m *merger) signedOff(policy string, it servingv1alpha1.PolicyChecklistItem
 	if ok && who.InAny(it.OverrideGroups) {
 		return true
 	}
-	by := "nobody recorded at admission"
+	by := "no sign-off of it is recorded"
 	if ok {
-		by = fmt.Sprintf("%s, who is in none of them", who.User)
+		by = fmt.Sprintf("it was set by %s, who is in none of them", who.User)
 	}
-	m.violate(policy, field, "item %s may be lowered below %s only by a member of %s, and the override to %s was set by %s; ask a member to set it, or raise it to %s",
+	m.violate(policy, field, "item %s may be lowered below %s only by a member of %s, and for the override to %s %s; ask a member to set it, or raise it to %s",
 		it.ID, floor, strings.Join(it.OverrideGroups, ", "), o.Severity, by, floor)
 	return false
 }

@@ -397,13 +397,13 @@ func TestViolationMessages(t *testing.T) {
 	res := Judge([]servingv1alpha1.ModelDeploymentPolicy{p}, md, prodNS, SignOffs{"network-policy": {User: "tom", Groups: []string{"risk"}}})
 	g.Expect(res.Violations).To(Equal([]Violation{
 		{Policy: "prod-baseline", Field: "spec.checklist.overrides[id=network-policy].severity",
-			Message: "item network-policy may be lowered below Enforce only by a member of platform-sre, and the override to Warn was set by tom, who is in none of them; ask a member to set it, or raise it to Enforce"},
+			Message: "item network-policy may be lowered below Enforce only by a member of platform-sre, and for the override to Warn it was set by tom, who is in none of them; ask a member to set it, or raise it to Enforce"},
 		{Policy: "prod-baseline", Field: "spec.checklist.overrides[id=pdb].severity",
 			Message: "item pdb may not be lowered below Enforce, and Off is asked; remove the override or raise it to Enforce"},
 	}))
 	g.Expect(res.Violations[1].String()).To(Equal("spec.checklist.overrides[id=pdb].severity: item pdb may not be lowered below Enforce, and Off is asked; remove the override or raise it to Enforce (policy prod-baseline)"))
 	res = Judge([]servingv1alpha1.ModelDeploymentPolicy{p}, md, prodNS, nil)
-	g.Expect(res.Violations[0].Message).To(ContainSubstring("was set by nobody recorded at admission"))
+	g.Expect(res.Violations[0].Message).To(ContainSubstring("and for the override to Warn no sign-off of it is recorded"))
 }
 
 // TestOrderIndependence merges the same policies listed in every order and

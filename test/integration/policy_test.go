@@ -97,7 +97,7 @@ var _ = Describe("ModelDeploymentPolicy at admission", func() {
 		err = tom.Create(ctx, md.DeepCopy())
 		Expect(err).To(MatchError(And(
 			ContainSubstring("spec.checklist.overrides[id=network-policy].severity: Forbidden"),
-			ContainSubstring("only by a member of platform-sre, and the override to Warn was set by tom, who is in none of them"),
+			ContainSubstring("only by a member of platform-sre, and for the override to Warn it was set by tom, who is in none of them"),
 			ContainSubstring(p.Name))))
 
 		By("admitting it from a member of platform-sre, recorded as their sign-off")
