@@ -70,10 +70,10 @@ func BenchmarkJudge50Policies(b *testing.B) {
 	}
 }
 
-// BenchmarkEvaluate compares the checklist's evaluation of one
+// BenchmarkEvaluateWithPolicies compares the checklist's evaluation of one
 // ModelDeployment without a policy and with 50 in the cluster (judged as the
 // operator would, before the checklist runs).
-func BenchmarkEvaluate(b *testing.B) {
+func BenchmarkEvaluateWithPolicies(b *testing.B) {
 	policies := fiftyPolicies()
 	md := deployment(nil)
 	catalogue := checklist.Catalogue()
