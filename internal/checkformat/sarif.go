@@ -20,6 +20,8 @@ const (
 	SARIFSchema  = "https://json.schemastore.org/sarif-2.1.0.json"
 	// ToolName is the driver's name in SARIF.
 	ToolName = "kubectl-modelgate"
+	// sarifError is the level of a failure.
+	sarifError = "error"
 	// checklistDocs explains every rule.
 	checklistDocs = "https://github.com/modelgate/modelgate/blob/main/docs/checklist.md#the-items"
 )
@@ -149,7 +151,7 @@ func writeSARIF(w io.Writer, js []manifestcheck.Judgement, version string) error
 			kind, lvl := "fail", ""
 			switch it.Result {
 			case servingv1alpha1.CheckFail:
-				lvl = "error"
+				lvl = sarifError
 			case servingv1alpha1.CheckWarn:
 				lvl = "warning"
 			case servingv1alpha1.CheckUnknown:
@@ -193,7 +195,7 @@ func writeSARIF(w io.Writer, js []manifestcheck.Judgement, version string) error
 func level(s servingv1alpha1.Severity) string {
 	switch s {
 	case servingv1alpha1.SeverityEnforce:
-		return "error"
+		return sarifError
 	case servingv1alpha1.SeverityWarn:
 		return "warning"
 	}
@@ -243,7 +245,7 @@ func appendPolicyResults(results []sarifResult, js []manifestcheck.Judgement) []
 		j := &js[i]
 		for _, v := range j.Violations() {
 			results = append(results, sarifResult{
-				RuleID: "policy", RuleIndex: -1, Kind: "fail", Level: "error",
+				RuleID: "policy", RuleIndex: -1, Kind: "fail", Level: sarifError,
 				Message: sarifText{fmt.Sprintf("%s %s: %s", name(j), j.MD.Spec.Model.Version, v)},
 				Locations: []sarifLocation{{
 					PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: artifactURI(j.Source.Path)}, Region: sarifRegion{StartLine: j.Source.Line}},
