@@ -13,7 +13,6 @@ import (
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/manifestcheck"
-	"github.com/modelgate/modelgate/internal/policy"
 	"github.com/modelgate/modelgate/internal/statusview"
 )
 
@@ -163,7 +162,7 @@ func writeJSON(w io.Writer, js []manifestcheck.Judgement) error {
 			Namespace: j.MD.Namespace, Name: j.MD.Name, Version: j.MD.Spec.Model.Version, Profile: statusview.Profile(j.MD),
 			File: j.Source.Path, Line: j.Source.Line, Passed: j.Passed(),
 			Failed: nonNil(j.Failed()), Unknown: nonNil(j.Unknown()), Checklist: j.Result.Status,
-			Policy: PolicyStatus(j.Policy),
+			Policy: j.Policy.Status(),
 		}
 		r.Passed = r.Passed && m.Passed
 		r.ModelDeployments = append(r.ModelDeployments, m)
@@ -171,19 +170,6 @@ func writeJSON(w io.Writer, js []manifestcheck.Judgement) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
-}
-
-// PolicyStatus is the status.policy block of a policy judgement, nil when no
-// policy selects the ModelDeployment.
-func PolicyStatus(r policy.Result) *servingv1alpha1.PolicyStatus {
-	if !r.Selected() {
-		return nil
-	}
-	st := &servingv1alpha1.PolicyStatus{Policies: r.Effective.Policies}
-	for _, v := range r.Violations {
-		st.Violations = append(st.Violations, servingv1alpha1.PolicyViolation{Policy: v.Policy, Field: v.Field, Message: v.Message})
-	}
-	return st
 }
 
 // nonNil makes an empty list [] rather than null, so that readers need not
