@@ -276,8 +276,8 @@ func (v DeploymentValidator) validatePolicies(ctx context.Context, oldMD, md *se
 }
 
 // PolicyValidator refuses a ModelDeploymentPolicy whose selectors cannot be
-// read, which the schema of metav1.LabelSelector does not check: such a
-// policy would select nothing.
+// read, which the schema of metav1.LabelSelector does not check (such a
+// policy would select nothing), and windows whose time zone Go cannot load.
 type PolicyValidator struct{}
 
 // ValidateCreate checks the selectors.
@@ -303,6 +303,13 @@ func validatePolicy(p *servingv1alpha1.ModelDeploymentPolicy) error {
 	if p.Spec.Selector != nil {
 		if _, err := metav1.LabelSelectorAsSelector(p.Spec.Selector); err != nil {
 			errs = append(errs, field.Invalid(field.NewPath("spec", "selector"), p.Spec.Selector, err.Error()))
+		}
+	}
+	if w := p.Spec.Windows; w != nil {
+		// window.Validate names spec.deploymentWindows, the ModelDeployment's field.
+		for _, e := range window.Validate(w.Allowed) {
+			e.Field = strings.Replace(e.Field, "spec.deploymentWindows", "spec.windows.allowed", 1)
+			errs = append(errs, e)
 		}
 	}
 	if len(errs) == 0 {

@@ -234,6 +234,10 @@ var _ = Describe("ModelDeploymentPolicy at admission", func() {
 		Expect(k8sClient.Create(ctx, p)).To(MatchError(ContainSubstring("spec.sources.artifactURIPrefixes")))
 
 		p.Spec.Sources = nil
+		p.Spec.Windows = &servingv1alpha1.PolicyWindows{Allowed: []servingv1alpha1.DeploymentWindow{{Start: "09:00", End: "17:00", TimeZone: "Mars/Olympus_Mons"}}}
+		Expect(k8sClient.Create(ctx, p)).To(MatchError(ContainSubstring(`spec.windows.allowed[0].timeZone: Invalid value: "Mars/Olympus_Mons"`)))
+
+		p.Spec.Windows = nil
 		p.Spec.NamespaceSelector = metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "env", Operator: "Near"}}}
 		Expect(k8sClient.Create(ctx, p)).To(MatchError(ContainSubstring("spec.namespaceSelector: Invalid value")))
 	})
