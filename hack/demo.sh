@@ -110,7 +110,8 @@ k create namespace "$namespace" --dry-run=client -o yaml | k apply -f - >/dev/nu
 # Foreground deletion returns once the garbage collector removed what it owned.
 k -n "$namespace" delete md fraud-scorer --ignore-not-found --cascade=foreground --timeout=120s
 k -n "$namespace" delete -f config/samples/fraud-scorer-pdb.yaml --ignore-not-found
-k -n "$namespace" apply -k config/samples
+# Strict, as kubectl's default is: a field the API would drop is an error.
+k -n "$namespace" apply --validate=strict -k config/samples
 
 # watch_until prints `kubectl get md` whenever it changes, until the jsonpath
 # $1 of fraud-scorer reads $2.
@@ -164,6 +165,9 @@ checklist
 
 bold "9. What the operator created: one Deployment per version, three Services"
 k -n "$namespace" get deployments,services,pods -o wide
+echo "The pods carry the template's own labels and annotations beside modelgate's:"
+k -n "$namespace" get pods -l app.kubernetes.io/name=fraud-scorer \
+	-o 'jsonpath={range .items[*]}  {.metadata.name}: team={.metadata.labels.team} prometheus.io/scrape={.metadata.annotations.prometheus\.io/scrape} version={.metadata.labels.serving\.modelgate\.dev/version}{"\n"}{end}'
 
 bold "10. Events"
 k -n "$namespace" get events --field-selector involvedObject.kind=ModelDeployment

@@ -81,10 +81,16 @@ type ModelDeploymentSpec struct {
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
 
-	// template is the pod template of the model server. modelgate adds its
-	// labels and injects MODEL_NAME, MODEL_VERSION and MODEL_URI into the serving
-	// container's environment. A change here makes a new candidate like a new
-	// model version does.
+	// template is the pod template of the model server. Its labels and
+	// annotations reach every version's pods (and its labels every version's
+	// Deployment) beside modelgate's own labels, which a template may not set:
+	// app.kubernetes.io/name, app.kubernetes.io/managed-by and
+	// serving.modelgate.dev/version. modelgate injects MODEL_NAME, MODEL_VERSION
+	// and MODEL_URI into the serving container's environment. A change here makes
+	// a new candidate like a new model version does.
+	// +kubebuilder:validation:XValidation:rule="!has(self.metadata) || !has(self.metadata.labels) || !('app.kubernetes.io/name' in self.metadata.labels)",message="may not set app.kubernetes.io/name: modelgate sets it to the ModelDeployment's name, and its Services select the pods by it",fieldPath=".metadata.labels",reason=FieldValueForbidden
+	// +kubebuilder:validation:XValidation:rule="!has(self.metadata) || !has(self.metadata.labels) || !('app.kubernetes.io/managed-by' in self.metadata.labels)",message="may not set app.kubernetes.io/managed-by: modelgate sets it to modelgate, and its Services select the pods by it",fieldPath=".metadata.labels",reason=FieldValueForbidden
+	// +kubebuilder:validation:XValidation:rule="!has(self.metadata) || !has(self.metadata.labels) || !('serving.modelgate.dev/version' in self.metadata.labels)",message="may not set serving.modelgate.dev/version: modelgate sets it to each version's own, and its Services select a version by it",fieldPath=".metadata.labels",reason=FieldValueForbidden
 	// +required
 	Template corev1.PodTemplateSpec `json:"template"`
 

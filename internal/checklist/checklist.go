@@ -47,11 +47,19 @@ type Inputs struct {
 	// Secrets by name, with the names of their keys only; values are never read.
 	Secrets map[string]SecretKeys
 	// ConfigMaps by name (the model card's).
-	ConfigMaps      map[string]*corev1.ConfigMap
-	Services        []corev1.Service
-	Ingresses       []networkingv1.Ingress
-	HTTPRoutes      []gatewayv1.HTTPRoute
-	Gateways        []gatewayv1.Gateway
+	ConfigMaps map[string]*corev1.ConfigMap
+	Services   []corev1.Service
+	Ingresses  []networkingv1.Ingress
+	HTTPRoutes []gatewayv1.HTTPRoute
+	Gateways   []gatewayv1.Gateway
+	// SharedGateways are the Gateways in other namespaces that the model's
+	// HTTPRoutes attach to, by "namespace/name". A Gateway looked up and not
+	// found maps to nil; one not looked up at all (the offline check) is
+	// absent, and leaves tls Unknown.
+	SharedGateways map[string]*gatewayv1.Gateway
+	// ReferenceGrants of the namespaces holding the certificates that
+	// Gateways name across namespaces.
+	ReferenceGrants []gatewayv1.ReferenceGrant
 	ResourceQuotas  []corev1.ResourceQuota
 	Deployments     []appsv1.Deployment
 	NodeAllocatable []corev1.ResourceList
@@ -90,10 +98,12 @@ const (
 	KindIngress       = "Ingress"
 	KindHTTPRoute     = "HTTPRoute"
 	KindGateway       = "Gateway"
-	KindQuota         = "ResourceQuota"
-	KindDeployment    = "Deployment"
-	KindNode          = "Node"
-	KindApproval      = "ModelApproval"
+	// KindReferenceGrant is read in the namespaces of cross-namespace certificates.
+	KindReferenceGrant = "ReferenceGrant"
+	KindQuota          = "ResourceQuota"
+	KindDeployment     = "Deployment"
+	KindNode           = "Node"
+	KindApproval       = "ModelApproval"
 )
 
 // SecretKeys is the set of keys a Secret holds.
@@ -111,8 +121,12 @@ type RemoteResults struct {
 type ModelCardDocument struct {
 	// Body is the card's text (Markdown), when it could be fetched.
 	Body string
-	// Err says why it could not be fetched; the check reports Unknown.
+	// Err says why it could not be fetched; the check reports Unknown,
+	// unless NotFound.
 	Err string
+	// NotFound is set when the server answered that the card is not there
+	// (404 or 410): the card is missing, a failure rather than an unknown.
+	NotFound bool
 }
 
 // Finding is what one check found.

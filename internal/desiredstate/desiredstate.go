@@ -115,7 +115,9 @@ func ServingContainerIndex(spec *corev1.PodSpec, name string) int {
 }
 
 // PodTemplate is the spec's template with modelgate's labels and the model's
-// environment added to the serving container. The spec's template is not changed.
+// environment added to the serving container: the template's own labels and
+// annotations are kept, and modelgate's labels win over any of the same key
+// (which admission refuses anyway). The spec's template is not changed.
 func PodTemplate(md *servingv1alpha1.ModelDeployment, version string) (corev1.PodTemplateSpec, error) {
 	tpl := *md.Spec.Template.DeepCopy()
 	tpl.Labels = mergeLabels(tpl.Labels, VersionLabels(md, version))
@@ -162,7 +164,9 @@ func Deployment(md *servingv1alpha1.ModelDeployment, version string, tpl corev1.
 // unchanged Deployment is never patched.
 func MutateDeployment(d *appsv1.Deployment, md *servingv1alpha1.ModelDeployment, version string, tpl corev1.PodTemplateSpec, replicas int32) {
 	hash := TemplateHash(&tpl)
-	d.Labels = mergeLabels(d.Labels, VersionLabels(md, version))
+	// The template's own labels (team, cost centre) go on the Deployment too,
+	// for the tools that select Deployments by them; modelgate's win.
+	d.Labels = mergeLabels(mergeLabels(d.Labels, tpl.Labels), VersionLabels(md, version))
 	if d.Annotations == nil {
 		d.Annotations = map[string]string{}
 	}

@@ -290,6 +290,7 @@ func TestPodTemplateLabels(t *testing.T) {
 		// A user label that would break the selectors if it won.
 		md.Spec.Template.Labels[LabelName] = "something-else"
 		md.Spec.Template.Labels[LabelVersion] = "latest"
+		md.Spec.Template.Annotations = map[string]string{"prometheus.io/scrape": "true", "sidecar.istio.io/inject": "false"}
 	})
 
 	tpl, err := PodTemplate(md, "2.3.0+build.5")
@@ -301,7 +302,31 @@ func TestPodTemplateLabels(t *testing.T) {
 		"app.kubernetes.io/managed-by":  "modelgate",
 		"serving.modelgate.dev/version": "2.3.0_build.5",
 	}))
+	g.Expect(tpl.Annotations).To(Equal(map[string]string{"prometheus.io/scrape": "true", "sidecar.istio.io/inject": "false"}))
 	g.Expect(md.Spec.Template.Labels).To(HaveKeyWithValue(LabelVersion, "latest"), "the spec's labels must not change")
+}
+
+func TestTemplateMetadataChangeRewritesTemplate(t *testing.T) {
+	for name, change := range map[string]func(*servingv1alpha1.ModelDeployment){
+		"a label": func(md *servingv1alpha1.ModelDeployment) { md.Spec.Template.Labels["team"] = "growth" },
+		"an annotation": func(md *servingv1alpha1.ModelDeployment) {
+			md.Spec.Template.Annotations = map[string]string{"linkerd.io/inject": "enabled"}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			before := newMD()
+			d := Deployment(before, "2.3.0", mustTemplate(t, before, "2.3.0"), 3)
+			after := newMD(change)
+			tpl := mustTemplate(t, after, "2.3.0")
+
+			MutateDeployment(d, after, "2.3.0", tpl, 3)
+
+			g.Expect(d.Annotations[AnnotationTemplateHash]).NotTo(Equal(TemplateHash(ptr.To(mustTemplate(t, before, "2.3.0")))))
+			g.Expect(d.Spec.Template).To(Equal(tpl), "the pods get the new metadata")
+			g.Expect(d.Labels).To(HaveKeyWithValue("team", tpl.Labels["team"]))
+		})
+	}
 }
 
 func TestPodTemplateKeepsSpecEnv(t *testing.T) {
@@ -417,7 +442,8 @@ func TestDeployment(t *testing.T) {
 
 	g.Expect(d.Name).To(Equal("fraud-scorer-v2-3-0-rc-1-f6af25"))
 	g.Expect(d.Namespace).To(Equal("risk"))
-	g.Expect(d.Labels).To(Equal(VersionLabels(md, "2.3.0-rc.1")))
+	g.Expect(d.Labels).To(Equal(mergeLabels(map[string]string{"team": "risk"}, VersionLabels(md, "2.3.0-rc.1"))),
+		"the template's labels beside modelgate's")
 	g.Expect(d.Annotations).To(Equal(map[string]string{
 		AnnotationModelVersion: "2.3.0-rc.1",
 		AnnotationTemplateHash: TemplateHash(&tpl),

@@ -92,7 +92,8 @@ var _ = BeforeSuite(func() {
 	kubeconfig = strings.TrimSpace(string(out))
 
 	By("installing the CRDs, modelgate's and the Gateway API's")
-	kubectl("apply", "--server-side", "-f", filepath.Join(repoRoot, "config", "crd", "bases"))
+	// Client-side, as Argo CD and Flux apply by default.
+	kubectl("apply", "-f", filepath.Join(repoRoot, "config", "crd", "bases"))
 	gatewayCRDs, err := gatewayapi.CRDPaths()
 	Expect(err).NotTo(HaveOccurred())
 	for _, path := range gatewayCRDs {
@@ -277,7 +278,8 @@ var _ = Describe("The operator on a local cluster", Ordered, func() {
 	}
 
 	It("holds the production sample until its PodDisruptionBudget exists, then makes it Ready with its pods Running on kwok nodes", func() {
-		kubectl("-n", namespace, "apply", "-k", filepath.Join(repoRoot, "config", "samples"))
+		// Strict, as kubectl's default is: a field the API would drop is an error.
+		kubectl("-n", namespace, "apply", "--validate=strict", "-k", filepath.Join(repoRoot, "config", "samples"))
 		Eventually(get("{.status.phase}", "md/fraud-scorer")).Should(Equal("Verifying"))
 		Expect(get("{.status.conditions[?(@.type==\"ChecklistPassed\")].message}", "md/fraud-scorer")()).
 			To(HavePrefix("Version 2.3.0 is blocked by pdb:"))
@@ -301,6 +303,9 @@ var _ = Describe("The operator on a local cluster", Ordered, func() {
 
 		selector := "app.kubernetes.io/name=fraud-scorer,serving.modelgate.dev/version=2.3.0"
 		Eventually(get("{range .items[*]}{.status.phase} {end}", "pods", "-l", selector)).Should(Equal("Running Running Running"))
+		By("giving the pods the template's team label and scrape annotations")
+		Expect(get(`{range .items[*]}{.metadata.labels.team}/{.metadata.annotations.prometheus\.io/scrape}/{.metadata.annotations.prometheus\.io/port} {end}`, "pods", "-l", selector)()).
+			To(Equal("risk/true/9090 risk/true/9090 risk/true/9090"))
 		nodes := strings.Fields(get("{range .items[*]}{.spec.nodeName} {end}", "pods", "-l", selector)())
 		Expect(nodes).To(HaveLen(3))
 		for _, n := range nodes {
