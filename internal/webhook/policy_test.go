@@ -57,7 +57,7 @@ func TestValidatePolicies(t *testing.T) {
 		{name: "no policy in the cluster: nothing asked, not even the request", ctx: context.Background(),
 			new: md(servingv1alpha1.ProfileDevelopment, "")},
 		{name: "a create below the minimum profile", objects: []client.Object{prodNS, prod}, ctx: asUser("tom"),
-			new: md(servingv1alpha1.ProfileDevelopment, ""),
+			new:  md(servingv1alpha1.ProfileDevelopment, ""),
 			want: []string{"spec.checklist.profile: Forbidden: profile development is below the minimum profile production; set spec.checklist.profile to production (ModelDeploymentPolicy prod)"}},
 		{name: "an update keeping the violation it had", objects: []client.Object{prodNS, prod}, ctx: asUser("tom"),
 			old: md(servingv1alpha1.ProfileDevelopment, ""), new: md(servingv1alpha1.ProfileDevelopment, "")},
