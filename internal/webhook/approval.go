@@ -11,10 +11,12 @@ import (
 	"fmt"
 	"slices"
 
+	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -87,6 +89,16 @@ func Setup(mgr ctrl.Manager, clk clock.PassiveClock) error {
 		WithValidator(ApprovalValidator{}).
 		Complete(); err != nil {
 		return fmt.Errorf("registering the ModelApproval webhooks: %w", err)
+	}
+	// The ModelDeployment validator reads policies and namespaces from the
+	// cache: informers registered now start with the manager, so the first
+	// write after a restart does not wait for them to sync.
+	namespaces := &metav1.PartialObjectMetadata{}
+	namespaces.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	for _, o := range []client.Object{namespaces, &servingv1alpha1.ModelDeploymentPolicy{}} {
+		if _, err := mgr.GetCache().GetInformer(context.Background(), o); err != nil {
+			return fmt.Errorf("watching %T for the ModelDeployment webhook: %w", o, err)
+		}
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &servingv1alpha1.ModelDeployment{}).
 		WithValidator(DeploymentValidator{Reader: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).
