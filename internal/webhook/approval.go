@@ -92,12 +92,14 @@ func Setup(mgr ctrl.Manager, clk clock.PassiveClock) error {
 	}
 	// The ModelDeployment validator reads policies and namespaces from the
 	// cache: informers registered now start with the manager, so the first
-	// write after a restart does not wait for them to sync.
+	// write after a restart does not wait for them to sync. Best effort: a
+	// CRD not established yet is watched on first use instead, and until it
+	// is, ModelDeployment writes are refused saying why (fail closed).
 	namespaces := &metav1.PartialObjectMetadata{}
 	namespaces.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
 	for _, o := range []client.Object{namespaces, &servingv1alpha1.ModelDeploymentPolicy{}} {
 		if _, err := mgr.GetCache().GetInformer(context.Background(), o); err != nil {
-			return fmt.Errorf("watching %T for the ModelDeployment webhook: %w", o, err)
+			ctrl.Log.WithName("webhook").Info("Cannot watch yet what the ModelDeployment webhook reads; it will on first use", "kind", fmt.Sprintf("%T", o), "error", err.Error())
 		}
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &servingv1alpha1.ModelDeployment{}).
