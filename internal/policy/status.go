@@ -57,7 +57,10 @@ func (r *Result) Condition(generation int64) (metav1.Condition, bool) {
 // RequiredApprovals are the effective required roles, in the shape of
 // spec.approvals.required, for approval.Judge; nil when none is required.
 func (e *Effective) RequiredApprovals() []servingv1alpha1.RequiredApproval {
-	var out []servingv1alpha1.RequiredApproval
+	if len(e.Approvals) == 0 {
+		return nil
+	}
+	out := make([]servingv1alpha1.RequiredApproval, 0, len(e.Approvals))
 	for _, a := range e.Approvals {
 		out = append(out, servingv1alpha1.RequiredApproval{Role: a.Role, Groups: a.Groups})
 	}
