@@ -67,7 +67,8 @@ type ModelDeploymentReconciler struct {
 	// HTTPRoutes and Gateways the checklist then reads and watches.
 	GatewayAPI bool
 	// APIReader reads what the cache does not hold whole: Secret values, such
-	// as a Prometheus token. Nil reads through the client.
+	// as a Prometheus token or a receiver's URL. SetupWithManager sets the
+	// manager's when nil; without one, reading a Secret value is an error.
 	APIReader client.Reader
 	// HTTPClient's transport carries the analysis' queries; nil uses the default.
 	HTTPClient *http.Client
@@ -503,6 +504,9 @@ func (r *ModelDeploymentReconciler) emitEvents(ctx context.Context, before *serv
 // the ModelDeployments it may concern.
 func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	ctx := context.Background()
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &appsv1.Deployment{}, ownerIndex, ownerName); err != nil {
 		return fmt.Errorf("indexing Deployments by owner: %w", err)
 	}

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -95,12 +96,18 @@ func breachFields(s *scope, fields map[string]string) {
 	}
 }
 
+// errNoAPIReader is what reading a Secret value answers when the reconciler
+// was built without an APIReader.
+var errNoAPIReader = errors.New("cannot read Secret values: the reconciler has no APIReader, and the cache keeps Secrets without their values")
+
 // secretValue reads one key of a Secret past the cache (which keeps Secrets
 // without their values): a receiver's URL, a Prometheus token.
 func (r *ModelDeploymentReconciler) secretValue(ctx context.Context, namespace string, ref servingv1alpha1.SecretKeyReference) (string, error) {
 	reader := r.APIReader
 	if reader == nil {
-		reader = r.Client
+		// The client reads from the cache, which strips Secret values: it
+		// would answer "" for every key.
+		return "", errNoAPIReader
 	}
 	secret := &corev1.Secret{}
 	if err := reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, secret); err != nil {

@@ -101,8 +101,10 @@ type Target struct {
 	KeepTemplate bool
 }
 
-// Gate says whether the spec's version may get traffic. The checklist closes
-// it today; approvals and deployment windows will.
+// Gate says whether the spec's version may get traffic. The controller closes
+// it for a failing checklist, then for missing approvals; Decide closes it too
+// for a route that cannot carry a rollout. Deployment windows are not a gate:
+// they hold a rollout where it is (Input.Window), and never a rollback.
 type Gate struct {
 	// Closed holds the version; the zero Gate is open.
 	Closed bool
