@@ -10,6 +10,7 @@ import (
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/analysis"
+	"github.com/modelgate/modelgate/internal/rollout"
 )
 
 // defaultAnalysisInterval and defaultQueryTimeout apply when the spec leaves
@@ -31,7 +32,7 @@ func (r *ModelDeploymentReconciler) gatherAnalysis(ctx context.Context, s *scope
 	if spec == nil || spec.Prometheus == nil {
 		return nil
 	}
-	version, baseline, since, ok := underAnalysis(md)
+	version, baseline, since, ok := rollout.UnderAnalysis(md)
 	if !ok {
 		return nil
 	}
@@ -65,41 +66,6 @@ func (r *ModelDeploymentReconciler) gatherAnalysis(ctx context.Context, s *scope
 	s.analysisDue = interval
 	recordAnalysisMetrics(md, s.analysis)
 	return nil
-}
-
-// underAnalysis says which version gets traffic worth measuring, the version
-// its accuracy is compared with, and since when: the candidate while it gets
-// a canary step's weight, a shadow's copies, an A/B cohort or a rolling
-// update's share; a promoted version while it bakes. A blue-green preview has
-// no user traffic to measure.
-func underAnalysis(md *servingv1alpha1.ModelDeployment) (version, baseline string, since time.Time, ok bool) {
-	st := &md.Status
-	if st.Phase == servingv1alpha1.PhaseBaking && st.Stable != nil && st.Previous != nil && st.Previous.Since != nil &&
-		st.Stable.Version == md.Spec.Model.Version {
-		return st.Stable.Version, st.Previous.Version, st.Previous.Since.Time, true
-	}
-	cand := st.Candidate
-	if cand == nil || cand.Version != md.Spec.Model.Version {
-		return "", "", time.Time{}, false
-	}
-	if st.Stable != nil {
-		baseline = st.Stable.Version
-	}
-	if cand.StartedAt != nil {
-		since = cand.StartedAt.Time
-	}
-	if cand.StepStartedAt != nil {
-		since = cand.StepStartedAt.Time
-	}
-	switch md.Spec.Strategy.Type {
-	case servingv1alpha1.StrategyShadow, servingv1alpha1.StrategyABTest:
-		ok = cand.StepStartedAt != nil && cand.Step == 0
-	case servingv1alpha1.StrategyBlueGreen:
-		ok = false
-	default:
-		ok = cand.Weight > 0
-	}
-	return cand.Version, baseline, since, ok
 }
 
 // prometheus is a client of the ModelDeployment's Prometheus, with its bearer

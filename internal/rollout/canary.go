@@ -35,13 +35,6 @@ func SplitReplicas(total, weight int32) (candidate, stable int32) {
 	return candidate, total - candidate
 }
 
-// requested returns the value of a manual-control annotation when it was not
-// handled yet.
-func requested(md *servingv1alpha1.ModelDeployment, annotation, handled string) (string, bool) {
-	v := md.Annotations[annotation]
-	return v, v != "" && v != handled
-}
-
 // decideCanary moves a candidate through the canary steps beside the stable
 // version: each step sets the candidate's share of pods, waits for them, then
 // waits out the step's pause (or a promote), and moves on; past the last step
@@ -186,27 +179,6 @@ func weightBefore(steps []servingv1alpha1.CanaryStep, i int32) int32 {
 	return steps[i-1].Weight
 }
 
-// rolledBackNow rolls the candidate back when an abort is requested or its
-// pods missed the progress deadline, and reports whether it did.
-func rolledBackNow(d *Decision, in Input, name string, replicas int32) bool {
-	want := in.MD.Spec.Model.Version
-	if v, ok := requested(in.MD, servingv1alpha1.AnnotationAbort, d.Requests.Abort); ok {
-		d.Requests.Abort = v
-		rollback(d, in, name, replicas, "Aborted", fmt.Sprintf("Version %s was rolled back by request (%s: %q)", want, servingv1alpha1.AnnotationAbort, v))
-		return true
-	}
-	if obs, found := in.Deployments[name]; found && obs.Health == HealthFailed {
-		rollback(d, in, name, replicas, "ProgressDeadlineExceeded",
-			fmt.Sprintf("Version %s was rolled back: its pods did not become available within the progress deadline (%s)", want, obs.Message))
-		return true
-	}
-	if why, failed := analysis.Failed(in.MD.Spec.Analysis, in.Analysis, want); failed {
-		rollback(d, in, name, replicas, "AnalysisFailed", fmt.Sprintf("Version %s was rolled back: %s", want, why))
-		return true
-	}
-	return false
-}
-
 // analyzed reports whether a ModelDeployment's rollouts wait on analysis.
 func analyzed(md *servingv1alpha1.ModelDeployment) bool {
 	return md.Spec.Analysis != nil && md.Spec.Analysis.Prometheus != nil
@@ -219,66 +191,4 @@ func waitForAnalysis(d *Decision, in Input, where string, obs Observed, found bo
 		msg += fmt.Sprintf(" (last round %s: %s)", a.LastRound.Verdict, a.LastRound.Message)
 	}
 	progress(d, "Analyzing", msg, obs, found)
-}
-
-// ReasonRolledBack is the event reason of every rollback, and the condition
-// reason of one whose own reason is lost.
-const ReasonRolledBack = "RolledBack"
-
-// rollback sends all traffic back to the stable version and records the
-// candidate as rejected, so it is not tried again until the spec changes or a
-// retry is asked for. The stable version is scaled up before the candidate is
-// scaled down.
-func rollback(d *Decision, in Input, name string, replicas int32, reason, msg string) {
-	md := in.MD
-	want := md.Spec.Model.Version
-	d.Run = []Target{{Version: d.Stable.Version, Replicas: replicas}, {Version: want, Replicas: 0}}
-	d.Rejected = &servingv1alpha1.VersionStatus{Version: want, Deployment: name, TemplateHash: in.TemplateHash, Since: &in.Now}
-	d.Finished = append(d.Finished, servingv1alpha1.HistoryEntry{
-		Version: want, Previous: d.Stable.Version, Outcome: servingv1alpha1.OutcomeRolledBack, Reason: reason, Message: msg, Approvers: in.Approvers,
-		Strategy: md.Spec.Strategy.Type, StartedAt: d.Candidate.StartedAt, FinishedAt: &in.Now,
-	})
-	d.Events = append(d.Events, Event{corev1.EventTypeWarning, ReasonRolledBack, msg})
-	d.Candidate = nil
-	rolledBack(d, reason, msg)
-}
-
-// stayRolledBack keeps a rejected version out while the spec still names it.
-func stayRolledBack(d *Decision, in Input, replicas int32) {
-	d.Candidate = nil
-	d.Run = []Target{{Version: d.Stable.Version, Replicas: replicas}}
-	why := fmt.Sprintf("Version %s was rolled back", d.Rejected.Version)
-	for _, h := range in.MD.Status.History {
-		if h.Version == d.Rejected.Version && h.Outcome == servingv1alpha1.OutcomeRolledBack && h.Message != "" {
-			why = h.Message // what broke it stays in sight: a breached metric, its value and its bound
-			break
-		}
-	}
-	msg := fmt.Sprintf("%s; version %s serves all traffic. Change the spec, or annotate %s to try it again",
-		why, d.Stable.Version, servingv1alpha1.AnnotationRetry)
-	reason := ReasonRolledBack
-	for _, c := range in.MD.Status.Conditions {
-		if c.Type == servingv1alpha1.ConditionRolledBack && c.Status == metav1.ConditionTrue {
-			reason = c.Reason
-		}
-	}
-	rolledBack(d, reason, msg)
-}
-
-func rolledBack(d *Decision, reason, msg string) {
-	d.Phase = servingv1alpha1.PhaseRolledBack
-	d.Ready = ConditionResult{metav1.ConditionFalse, reason, msg}
-	d.Progressing = ConditionResult{metav1.ConditionFalse, reason, msg}
-	// kstatus reads a rolled-back ModelDeployment as Failed until the spec changes.
-	d.Stalled = &ConditionResult{metav1.ConditionTrue, reason, msg}
-	d.RolledBack = &ConditionResult{metav1.ConditionTrue, reason, msg}
-}
-
-// paused holds a rollout at a step until something changes: spec.paused is
-// cleared or a promote is requested.
-func paused(d *Decision, reason, msg string) {
-	d.Phase = servingv1alpha1.PhasePaused
-	d.Ready = ConditionResult{metav1.ConditionFalse, reason, msg}
-	d.Reconciling = &ConditionResult{metav1.ConditionTrue, reason, msg}
-	d.Progressing = ConditionResult{metav1.ConditionTrue, reason, msg}
 }
