@@ -52,7 +52,12 @@ type Vars struct {
 type Query struct {
 	Metric  string
 	Version string
-	// PromQL is the query rendered for a Prometheus-compatible provider.
+	// Window is the span the metric is measured over, ending at the round's
+	// time.
+	Window time.Duration
+	// PromQL is the query rendered for a Prometheus-compatible provider; a
+	// provider of another language reads Metric, Version and Window (and,
+	// for a custom metric, its query in spec.analysis.metrics).
 	PromQL string
 	// Custom marks a metric of spec.analysis.metrics, judged against its own
 	// bounds whatever its name.
@@ -62,8 +67,10 @@ type Query struct {
 // Window turns the analysis interval into a PromQL range. Rates need two
 // scrapes in the window, so it is never shorter than 30s.
 func Window(interval time.Duration) string {
-	return model.Duration(max(interval, 30*time.Second)).String()
+	return model.Duration(window(interval)).String()
 }
+
+func window(interval time.Duration) time.Duration { return max(interval, 30*time.Second) }
 
 // Queries are the queries of one round: the sample size and every trigger of
 // the candidate, the stable version's accuracy for the relative drop, and the
@@ -110,7 +117,7 @@ func Queries(md *servingv1alpha1.ModelDeployment, candidate, stable string, inte
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", w.field, err)
 		}
-		out = append(out, Query{Metric: w.metric, Version: w.version, PromQL: q, Custom: w.custom})
+		out = append(out, Query{Metric: w.metric, Version: w.version, Window: window(interval), PromQL: q, Custom: w.custom})
 	}
 	return out, nil
 }

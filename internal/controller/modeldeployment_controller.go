@@ -4,10 +4,12 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -41,6 +43,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/analysis"
 	"github.com/modelgate/modelgate/internal/approval"
 	"github.com/modelgate/modelgate/internal/checklist"
 	"github.com/modelgate/modelgate/internal/desiredstate"
@@ -72,10 +75,45 @@ type ModelDeploymentReconciler struct {
 	APIReader client.Reader
 	// HTTPClient's transport carries the analysis' queries; nil uses the default.
 	HTTPClient *http.Client
+	// MetricsProviders build the metrics provider of spec.analysis, by kind
+	// (analysis.ProviderKind). Nil has Prometheus only.
+	MetricsProviders map[string]analysis.ProviderFactory
+	// Rounds runs the analysis' queries in the background. Nil gets one
+	// running analysis.DefaultMaxRounds rounds at once, which
+	// SetupWithManager stops with the manager.
+	Rounds *analysis.Rounds
+	// MaxConcurrentReconciles is how many ModelDeployments are reconciled at
+	// once. Default DefaultMaxConcurrentReconciles.
+	MaxConcurrentReconciles int
 	// Notifier delivers spec.notifications in the background; nil sends none.
 	Notifier *notify.Notifier
 	// Tester runs the smoke and load tests in the background; nil runs none.
 	Tester *loadtest.Tester
+
+	roundsOnce sync.Once
+}
+
+// DefaultMaxConcurrentReconciles is how many ModelDeployments are reconciled
+// at once unless told otherwise. Nothing slow runs on these workers (queries,
+// tests and notifications run in the background), so a few suffice.
+const DefaultMaxConcurrentReconciles = 4
+
+// rounds is the runner of the analysis' rounds, made on first use.
+func (r *ModelDeploymentReconciler) rounds() *analysis.Rounds {
+	r.roundsOnce.Do(func() {
+		if r.Rounds == nil {
+			r.Rounds = &analysis.Rounds{MaxJobs: analysis.DefaultMaxRounds}
+		}
+	})
+	return r.Rounds
+}
+
+// httpTransport carries the analysis' queries.
+func (r *ModelDeploymentReconciler) httpTransport() http.RoundTripper {
+	if r.HTTPClient == nil {
+		return nil
+	}
+	return r.HTTPClient.Transport
 }
 
 // scope carries what one reconcile gathered and decided.
@@ -93,9 +131,11 @@ type scope struct {
 	route        *gatewayv1.HTTPRoute
 	routeProblem string
 	// analysis is the candidate's analysis after this reconcile's round, if
-	// one was due; analysisDue is how long until the next one.
-	analysis    *servingv1alpha1.AnalysisStatus
-	analysisDue time.Duration
+	// one was judged (analysisJudged); analysisDue is how long until the
+	// next one, or until the running one is looked at again.
+	analysis       *servingv1alpha1.AnalysisStatus
+	analysisJudged bool
+	analysisDue    time.Duration
 	// approvals are the sign-offs of the spec's version.
 	approvals approval.Result
 	// tests are the candidate's smoke and load tests, testsDue when to look
@@ -130,6 +170,7 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			if r.Tester != nil {
 				r.Tester.Cancel(req.Namespace, req.Name)
 			}
+			r.rounds().Cancel(req.Namespace, req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -177,6 +218,11 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 	r.emitEvents(ctx, base, s, nil)
 	recordChecklistMetrics(md, md.Status.Checklist)
+	if s.analysisJudged {
+		// Counted once its status is written: a round judged against a stale
+		// copy, whose write was refused, is judged again and counted then.
+		recordAnalysisMetrics(md, s.analysis)
+	}
 	base = md.DeepCopy()
 
 	if err := r.apply(ctx, s); err != nil {
@@ -507,6 +553,9 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
 	}
+	if err := mgr.Add(r.rounds()); err != nil {
+		return fmt.Errorf("adding the analysis' rounds to the manager: %w", err)
+	}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &appsv1.Deployment{}, ownerIndex, ownerName); err != nil {
 		return fmt.Errorf("indexing Deployments by owner: %w", err)
 	}
@@ -541,7 +590,7 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		b = b.Watches(&gatewayv1.HTTPRoute{}, inNamespace).Watches(&gatewayv1.Gateway{}, inNamespace)
 	}
 	return b.Named("modeldeployment").
-		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: cmp.Or(r.MaxConcurrentReconciles, DefaultMaxConcurrentReconciles)}).
 		Complete(r)
 }
 

@@ -179,9 +179,10 @@ func weightBefore(steps []servingv1alpha1.CanaryStep, i int32) int32 {
 	return steps[i-1].Weight
 }
 
-// analyzed reports whether a ModelDeployment's rollouts wait on analysis.
+// analyzed reports whether a ModelDeployment's rollouts wait on analysis: its
+// spec names a metrics provider.
 func analyzed(md *servingv1alpha1.ModelDeployment) bool {
-	return md.Spec.Analysis != nil && md.Spec.Analysis.Prometheus != nil
+	return analysis.ProviderKind(md) != ""
 }
 
 // waitForAnalysis holds a step until a round of analysis passes.
