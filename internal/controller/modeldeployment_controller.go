@@ -50,6 +50,7 @@ import (
 	"github.com/modelgate/modelgate/internal/loadtest"
 	"github.com/modelgate/modelgate/internal/notify"
 	"github.com/modelgate/modelgate/internal/rollout"
+	"github.com/modelgate/modelgate/internal/traffic"
 	"github.com/modelgate/modelgate/internal/window"
 )
 
@@ -75,6 +76,9 @@ type ModelDeploymentReconciler struct {
 	APIReader client.Reader
 	// HTTPClient's transport carries the analysis' queries; nil uses the default.
 	HTTPClient *http.Client
+	// Routers are the traffic routers by kind (rollout.RouterKind). Nil has
+	// the Gateway API's, reading and patching HTTPRoutes through Client.
+	Routers map[string]traffic.Router
 	// MetricsProviders build the metrics provider of spec.analysis, by kind
 	// (analysis.ProviderKind). Nil has Prometheus only.
 	MetricsProviders map[string]analysis.ProviderFactory
@@ -126,9 +130,10 @@ type scope struct {
 	observed     map[string]rollout.Observed
 	decision     rollout.Decision
 	decided      bool
-	// route is the HTTPRoute of spec.strategy.trafficRouting, nil when there
-	// is none or it cannot carry a rollout (routeProblem says why).
-	route        *gatewayv1.HTTPRoute
+	// router is the traffic router of spec.strategy.trafficRouting, nil when
+	// there is none or its route cannot carry a rollout (routeProblem says
+	// why).
+	router       traffic.Router
 	routeProblem string
 	// analysis is the candidate's analysis after this reconcile's round, if
 	// one was judged (analysisJudged); analysisDue is how long until the
@@ -540,7 +545,7 @@ func (r *ModelDeploymentReconciler) emitEvents(ctx context.Context, before *serv
 	if errors.As(err, &invalid) {
 		old := meta.FindStatusCondition(before.Status.Conditions, servingv1alpha1.ConditionStalled)
 		if old == nil || old.Status != metav1.ConditionTrue || old.Message != invalid.Error() {
-			r.Recorder.Eventf(md, nil, corev1.EventTypeWarning, "InvalidSpec", "Reconcile", "%s", invalid.Error())
+			r.Recorder.Eventf(md, nil, corev1.EventTypeWarning, rollout.ReasonInvalidSpec, "Reconcile", "%s", invalid.Error())
 		}
 	}
 }

@@ -17,19 +17,13 @@ import (
 	"github.com/modelgate/modelgate/internal/rollout"
 )
 
-// Reasons of the gates' conditions and events.
-const (
-	reasonChecklistFailed  = "ChecklistFailed"
-	reasonAwaitingApproval = "AwaitingApproval"
-)
-
 // notifiable maps the decisions' event reasons to what receivers are told.
 var notifiable = map[string]notify.EventType{
-	reasonChecklistFailed:    notify.ChecklistFailed,
-	reasonAwaitingApproval:   notify.AwaitingApproval,
-	"StepAdvanced":           notify.StepMoved,
-	"Promoted":               notify.Promoted,
-	rollout.ReasonRolledBack: notify.RolledBack,
+	rollout.ReasonChecklistFailed:  notify.ChecklistFailed,
+	rollout.ReasonAwaitingApproval: notify.AwaitingApproval,
+	rollout.ReasonStepAdvanced:     notify.StepMoved,
+	rollout.ReasonPromoted:         notify.Promoted,
+	rollout.ReasonRolledBack:       notify.RolledBack,
 }
 
 // notify hands the decision's events to the notifier, which delivers them in

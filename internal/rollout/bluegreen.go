@@ -30,7 +30,7 @@ func decideBlueGreen(d *Decision, in Input, name string, replicas int32) {
 	d.Run = []Target{{Version: want, Replicas: replicas}, {Version: d.Stable.Version, Replicas: replicas}}
 	preview := fmt.Sprintf("Preview of version %s behind %s-candidate", want, md.Name)
 	if !found || !rolledOut(obs, in.TemplateHash, replicas) {
-		progress(d, "PreviewStarting", fmt.Sprintf("%s: %d/%d pods available; version %s serves all traffic",
+		progress(d, ReasonPreviewStarting, fmt.Sprintf("%s: %d/%d pods available; version %s serves all traffic",
 			preview, obs.AvailableReplicas, replicas, d.Stable.Version), obs, found)
 		return
 	}
@@ -50,7 +50,7 @@ func decideBlueGreen(d *Decision, in Input, name string, replicas int32) {
 		switchNow = false
 	}
 	if !switchNow {
-		paused(d, "WaitingForPromote", fmt.Sprintf("%s is ready; annotate %s to switch traffic to it", preview, servingv1alpha1.AnnotationPromote))
+		paused(d, ReasonWaitingForPromote, fmt.Sprintf("%s is ready; annotate %s to switch traffic to it", preview, servingv1alpha1.AnnotationPromote))
 		return
 	}
 	promote(d, in, name, obs)

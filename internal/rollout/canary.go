@@ -59,7 +59,7 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 	if v, ok := requested(md, servingv1alpha1.AnnotationPromoteFull, d.Requests.PromoteFull); ok {
 		d.Requests.PromoteFull = v
 		c.Step = last
-		d.Events = append(d.Events, Event{corev1.EventTypeNormal, "PromoteRequested",
+		d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonPromoteRequested,
 			fmt.Sprintf("Version %s is promoted by request, skipping the remaining steps", want)})
 	}
 
@@ -78,7 +78,7 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 		where := fmt.Sprintf("Canary of version %s at step %d/%d (weight %d%%, %d of %d pods)", want, c.Step+1, len(steps), step.Weight, candN, candN+stableN)
 		if !found || !rolledOut(obs, in.TemplateHash, candN) {
 			waitForStepPods(d, in, weightBefore(steps, c.Step), stableN)
-			progress(d, "WaitingForPods", fmt.Sprintf("%s: %d/%d candidate pods available", where, obs.AvailableReplicas, candN), obs, found)
+			progress(d, ReasonWaitingForPods, fmt.Sprintf("%s: %d/%d candidate pods available", where, obs.AvailableReplicas, candN), obs, found)
 			return
 		}
 		if c.Step == 0 && !testsPassed(d, in, name, replicas, where, obs, found) {
@@ -86,7 +86,7 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 		}
 		d.traffic.CandidateWeight = step.Weight
 		if md.Spec.Paused {
-			paused(d, "Paused", where+": paused by spec.paused")
+			paused(d, ReasonPaused, where+": paused by spec.paused")
 			return
 		}
 		if pausing(d, in, step, where, obs, found) {
@@ -103,7 +103,7 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 		c.Step++
 		c.StepStartedAt = ptr.To(metav1.NewMicroTime(in.Now.Time))
 		if c.Step < last {
-			d.Events = append(d.Events, Event{corev1.EventTypeNormal, "StepAdvanced",
+			d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonStepAdvanced,
 				fmt.Sprintf("Canary of version %s moved to step %d/%d (weight %d%%)", want, c.Step+1, len(steps), steps[c.Step].Weight)})
 		}
 	}
@@ -127,7 +127,7 @@ func promoteCanary(d *Decision, in Input, name string, replicas, lastWeight int3
 		promote(d, in, name, obs)
 		return
 	}
-	progress(d, "Promoting", fmt.Sprintf("Version %s passed every canary step and is scaling to %d pods before it takes all traffic: %d/%d available",
+	progress(d, ReasonPromoting, fmt.Sprintf("Version %s passed every canary step and is scaling to %d pods before it takes all traffic: %d/%d available",
 		want, replicas, obs.AvailableReplicas, replicas), obs, found)
 }
 
@@ -158,12 +158,12 @@ func pausing(d *Decision, in Input, step servingv1alpha1.CanaryStep, where strin
 	case promoteAsked:
 		d.Requests.Promote = promoteValue
 	case pause.Duration == nil:
-		paused(d, "WaitingForPromote", fmt.Sprintf("%s: waiting for a promote (annotate %s)", where, servingv1alpha1.AnnotationPromote))
+		paused(d, ReasonWaitingForPromote, fmt.Sprintf("%s: waiting for a promote (annotate %s)", where, servingv1alpha1.AnnotationPromote))
 		return true
 	default:
 		end := d.Candidate.StepStartedAt.Add(pause.Duration.Duration)
 		if in.Now.Time.Before(end) {
-			progress(d, "Pausing", fmt.Sprintf("%s: pausing until %s", where, end.UTC().Format(time.RFC3339)), obs, found)
+			progress(d, ReasonPausing, fmt.Sprintf("%s: pausing until %s", where, end.UTC().Format(time.RFC3339)), obs, found)
 			d.RequeueAfter = end.Sub(in.Now.Time)
 			return true
 		}
@@ -191,5 +191,5 @@ func waitForAnalysis(d *Decision, in Input, where string, obs Observed, found bo
 	if a := in.Analysis; a != nil && a.Version == in.MD.Spec.Model.Version && a.LastRound != nil {
 		msg += fmt.Sprintf(" (last round %s: %s)", a.LastRound.Verdict, a.LastRound.Message)
 	}
-	progress(d, "Analyzing", msg, obs, found)
+	progress(d, ReasonAnalyzing, msg, obs, found)
 }

@@ -13,9 +13,9 @@ import (
 
 func succeed(d *Decision, version string, obs Observed) {
 	d.Phase = servingv1alpha1.PhaseSucceeded
-	d.Ready = ConditionResult{metav1.ConditionTrue, "Succeeded",
+	d.Ready = ConditionResult{metav1.ConditionTrue, ReasonSucceeded,
 		fmt.Sprintf("Version %s serves all traffic with %d/%d pods available", version, obs.AvailableReplicas, obs.Replicas)}
-	d.Progressing = ConditionResult{metav1.ConditionFalse, "Succeeded", fmt.Sprintf("No rollout in progress; version %s is stable", version)}
+	d.Progressing = ConditionResult{metav1.ConditionFalse, ReasonSucceeded, fmt.Sprintf("No rollout in progress; version %s is stable", version)}
 }
 
 func progress(d *Decision, reason, msg string, obs Observed, found bool) {

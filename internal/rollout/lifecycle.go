@@ -30,24 +30,20 @@ func rolledBackNow(d *Decision, in Input, name string, replicas int32) bool {
 	want := in.MD.Spec.Model.Version
 	if v, ok := requested(in.MD, servingv1alpha1.AnnotationAbort, d.Requests.Abort); ok {
 		d.Requests.Abort = v
-		rollback(d, in, name, replicas, "Aborted", fmt.Sprintf("Version %s was rolled back by request (%s: %q)", want, servingv1alpha1.AnnotationAbort, v))
+		rollback(d, in, name, replicas, ReasonAborted, fmt.Sprintf("Version %s was rolled back by request (%s: %q)", want, servingv1alpha1.AnnotationAbort, v))
 		return true
 	}
 	if obs, found := in.Deployments[name]; found && obs.Health == HealthFailed {
-		rollback(d, in, name, replicas, "ProgressDeadlineExceeded",
+		rollback(d, in, name, replicas, ReasonProgressDeadlineExceeded,
 			fmt.Sprintf("Version %s was rolled back: its pods did not become available within the progress deadline (%s)", want, obs.Message))
 		return true
 	}
 	if why, failed := analysis.Failed(in.MD.Spec.Analysis, in.Analysis, want); failed {
-		rollback(d, in, name, replicas, "AnalysisFailed", fmt.Sprintf("Version %s was rolled back: %s", want, why))
+		rollback(d, in, name, replicas, ReasonAnalysisFailed, fmt.Sprintf("Version %s was rolled back: %s", want, why))
 		return true
 	}
 	return false
 }
-
-// ReasonRolledBack is the event reason of every rollback, and the condition
-// reason of one whose own reason is lost.
-const ReasonRolledBack = "RolledBack"
 
 // rollback sends all traffic back to the stable version and records the
 // candidate as rejected, so it is not tried again until the spec changes or a
@@ -104,7 +100,7 @@ func stillRejected(d *Decision, in Input) bool {
 	if v, ok := requested(in.MD, servingv1alpha1.AnnotationRetry, d.Requests.Retry); ok {
 		d.Requests.Retry = v
 		if d.Rejected != nil {
-			d.Events = append(d.Events, Event{corev1.EventTypeNormal, "RetryRequested",
+			d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonRetryRequested,
 				fmt.Sprintf("Version %s, rolled back before, is tried again by request", d.Rejected.Version)})
 			d.Rejected = nil
 		}
@@ -145,7 +141,7 @@ func promote(d *Decision, in Input, name string, obs Observed) {
 	want := md.Spec.Model.Version
 	previous := stableVersion(d.Stable)
 	d.Finished = append(d.Finished, servingv1alpha1.HistoryEntry{
-		Version: want, Previous: previous, Outcome: servingv1alpha1.OutcomePromoted, Reason: "Promoted",
+		Version: want, Previous: previous, Outcome: servingv1alpha1.OutcomePromoted, Reason: ReasonPromoted,
 		Message:  fmt.Sprintf("Version %s serves all traffic", want),
 		Strategy: md.Spec.Strategy.Type, StartedAt: d.Candidate.StartedAt, FinishedAt: &in.Now,
 		Approvers: in.Approvers, WindowOverride: in.WindowOverride,
@@ -160,7 +156,7 @@ func promote(d *Decision, in Input, name string, obs Observed) {
 		old.Since = &in.Now
 		d.Previous = &old
 	}
-	d.Events = append(d.Events, Event{corev1.EventTypeNormal, "Promoted", msg})
+	d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonPromoted, msg})
 	d.Stable = &servingv1alpha1.VersionStatus{Version: want, Deployment: name, TemplateHash: in.TemplateHash, Since: &in.Now}
 	d.Candidate = nil
 	d.Run = []Target{{Version: want, Replicas: desiredstate.Replicas(md)}}
@@ -209,7 +205,7 @@ func keepPreviousWarm(d *Decision, in Input) {
 		msg := fmt.Sprintf("Version %s is baking until %s: the analysis watches it with version %s kept warm for an instant rollback",
 			want, bakeEnd.UTC().Format(time.RFC3339), p.Version)
 		d.Phase = servingv1alpha1.PhaseBaking
-		d.Progressing = ConditionResult{metav1.ConditionTrue, "Baking", msg}
+		d.Progressing = ConditionResult{metav1.ConditionTrue, ReasonBaking, msg}
 		if bakeEnd.Sub(in.Now.Time) < d.RequeueAfter {
 			d.RequeueAfter = bakeEnd.Sub(in.Now.Time)
 		}
@@ -223,7 +219,7 @@ func rollBackBake(d *Decision, in Input, why string) {
 	prev, cur := *d.Previous, *d.Stable
 	msg := fmt.Sprintf("Version %s was rolled back during its bake: %s; version %s serves again", cur.Version, why, prev.Version)
 	d.Finished = append(d.Finished, servingv1alpha1.HistoryEntry{
-		Version: cur.Version, Previous: prev.Version, Outcome: servingv1alpha1.OutcomeRolledBack, Reason: "BakeFailed", Message: msg,
+		Version: cur.Version, Previous: prev.Version, Outcome: servingv1alpha1.OutcomeRolledBack, Reason: ReasonBakeFailed, Message: msg,
 		Strategy: in.MD.Spec.Strategy.Type, StartedAt: cur.Since, FinishedAt: &in.Now, Approvers: in.Approvers,
 	})
 	d.Events = append(d.Events, Event{corev1.EventTypeWarning, ReasonRolledBack, msg})
@@ -231,5 +227,5 @@ func rollBackBake(d *Decision, in Input, why string) {
 	prev.Since = &in.Now
 	d.Stable, d.Previous, d.Candidate = &prev, nil, nil
 	d.Run = []Target{{Version: prev.Version, Replicas: desiredstate.Replicas(in.MD)}, {Version: cur.Version, Replicas: 0}}
-	rolledBack(d, "BakeFailed", msg)
+	rolledBack(d, ReasonBakeFailed, msg)
 }

@@ -28,13 +28,13 @@ func decideRolling(d *Decision, in Input, name string, replicas int32) {
 		}
 		switch {
 		case found && obs.Health == HealthFailed:
-			stall(d, "ProgressDeadlineExceeded", fmt.Sprintf("Version %s did not become available within the progress deadline: %s", want, obs.Message))
+			stall(d, ReasonProgressDeadlineExceeded, fmt.Sprintf("Version %s did not become available within the progress deadline: %s", want, obs.Message))
 			return
 		case found && rolledOut(obs, in.TemplateHash, replicas):
 			promote(d, in, name, obs)
 			return
 		}
-		progress(d, "RollingOut", fmt.Sprintf("Rolling out version %s: %d/%d pods available", want, obs.AvailableReplicas, replicas), obs, found)
+		progress(d, ReasonRollingOut, fmt.Sprintf("Rolling out version %s: %d/%d pods available", want, obs.AvailableReplicas, replicas), obs, found)
 		return
 	}
 	if rolledBackNow(d, in, name, replicas) {
@@ -59,7 +59,7 @@ func decideRolling(d *Decision, in Input, name string, replicas int32) {
 		promote(d, in, name, obs)
 		return
 	}
-	progress(d, "RollingOut", fmt.Sprintf("Rolling out version %s: %d/%d pods available, %d pods of version %s left (maxSurge %d, maxUnavailable %d)",
+	progress(d, ReasonRollingOut, fmt.Sprintf("Rolling out version %s: %d/%d pods available, %d pods of version %s left (maxSurge %d, maxUnavailable %d)",
 		want, obs.AvailableReplicas, replicas, old.Replicas, d.Stable.Version, surge, unavailable), obs, found)
 }
 

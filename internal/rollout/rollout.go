@@ -53,7 +53,7 @@ type Input struct {
 	Now metav1.Time
 	// Gate of the spec's version.
 	Gate Gate
-	// RouteProblem says why the HTTPRoute of spec.strategy.trafficRouting
+	// RouteProblem says why the route of spec.strategy.trafficRouting
 	// cannot carry a rollout (missing, or sending nothing to the
 	// ModelDeployment's Services); empty when it can or when there is no router.
 	RouteProblem string
@@ -165,7 +165,7 @@ type Decision struct {
 	Finished []servingv1alpha1.HistoryEntry
 	// Events to emit, each about a change since the last status.
 	Events []Event
-	// Route is what the HTTPRoute must say; nil without a router.
+	// Route is what the router must say; nil without a router.
 	Route *desiredstate.RoutePlan
 
 	// traffic is what the strategy asks of the router, made into Route at the end.
@@ -190,10 +190,10 @@ func Decide(in Input) Decision {
 	if d.Candidate != nil && d.Candidate.Version != want {
 		d.Finished = append(d.Finished, servingv1alpha1.HistoryEntry{
 			Version: d.Candidate.Version, Previous: stableVersion(d.Stable), Outcome: servingv1alpha1.OutcomeSuperseded,
-			Reason: "Superseded", Message: fmt.Sprintf("Version %s was replaced in the spec by %s before it finished rolling out", d.Candidate.Version, want),
+			Reason: ReasonSuperseded, Message: fmt.Sprintf("Version %s was replaced in the spec by %s before it finished rolling out", d.Candidate.Version, want),
 			Strategy: md.Spec.Strategy.Type, StartedAt: d.Candidate.StartedAt, FinishedAt: &in.Now,
 		})
-		d.Events = append(d.Events, Event{corev1.EventTypeNormal, "Superseded",
+		d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonSuperseded,
 			fmt.Sprintf("Version %s superseded by %s before it finished rolling out", d.Candidate.Version, want)})
 		d.Candidate = nil
 	}
@@ -234,7 +234,6 @@ func Decide(in Input) Decision {
 			d.traffic = desiredstate.RoutePlan{} // everything on stable
 		}
 		d.Route = &d.traffic
-		d.Route.HTTPRoute = md.Spec.Strategy.TrafficRouting.GatewayAPI.HTTPRoute
 	}
 	if d.Stalled != nil && d.RolledBack == nil && !sameStalled(md, d.Stalled) { // a rollback tells of itself
 		d.Events = append(d.Events, Event{corev1.EventTypeWarning, d.Stalled.Reason, d.Stalled.Message})
@@ -259,7 +258,7 @@ func decideStableVersion(d *Decision, in Input, name string, replicas int32) {
 	}
 	switch {
 	case found && obs.Health == HealthFailed:
-		stall(d, "ProgressDeadlineExceeded", fmt.Sprintf("Deployment %s of version %s did not become available within the progress deadline: %s", name, want, obs.Message))
+		stall(d, ReasonProgressDeadlineExceeded, fmt.Sprintf("Deployment %s of version %s did not become available within the progress deadline: %s", name, want, obs.Message))
 	case found && rolledOut(obs, in.TemplateHash, replicas):
 		d.Stable.Deployment = name
 		d.Stable.TemplateHash = in.TemplateHash
@@ -269,7 +268,7 @@ func decideStableVersion(d *Decision, in Input, name string, replicas int32) {
 		if in.TemplateHash == d.Stable.TemplateHash {
 			msg = fmt.Sprintf("Version %s has %d/%d pods available", want, obs.AvailableReplicas, replicas)
 		}
-		progress(d, "WaitingForPods", msg, obs, found)
+		progress(d, ReasonWaitingForPods, msg, obs, found)
 	}
 }
 
@@ -288,12 +287,9 @@ func testsPassed(d *Decision, in Input, name string, replicas int32, where strin
 	d.testing = true
 	d.Candidate.Weight = 0
 	d.traffic = desiredstate.RoutePlan{}
-	progress(d, "Testing", where+": smoke and load tests run against the candidate; it gets no user traffic until they pass", obs, found)
+	progress(d, ReasonTesting, where+": smoke and load tests run against the candidate; it gets no user traffic until they pass", obs, found)
 	return false
 }
-
-// reasonOutsideWindow is the condition reason of a rollout held by its deployment windows.
-const reasonOutsideWindow = "OutsideDeploymentWindow"
 
 // outsideWindow reports whether the deployment windows hold a rollout now: a
 // window is declared, none is open, and no emergency override is set.
@@ -307,11 +303,11 @@ func waitForWindow(d *Decision, in Input) {
 	msg := in.Window.Message
 	if d.Phase != servingv1alpha1.PhaseWaiting {
 		d.Phase = servingv1alpha1.PhaseWaiting
-		d.Ready = ConditionResult{metav1.ConditionFalse, reasonOutsideWindow, msg}
-		d.Reconciling = &ConditionResult{metav1.ConditionTrue, reasonOutsideWindow, msg}
-		d.Progressing = ConditionResult{metav1.ConditionTrue, reasonOutsideWindow, msg}
+		d.Ready = ConditionResult{metav1.ConditionFalse, ReasonOutsideWindow, msg}
+		d.Reconciling = &ConditionResult{metav1.ConditionTrue, ReasonOutsideWindow, msg}
+		d.Progressing = ConditionResult{metav1.ConditionTrue, ReasonOutsideWindow, msg}
 		if in.MD.Status.Phase != servingv1alpha1.PhaseWaiting {
-			d.Events = append(d.Events, Event{corev1.EventTypeNormal, reasonOutsideWindow, msg})
+			d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonOutsideWindow, msg})
 		}
 	}
 	if next := in.Window.NextStart; !next.IsZero() && next.After(in.Now.Time) {
@@ -337,14 +333,14 @@ func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
 		if d.Stable != nil {
 			msg = fmt.Sprintf("Rolling out version %s to replace %s", want, d.Stable.Version)
 		}
-		d.Events = append(d.Events, Event{corev1.EventTypeNormal, "RolloutStarted", msg})
+		d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonRolloutStarted, msg})
 	}
 	d.Candidate.TemplateHash = in.TemplateHash
 	gate := in.Gate
 	if !gate.Closed && d.Stable != nil && in.RouteProblem != "" && Routed(md) {
 		// Without its route a rollout cannot move traffic; the stable version
 		// keeps serving through whatever the route says today.
-		gate = Gate{Closed: true, Reason: "HTTPRouteNotReady", Message: in.RouteProblem}
+		gate = Gate{Closed: true, Reason: ReasonRouteNotReady, Message: in.RouteProblem}
 	}
 	if gate.Closed {
 		holdCandidate(d, in, gate, replicas)
@@ -353,7 +349,7 @@ func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
 	if outsideWindow(in) && !strategyFor(md).startedMoving(d.Candidate) {
 		// Outside every deployment window a rollout does not start moving
 		// traffic; a preview (blue-green) may come up.
-		holdCandidate(d, in, Gate{Closed: true, Reason: reasonOutsideWindow, Message: in.Window.Message,
+		holdCandidate(d, in, Gate{Closed: true, Reason: ReasonOutsideWindow, Message: in.Window.Message,
 			Retrying: true, Phase: servingv1alpha1.PhaseWaiting}, replicas)
 		waitForWindow(d, in)
 		return
