@@ -148,8 +148,9 @@ type scope struct {
 	tests    *rollout.TestsState
 	testsDue time.Duration
 	loadTest *servingv1alpha1.LoadTestStatus
-	// notified writes the Notified condition, from the notifier's failures.
-	notified func(*servingv1alpha1.ModelDeployment, metav1.Time)
+	// notified is the Notified condition, from the notifier's failures; nil
+	// removes it.
+	notified *rollout.ConditionResult
 
 	checklistInputs *checklist.Inputs
 	checklist       checklist.Result
@@ -185,7 +186,7 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 
 	base := md.DeepCopy()
-	s := &scope{md: md, now: metav1.NewTime(r.Clock.Now()), notified: r.setNotifiedCondition}
+	s := &scope{md: md, now: metav1.NewTime(r.Clock.Now())}
 	// recorded is set once the decision is in status; from then on only an
 	// error needs another status write.
 	recorded := false
@@ -389,6 +390,7 @@ func (r *ModelDeploymentReconciler) decide(_ context.Context, s *scope) error {
 		Analysis: s.analysis, Approvers: s.approvals.Approvers(),
 		Window: windowState(s), WindowOverride: windowOverride(s.md), Tests: s.tests,
 	})
+	s.notified = r.notifiedCondition(s.md)
 	s.decided = true
 	return nil
 }

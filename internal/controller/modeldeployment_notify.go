@@ -114,15 +114,20 @@ func (r *ModelDeploymentReconciler) secretValue(ctx context.Context, namespace s
 	return string(v), nil
 }
 
-// setNotifiedCondition shows receivers whose deliveries keep failing.
-func (r *ModelDeploymentReconciler) setNotifiedCondition(md *servingv1alpha1.ModelDeployment, now metav1.Time) {
+// Reasons of the Notified condition.
+const (
+	ReasonDelivered       = "Delivered"
+	ReasonDeliveryFailing = "DeliveryFailing"
+)
+
+// notifiedCondition shows receivers whose deliveries keep failing; nil when
+// nothing is notified.
+func (r *ModelDeploymentReconciler) notifiedCondition(md *servingv1alpha1.ModelDeployment) *rollout.ConditionResult {
 	if r.Notifier == nil || len(md.Spec.Notifications) == 0 {
-		setOptional(md, now, servingv1alpha1.ConditionNotified, nil)
-		return
+		return nil
 	}
-	c := &rollout.ConditionResult{Status: metav1.ConditionTrue, Reason: "Delivered", Message: "Notifications are delivered"}
 	if msg := notify.Summary(r.Notifier.Failures(md.Namespace, md.Name)); msg != "" {
-		c = &rollout.ConditionResult{Status: metav1.ConditionFalse, Reason: "DeliveryFailing", Message: msg}
+		return &rollout.ConditionResult{Status: metav1.ConditionFalse, Reason: ReasonDeliveryFailing, Message: msg}
 	}
-	setOptional(md, now, servingv1alpha1.ConditionNotified, c)
+	return &rollout.ConditionResult{Status: metav1.ConditionTrue, Reason: ReasonDelivered, Message: "Notifications are delivered"}
 }

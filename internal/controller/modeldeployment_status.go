@@ -69,9 +69,7 @@ func setDecision(md *servingv1alpha1.ModelDeployment, s *scope) {
 	}
 
 	setApprovedCondition(md, now, s.approvals)
-	if s.notified != nil {
-		s.notified(md, now)
-	}
+	setOptional(md, now, servingv1alpha1.ConditionNotified, s.notified)
 	setCondition(md, now, servingv1alpha1.ConditionReady, d.Ready.Status, d.Ready.Reason, d.Ready.Message)
 	setCondition(md, now, servingv1alpha1.ConditionProgressing, d.Progressing.Status, d.Progressing.Reason, d.Progressing.Message)
 	setOptional(md, now, servingv1alpha1.ConditionReconciling, d.Reconciling)

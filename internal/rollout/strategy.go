@@ -9,8 +9,8 @@ import (
 // strategy is what one rollout strategy decides. Decide picks it once per
 // decision (strategyFor); what every strategy shares, promoting, rolling back
 // and keeping a rejected version out, is in lifecycle.go. A new strategy is a
-// type implementing this interface, in a file of its own, and a case in
-// strategyFor.
+// type implementing this interface, in a file of its own, and an entry in
+// strategies under its spec.strategy.type.
 type strategy interface {
 	// step moves a candidate beside the stable version: the sizes of both,
 	// the traffic the router gives the candidate, and the status saying
@@ -33,15 +33,20 @@ type strategy interface {
 	keepWarm(md *servingv1alpha1.ModelDeployment) time.Duration
 }
 
-// strategyFor is the strategy of spec.strategy.type.
+// strategies are the strategies by spec.strategy.type.
+var strategies = map[servingv1alpha1.StrategyType]strategy{
+	servingv1alpha1.StrategyCanary:    canary{},
+	servingv1alpha1.StrategyBlueGreen: blueGreen{},
+	servingv1alpha1.StrategyShadow:    experimentStrategy{},
+	servingv1alpha1.StrategyABTest:    experimentStrategy{},
+	servingv1alpha1.StrategyRolling:   rolling{},
+}
+
+// strategyFor is the strategy of spec.strategy.type; Rolling when the type
+// is unknown or empty, as the API defaults it.
 func strategyFor(md *servingv1alpha1.ModelDeployment) strategy {
-	switch md.Spec.Strategy.Type {
-	case servingv1alpha1.StrategyCanary:
-		return canary{}
-	case servingv1alpha1.StrategyBlueGreen:
-		return blueGreen{}
-	case servingv1alpha1.StrategyShadow, servingv1alpha1.StrategyABTest:
-		return experimentStrategy{}
+	if s, ok := strategies[md.Spec.Strategy.Type]; ok {
+		return s
 	}
 	return rolling{}
 }
