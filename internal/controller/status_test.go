@@ -33,7 +33,7 @@ func TestSummarize(t *testing.T) {
 		Progressing: rollout.ConditionResult{Status: metav1.ConditionFalse, Reason: rollout.ReasonAnalysisFailed, Message: "breach"},
 		Stalled:     &rollout.ConditionResult{Status: metav1.ConditionTrue, Reason: rollout.ReasonAnalysisFailed, Message: "breach"},
 		RolledBack:  &rollout.ConditionResult{Status: metav1.ConditionTrue, Reason: rollout.ReasonAnalysisFailed, Message: "breach"},
-		Finished: []servingv1alpha1.HistoryEntry{{Version: "2.0.0", Outcome: servingv1alpha1.OutcomeRolledBack, Reason: rollout.ReasonAnalysisFailed}},
+		Finished:    []servingv1alpha1.HistoryEntry{{Version: "2.0.0", Outcome: servingv1alpha1.OutcomeRolledBack, Reason: rollout.ReasonAnalysisFailed}},
 	}
 	progressing := rollout.Decision{
 		Phase:       servingv1alpha1.PhaseProgressing,

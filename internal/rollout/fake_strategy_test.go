@@ -28,9 +28,9 @@ func (bigBang) step(d *Decision, in Input, name string, replicas int32) {
 	}
 	progress(d, ReasonWaitingForPods, fmt.Sprintf("Big bang of version %s: %d/%d pods available", in.MD.Spec.Model.Version, obs.AvailableReplicas, replicas), obs, found)
 }
-func (bigBang) startedMoving(*servingv1alpha1.CandidateStatus) bool       { return false }
-func (bigBang) apexStableOnly(bool) bool                                  { return true }
-func (bigBang) measured(*servingv1alpha1.CandidateStatus) bool            { return true }
+func (bigBang) startedMoving(*servingv1alpha1.CandidateStatus) bool     { return false }
+func (bigBang) apexStableOnly(bool) bool                                { return true }
+func (bigBang) measured(*servingv1alpha1.CandidateStatus) bool          { return true }
 func (bigBang) keepWarm(*servingv1alpha1.ModelDeployment) time.Duration { return time.Minute }
 
 func TestAStrategyRegisteredByType(t *testing.T) {
