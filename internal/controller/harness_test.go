@@ -66,7 +66,7 @@ func newHarness(t *testing.T, md *servingv1alpha1.ModelDeployment, funcs *interc
 		WithIndex(&servingv1alpha1.ModelApproval{}, approvalTargetIndex, approvalTarget).
 		WithObjects(md)
 	c := b.Build()
-	var rc client.WithWatch = c
+	rc := c
 	if funcs != nil {
 		rc = interceptor.NewClient(c, *funcs)
 	}

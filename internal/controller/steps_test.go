@@ -83,7 +83,11 @@ func TestReconcileSteps(t *testing.T) {
 			g.Expect(tt.wantErr(err)).To(BeTrue(), "error: %v", err)
 			md := h.md()
 			g.Expect(conditionsOf(md)).To(Equal(tt.conditions))
-			g.Expect(md.Status.ObservedGeneration == md.Generation).To(Equal(tt.observed))
+			if tt.observed {
+				g.Expect(md.Status.ObservedGeneration).To(Equal(md.Generation))
+			} else {
+				g.Expect(md.Status.ObservedGeneration).NotTo(Equal(md.Generation))
+			}
 			var deps appsv1.DeploymentList
 			g.Expect(h.c.List(context.Background(), &deps)).To(Succeed())
 			g.Expect(deps.Items).To(HaveLen(map[bool]int{true: 1}[tt.deployed]))

@@ -79,7 +79,7 @@ type job[K Key, T any] struct {
 func (r *Runner[K, T]) init() {
 	if r.jobs == nil {
 		r.jobs = map[owner]*job[K, T]{}
-		r.base, r.stopAll = context.WithCancel(context.Background())
+		r.base, r.stopAll = context.WithCancel(context.Background()) //nolint:gosec // Stop cancels it
 	}
 }
 
@@ -191,7 +191,7 @@ func (r *Runner[K, T]) startLocked() {
 		j := r.queue[0]
 		r.queue = r.queue[1:]
 		var ctx context.Context
-		ctx, j.cancel = context.WithCancel(r.base)
+		ctx, j.cancel = context.WithCancel(r.base) //nolint:gosec // run, or cancelLocked, cancels it
 		j.state = jobRunning
 		r.running++
 		r.wg.Go(func() { r.run(ctx, j) })
