@@ -880,6 +880,8 @@ type ExpectedField struct {
 }
 
 // LoadTestSpec drives open-loop load at the candidate and bounds what it must sustain.
+// +kubebuilder:validation:XValidation:rule="!(has(self.maxP95Milliseconds) && has(self.p95Milliseconds))",message="set maxP95Milliseconds only: p95Milliseconds is its deprecated spelling",fieldPath=".p95Milliseconds"
+// +kubebuilder:validation:XValidation:rule="!(has(self.maxP99Milliseconds) && has(self.p99Milliseconds))",message="set maxP99Milliseconds only: p99Milliseconds is its deprecated spelling",fieldPath=".p99Milliseconds"
 type LoadTestSpec struct {
 	// rps is the target requests per second.
 	// +kubebuilder:validation:Minimum=1
@@ -906,12 +908,30 @@ type LoadTestSpec struct {
 	// +optional
 	Body string `json:"body,omitempty"`
 
-	// p95Milliseconds is the greatest 95th percentile latency that passes.
+	// maxP95Milliseconds is the greatest 95th percentile latency that passes.
+	// Bounds are spelled max or min, then the quantity's unit, as the
+	// triggers' maxMilliseconds and maxPercent.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	MaxP95Milliseconds *int32 `json:"maxP95Milliseconds,omitempty"`
+
+	// maxP99Milliseconds is the greatest 99th percentile latency that passes.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	MaxP99Milliseconds *int32 `json:"maxP99Milliseconds,omitempty"`
+
+	// p95Milliseconds is the deprecated spelling of maxP95Milliseconds,
+	// still accepted.
+	//
+	// Deprecated: use maxP95Milliseconds.
 	// +kubebuilder:validation:Minimum=1
 	// +optional
 	P95Milliseconds *int32 `json:"p95Milliseconds,omitempty"`
 
-	// p99Milliseconds is the greatest 99th percentile latency that passes.
+	// p99Milliseconds is the deprecated spelling of maxP99Milliseconds,
+	// still accepted.
+	//
+	// Deprecated: use maxP99Milliseconds.
 	// +kubebuilder:validation:Minimum=1
 	// +optional
 	P99Milliseconds *int32 `json:"p99Milliseconds,omitempty"`

@@ -75,7 +75,7 @@ var _ = Describe("Smoke and load tests", func() {
 				ExpectedFields: []servingv1alpha1.ExpectedField{{Path: "prediction"}},
 			}}},
 			LoadTest: &servingv1alpha1.LoadTestSpec{RPS: 50, Duration: &metav1.Duration{Duration: time.Second}, Path: "/predict",
-				Body: `{"amount": 120.5}`, P95Milliseconds: ptr.To[int32](200), MaxErrorPercent: "1"},
+				Body: `{"amount": 120.5}`, MaxP95Milliseconds: ptr.To[int32](200), MaxErrorPercent: "1"},
 		}
 		Expect(k8sClient.Create(ctx, md)).To(Succeed())
 		playDeploymentController(deploymentOf(ns, md.Name, version))
