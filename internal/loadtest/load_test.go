@@ -106,7 +106,7 @@ func TestLoadBreachesOnASlowServer(t *testing.T) {
 	s, _ := countingServer(t, func(http.ResponseWriter, *http.Request) { time.Sleep(30 * time.Millisecond) })
 	// The deprecated spelling of the bounds still bounds.
 	spec := loadSpec(50, 600*time.Millisecond, func(s *servingv1alpha1.LoadTestSpec) {
-		s.P95Milliseconds, s.P99Milliseconds = ptr.To[int32](10), ptr.To[int32](1000)
+		s.P95Milliseconds, s.P99Milliseconds = ptr.To[int32](10), ptr.To[int32](1000) //nolint:staticcheck // the deprecated spelling, on purpose
 	})
 
 	st := Load(context.Background(), nil, []string{s.URL}, spec, "2.6.0", clk, Limits{})
