@@ -40,6 +40,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
@@ -95,6 +96,19 @@ type ModelDeploymentReconciler struct {
 	Tester *loadtest.Tester
 
 	roundsOnce sync.Once
+	// finished carries the ModelDeployments whose background work (a round
+	// of queries, the tests) just finished, to be reconciled at once rather
+	// than at the next poll.
+	finished chan event.GenericEvent
+}
+
+// enqueue asks for a reconcile of a ModelDeployment whose background work
+// finished. It never blocks: with the queue full, the next poll finds it.
+func (r *ModelDeploymentReconciler) enqueue(namespace, name string) {
+	select {
+	case r.finished <- event.GenericEvent{Object: &servingv1alpha1.ModelDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}}:
+	default:
+	}
 }
 
 // DefaultMaxConcurrentReconciles is how many ModelDeployments are reconciled
@@ -560,6 +574,13 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
 	}
+	r.finished = make(chan event.GenericEvent, 1024)
+	if rounds := r.rounds(); rounds.OnDone == nil {
+		rounds.OnDone = func(k analysis.RoundKey) { r.enqueue(k.Owner()) }
+	}
+	if r.Tester != nil && r.Tester.OnDone == nil {
+		r.Tester.OnDone = func(k loadtest.Key) { r.enqueue(k.Owner()) }
+	}
 	if err := mgr.Add(r.rounds()); err != nil {
 		return fmt.Errorf("adding the analysis' rounds to the manager: %w", err)
 	}
@@ -596,6 +617,7 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.GatewayAPI {
 		b = b.Watches(&gatewayv1.HTTPRoute{}, inNamespace).Watches(&gatewayv1.Gateway{}, inNamespace)
 	}
+	b = b.WatchesRawSource(source.Channel(r.finished, &handler.EnqueueRequestForObject{}))
 	return b.Named("modeldeployment").
 		WithOptions(controller.Options{MaxConcurrentReconciles: cmp.Or(r.MaxConcurrentReconciles, DefaultMaxConcurrentReconciles)}).
 		Complete(r)
