@@ -9,6 +9,23 @@ import (
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
 
+// blueGreen's preview has pods but no user traffic: it may come up outside a
+// window, is never measured, and the switch keeps the old version warm.
+type blueGreen struct{}
+
+func (blueGreen) step(d *Decision, in Input, name string, replicas int32) {
+	decideBlueGreen(d, in, name, replicas)
+}
+func (blueGreen) startedMoving(*servingv1alpha1.CandidateStatus) bool { return true }
+func (blueGreen) apexStableOnly(bool) bool                            { return true }
+func (blueGreen) measured(*servingv1alpha1.CandidateStatus) bool      { return false }
+func (blueGreen) keepWarm(md *servingv1alpha1.ModelDeployment) time.Duration {
+	if bg := md.Spec.Strategy.BlueGreen; bg != nil && bg.ScaleDownDelay != nil {
+		return bg.ScaleDownDelay.Duration
+	}
+	return defaultScaleDownDelay
+}
+
 // defaultScaleDownDelay is how long a blue-green switch keeps the old version
 // warm when the spec does not say.
 const defaultScaleDownDelay = 30 * time.Second

@@ -13,6 +13,21 @@ import (
 	"github.com/modelgate/modelgate/internal/desiredstate"
 )
 
+// canary moves the candidate's share of traffic step by step.
+type canary struct{}
+
+func (canary) step(d *Decision, in Input, name string, replicas int32) {
+	if in.MD.Spec.Strategy.Canary == nil { // admission requires it; an old object rolls
+		decideRolling(d, in, name, replicas)
+		return
+	}
+	decideCanary(d, in, name, replicas)
+}
+func (canary) startedMoving(c *servingv1alpha1.CandidateStatus) bool   { return movesByWeight(c) }
+func (canary) apexStableOnly(routed bool) bool                         { return routed }
+func (canary) measured(c *servingv1alpha1.CandidateStatus) bool        { return c.Weight > 0 }
+func (canary) keepWarm(*servingv1alpha1.ModelDeployment) time.Duration { return 0 }
+
 // SplitReplicas divides a ModelDeployment's pods between the candidate and the
 // stable version for a canary weight when no router splits traffic: both
 // versions sit behind the <name> Service, so the weight is approximated by the

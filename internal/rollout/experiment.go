@@ -13,6 +13,25 @@ import (
 	"github.com/modelgate/modelgate/internal/desiredstate"
 )
 
+// experimentStrategy is a shadow or an A/B test: the candidate is measured
+// while the router gives it its copies or its cohort, before it is promoted.
+type experimentStrategy struct{}
+
+func (experimentStrategy) step(d *Decision, in Input, name string, replicas int32) {
+	s := in.MD.Spec.Strategy
+	if (s.Type != servingv1alpha1.StrategyShadow || s.Shadow == nil) && (s.Type != servingv1alpha1.StrategyABTest || s.ABTest == nil) { // admission requires it
+		decideRolling(d, in, name, replicas)
+		return
+	}
+	decideExperiment(d, in, name, replicas)
+}
+func (experimentStrategy) startedMoving(*servingv1alpha1.CandidateStatus) bool { return true }
+func (experimentStrategy) apexStableOnly(bool) bool                            { return true }
+func (experimentStrategy) measured(c *servingv1alpha1.CandidateStatus) bool {
+	return c.StepStartedAt != nil && c.Step == 0
+}
+func (experimentStrategy) keepWarm(*servingv1alpha1.ModelDeployment) time.Duration { return 0 }
+
 // experimentPromoting is the step (status.candidate.step) of a shadow or an
 // A/B test whose candidate grows to full size before it takes all the
 // traffic; before it, at step 0, the candidate runs at its test size and gets

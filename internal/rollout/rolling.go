@@ -2,11 +2,23 @@ package rollout
 
 import (
 	"fmt"
+	"time"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
+
+// rolling replaces the stable version as the new one becomes available.
+type rolling struct{}
+
+func (rolling) step(d *Decision, in Input, name string, replicas int32) {
+	decideRolling(d, in, name, replicas)
+}
+func (rolling) startedMoving(c *servingv1alpha1.CandidateStatus) bool   { return movesByWeight(c) }
+func (rolling) apexStableOnly(bool) bool                                { return false }
+func (rolling) measured(c *servingv1alpha1.CandidateStatus) bool        { return c.Weight > 0 }
+func (rolling) keepWarm(*servingv1alpha1.ModelDeployment) time.Duration { return 0 }
 
 // defaultRollingPercent is a Deployment's own default maxSurge and maxUnavailable.
 var defaultRollingPercent = intstr.FromString("25%")
