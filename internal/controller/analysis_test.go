@@ -43,6 +43,8 @@ func TestARoundBeforeAStaleWriteCountsOnce(t *testing.T) {
 	}}
 	md := newMD(analysedCanary)
 	md.Name = "stale-round"
+	forgetMetrics("risk", md.Name) // the registry is the process'
+	t.Cleanup(func() { forgetMetrics("risk", "stale-round") })
 	provider, router := newFakeProvider(), &fakeRouter{}
 	h := newHarness(t, md, refuse)
 	h.r.MetricsProviders = map[string]analysis.ProviderFactory{analysis.KindPrometheus: provider.factory}
