@@ -39,6 +39,7 @@ func main() {
 		webhookHost            string
 		webhookCertDir         string
 		enableWebhooks         bool
+		maxReconciles          int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint binds to; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorized through the API server.")
@@ -51,6 +52,7 @@ func main() {
 	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port the admission webhooks are served on.")
 	flag.StringVar(&webhookHost, "webhook-host", "", "Address the admission webhooks bind to; empty binds every address.")
 	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Folder holding tls.crt and tls.key for the webhooks (cert-manager mounts them); empty uses controller-runtime's default.")
+	flag.IntVar(&maxReconciles, "max-concurrent-reconciles", controller.DefaultMaxConcurrentReconciles, "ModelDeployments reconciled at once. Queries, tests and notifications run in the background, never on these workers.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -110,6 +112,8 @@ func main() {
 		Notifier:   notifier,
 		Tester:     tester,
 		Prober:     probe.New(probe.Options{}),
+
+		MaxConcurrentReconciles: maxReconciles,
 	}).SetupWithManager(mgr); err != nil {
 		log.Error(err, "Unable to set up the ModelDeployment controller")
 		os.Exit(1)

@@ -7,12 +7,10 @@ import (
 
 // Phase is a one-word summary of where a ModelDeployment is. Conditions carry
 // the detail; tools should read conditions, people read the phase.
-// +kubebuilder:validation:Enum=Pending;Verifying;AwaitingApproval;Waiting;Progressing;Paused;Baking;Succeeded;RolledBack;Failed
+// +kubebuilder:validation:Enum=Verifying;AwaitingApproval;Waiting;Progressing;Paused;Baking;Succeeded;RolledBack;Failed
 type Phase string
 
 const (
-	// PhasePending: nothing has been created yet.
-	PhasePending Phase = "Pending"
 	// PhaseVerifying: the checklist runs against the candidate; it has no traffic.
 	PhaseVerifying Phase = "Verifying"
 	// PhaseAwaitingApproval: the candidate waits for required sign-offs.
@@ -54,9 +52,6 @@ const (
 	ConditionNotified = "Notified"
 	// ConditionProgressing is True while traffic moves to a candidate.
 	ConditionProgressing = "Progressing"
-	// ConditionDegraded is True when the serving version is not fully available
-	// (abnormal-true).
-	ConditionDegraded = "Degraded"
 	// ConditionRolledBack is True when the last candidate was rolled back
 	// (abnormal-true).
 	ConditionRolledBack = "RolledBack"
@@ -77,7 +72,7 @@ type ModelDeploymentStatus struct {
 	Phase Phase `json:"phase,omitempty"`
 
 	// conditions: Ready, Reconciling and Stalled, and the detail conditions
-	// ChecklistPassed, Approved, Progressing, Degraded and RolledBack.
+	// ChecklistPassed, Approved, Notified, Progressing and RolledBack.
 	// +listType=map
 	// +listMapKey=type
 	// +patchStrategy=merge

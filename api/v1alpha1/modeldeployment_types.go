@@ -588,12 +588,18 @@ type Match struct {
 
 // RollingStrategy replaces the old version as the new one becomes available.
 type RollingStrategy struct {
-	// maxSurge of the Deployment's own rolling update, when only the template's
-	// non-version fields change.
+	// maxSurge is how many pods above spec.replicas a new version may add
+	// while it replaces the old one (an absolute number or a percent of
+	// spec.replicas, rounded up): across the two versions' Deployments for a
+	// new version, and within the Deployment's own rolling update for a
+	// changed template of the same version. Default 25%.
 	// +optional
 	MaxSurge *intstr.IntOrString `json:"maxSurge,omitempty"`
 
-	// maxUnavailable of the Deployment's own rolling update.
+	// maxUnavailable is how many of spec.replicas may be unavailable while a
+	// new version replaces the old one (rounded down), across the two
+	// versions' Deployments and within a Deployment's own rolling update.
+	// Default 25%; when both come to zero one pod of surge is allowed.
 	// +optional
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
 }
@@ -653,15 +659,20 @@ type AnalysisSpec struct {
 	// +optional
 	Metrics []CustomMetric `json:"metrics,omitempty"`
 
-	// failureLimit is how many breaching measurements are tolerated before the
-	// candidate is rolled back.
+	// failureLimit is how many breaching measurements of a version are
+	// tolerated, summed over every metric and round, before it is rolled
+	// back. Unlike Argo Rollouts' per-metric failureLimit, one count covers
+	// the whole analysis (docs/analysis.md).
 	// +kubebuilder:default=0
 	// +kubebuilder:validation:Minimum=0
 	// +optional
 	FailureLimit int32 `json:"failureLimit,omitempty"`
 
-	// consecutiveErrorLimit is how many failed queries in a row are tolerated
-	// before they count as a breach.
+	// consecutiveErrorLimit is how many rounds of analysis in a row with a
+	// failed query (Prometheus unreachable, a timeout, a bad query) are
+	// tolerated; one more rolls the candidate back, with reason
+	// AnalysisFailed. Failed rounds are not breaches and do not count against
+	// failureLimit; a round without a failed query resets the count.
 	// +kubebuilder:default=4
 	// +kubebuilder:validation:Minimum=0
 	// +optional
@@ -935,9 +946,12 @@ type AccuracyDropTrigger struct {
 // CustomMetric is a PromQL measurement with bounds.
 // +kubebuilder:validation:XValidation:rule="has(self.min) || has(self.max)",message="declare min, max or both"
 type CustomMetric struct {
-	// name of the measurement, shown in status.
+	// name of the measurement, shown in status. The names of the built-in
+	// measurements (requestCount, errorRate, latencyP95, accuracy,
+	// accuracyDrop) are reserved.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="!(self in ['requestCount', 'errorRate', 'latencyP95', 'accuracy', 'accuracyDrop'])",message="is the name of a built-in measurement (requestCount, errorRate, latencyP95, accuracy, accuracyDrop): choose another name, or bound the built-in one in spec.analysis.triggers"
 	// +required
 	Name string `json:"name"`
 
@@ -1023,6 +1037,8 @@ type ExpectedField struct {
 }
 
 // LoadTestSpec drives open-loop load at the candidate and bounds what it must sustain.
+// +kubebuilder:validation:XValidation:rule="!(has(self.maxP95Milliseconds) && has(self.p95Milliseconds))",message="set maxP95Milliseconds only: p95Milliseconds is its deprecated spelling",fieldPath=".p95Milliseconds"
+// +kubebuilder:validation:XValidation:rule="!(has(self.maxP99Milliseconds) && has(self.p99Milliseconds))",message="set maxP99Milliseconds only: p99Milliseconds is its deprecated spelling",fieldPath=".p99Milliseconds"
 type LoadTestSpec struct {
 	// rps is the target requests per second.
 	// +kubebuilder:validation:Minimum=1
@@ -1049,12 +1065,30 @@ type LoadTestSpec struct {
 	// +optional
 	Body string `json:"body,omitempty"`
 
-	// p95Milliseconds is the greatest 95th percentile latency that passes.
+	// maxP95Milliseconds is the greatest 95th percentile latency that passes.
+	// Bounds are spelled max or min, then the quantity's unit, as the
+	// triggers' maxMilliseconds and maxPercent.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	MaxP95Milliseconds *int32 `json:"maxP95Milliseconds,omitempty"`
+
+	// maxP99Milliseconds is the greatest 99th percentile latency that passes.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	MaxP99Milliseconds *int32 `json:"maxP99Milliseconds,omitempty"`
+
+	// p95Milliseconds is the deprecated spelling of maxP95Milliseconds,
+	// still accepted.
+	//
+	// Deprecated: use maxP95Milliseconds.
 	// +kubebuilder:validation:Minimum=1
 	// +optional
 	P95Milliseconds *int32 `json:"p95Milliseconds,omitempty"`
 
-	// p99Milliseconds is the greatest 99th percentile latency that passes.
+	// p99Milliseconds is the deprecated spelling of maxP99Milliseconds,
+	// still accepted.
+	//
+	// Deprecated: use maxP99Milliseconds.
 	// +kubebuilder:validation:Minimum=1
 	// +optional
 	P99Milliseconds *int32 `json:"p99Milliseconds,omitempty"`

@@ -710,6 +710,16 @@ func (in *LoadTestSpec) DeepCopyInto(out *LoadTestSpec) {
 		*out = new(v1.Duration)
 		**out = **in
 	}
+	if in.MaxP95Milliseconds != nil {
+		in, out := &in.MaxP95Milliseconds, &out.MaxP95Milliseconds
+		*out = new(int32)
+		**out = **in
+	}
+	if in.MaxP99Milliseconds != nil {
+		in, out := &in.MaxP99Milliseconds, &out.MaxP99Milliseconds
+		*out = new(int32)
+		**out = **in
+	}
 	if in.P95Milliseconds != nil {
 		in, out := &in.P95Milliseconds, &out.P95Milliseconds
 		*out = new(int32)

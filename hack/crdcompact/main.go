@@ -25,7 +25,7 @@ import (
 )
 
 // flowWidth is the longest node written on one line in flow style.
-const flowWidth = 240
+const flowWidth = 400
 
 // embeddedFlags collects CRD=path pairs.
 type embeddedFlags map[string][]string

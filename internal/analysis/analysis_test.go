@@ -351,3 +351,28 @@ func TestPrometheusBearerAndTimeout(t *testing.T) {
 	g.Expect(errors.Is(err, ErrNoData)).To(BeFalse(), "a Prometheus that hangs is an error, not an absence of data")
 	g.Expect(time.Since(start)).To(BeNumerically("<", 5*time.Second))
 }
+
+// A custom metric may carry a built-in measurement's name in objects stored
+// before admission reserved those names: it is judged against its own bounds,
+// never against a trigger the spec does not declare (which dereferenced nil).
+func TestCustomMetricNamedLikeABuiltIn(t *testing.T) {
+	for _, name := range []string{MetricErrorRate, MetricLatencyP95, MetricAccuracy, MetricRequests} {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			md := &servingv1alpha1.ModelDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: "risk", Name: "fraud-scorer"}}
+			md.Spec.Analysis = spec(func(s *servingv1alpha1.AnalysisSpec) {
+				s.Triggers = nil
+				s.Metrics = []servingv1alpha1.CustomMetric{{Name: name, Query: "x", Max: ptr.To(servingv1alpha1.Decimal("1"))}}
+			})
+			qs, err := Queries(md, "2.0.0", "1.0.0", time.Minute)
+			g.Expect(err).NotTo(HaveOccurred())
+			samples := []Sample{}
+			for _, q := range qs {
+				samples = append(samples, Sample{Query: q, Value: 400})
+			}
+			st := Judge(md.Spec.Analysis, "2.0.0", samples, nil, now)
+			g.Expect(st.LastRound.Verdict).To(Equal(servingv1alpha1.VerdictBreach))
+			g.Expect(st.LastRound.Message).To(Equal(name + " of version 2.0.0 is 400, outside the bound <= 1"))
+		})
+	}
+}

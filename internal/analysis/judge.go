@@ -111,7 +111,7 @@ func judgeSamples(spec *servingv1alpha1.AnalysisSpec, version string, samples []
 	var stableAccuracy, candAccuracy *Sample
 	for i := range samples {
 		s := &samples[i]
-		if s.Metric == MetricAccuracy {
+		if s.Metric == MetricAccuracy && !s.Custom {
 			// Judged below, candidate against stable.
 			if s.Version == version {
 				candAccuracy = s
@@ -121,7 +121,7 @@ func judgeSamples(spec *servingv1alpha1.AnalysisSpec, version string, samples []
 			continue
 		}
 		m := judgeSample(spec, s, at)
-		if m.Metric == MetricRequests && m.Verdict == servingv1alpha1.VerdictNoData {
+		if m.Metric == MetricRequests && !s.Custom && m.Verdict == servingv1alpha1.VerdictNoData {
 			floor = m.Message
 		}
 		out = append(out, m)
@@ -145,24 +145,29 @@ func judgeSample(spec *servingv1alpha1.AnalysisSpec, s *Sample, at metav1.Time) 
 	if s.Err == nil {
 		m.Value = number(s.Value)
 	}
+	builtIn := func(metric string) bool { return !s.Custom && s.Metric == metric }
+	t := spec.Triggers
+	if t == nil {
+		t = &servingv1alpha1.TriggersSpec{}
+	}
 	switch {
-	case errors.Is(s.Err, ErrNoData) && s.Metric == MetricRequests:
+	case errors.Is(s.Err, ErrNoData) && builtIn(MetricRequests):
 		m.Verdict, m.Message = servingv1alpha1.VerdictNoData, fmt.Sprintf("no requests in the window, fewer than minSampleSize %d", spec.MinSampleSize)
 	case errors.Is(s.Err, ErrNoData):
 		m.Verdict, m.Message = servingv1alpha1.VerdictNoData, "the query returned no number"
 	case s.Err != nil:
 		m.Verdict, m.Message = servingv1alpha1.VerdictError, s.Err.Error()
-	case s.Metric == MetricRequests:
+	case builtIn(MetricRequests):
 		m.Bound = fmt.Sprintf(">= %d", spec.MinSampleSize)
 		m.Verdict = servingv1alpha1.VerdictPass
 		if s.Value < float64(spec.MinSampleSize) {
 			m.Verdict = servingv1alpha1.VerdictNoData
 			m.Message = fmt.Sprintf("%s requests in the window, fewer than minSampleSize %d", number(s.Value), spec.MinSampleSize)
 		}
-	case s.Metric == MetricErrorRate:
-		judgeMax(&m, s.Value, string(spec.Triggers.ErrorRate.MaxPercent))
-	case s.Metric == MetricLatencyP95:
-		judgeMax(&m, s.Value, strconv.Itoa(int(spec.Triggers.LatencyP95.MaxMilliseconds)))
+	case builtIn(MetricErrorRate) && t.ErrorRate != nil:
+		judgeMax(&m, s.Value, string(t.ErrorRate.MaxPercent))
+	case builtIn(MetricLatencyP95) && t.LatencyP95 != nil:
+		judgeMax(&m, s.Value, strconv.Itoa(int(t.LatencyP95.MaxMilliseconds)))
 	default:
 		judgeCustom(&m, spec, s.Value)
 	}

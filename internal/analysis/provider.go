@@ -2,80 +2,85 @@ package analysis
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math"
-	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/api"
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	"github.com/prometheus/common/model"
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/jobs"
 )
 
-// ErrNoData is returned for a query whose answer holds no number: no series
-// matched, or the arithmetic had nothing to divide.
-var ErrNoData = errors.New("no data")
-
-// Prometheus runs PromQL instant queries against one Prometheus HTTP API.
-type Prometheus struct {
-	api     promv1.API
-	timeout time.Duration
+// Provider measures named metrics of a version: the seam a metrics backend
+// plugs into. Prometheus is the first; a provider is a type implementing
+// Provider and a ProviderFactory, in a file of its own, registered under the
+// kind of spec.analysis that selects it (ProviderKind).
+type Provider interface {
+	// Measure answers one query at a time: the query's metric of its
+	// version over its window ending at at. The Sample holds the number,
+	// ErrNoData when there is none, or another error; Measure returns when
+	// ctx is done at the latest.
+	Measure(ctx context.Context, q Query, at time.Time) Sample
 }
 
-// NewPrometheus is a client of the Prometheus at address. A bearer token, when
-// given, is sent with every query.
-func NewPrometheus(address, bearerToken string, timeout time.Duration, transport http.RoundTripper) (*Prometheus, error) {
-	if transport == nil {
-		transport = api.DefaultRoundTripper
+// SecretValue reads one key of a Secret in the ModelDeployment's namespace,
+// past the cache (which keeps Secrets without their values).
+type SecretValue func(ctx context.Context, ref servingv1alpha1.SecretKeyReference) (string, error)
+
+// ProviderFactory builds the Provider of a ModelDeployment's analysis.
+type ProviderFactory func(ctx context.Context, md *servingv1alpha1.ModelDeployment, secret SecretValue) (Provider, error)
+
+// KindPrometheus is the provider kind of spec.analysis.prometheus.
+const KindPrometheus = "Prometheus"
+
+// ProviderKind is the kind of metrics provider a ModelDeployment's analysis
+// names, or "" when it names none (and its rollouts do not wait on analysis).
+func ProviderKind(md *servingv1alpha1.ModelDeployment) string {
+	if a := md.Spec.Analysis; a != nil && a.Prometheus != nil {
+		return KindPrometheus
 	}
-	if bearerToken != "" {
-		transport = bearer{token: bearerToken, next: transport}
-	}
-	c, err := api.NewClient(api.Config{Address: address, RoundTripper: transport})
-	if err != nil {
-		return nil, fmt.Errorf("spec.analysis.prometheus.address %q: %w", address, err)
-	}
-	return &Prometheus{api: promv1.NewAPI(c), timeout: timeout}, nil
+	return ""
 }
 
-// Query returns the one number a query answers at a time: ErrNoData when the
-// answer is empty or not a number.
-func (p *Prometheus) Query(ctx context.Context, promql string, at time.Time) (float64, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	v, _, err := p.api.Query(ctx, promql, at, promv1.WithTimeout(p.timeout))
-	if err != nil {
-		return 0, fmt.Errorf("querying Prometheus: %w", err)
-	}
-	var value float64
-	switch r := v.(type) {
-	case model.Vector:
-		if len(r) == 0 {
-			return 0, ErrNoData
+// Round is what a round of queries found: the samples and when they were
+// taken.
+type Round struct {
+	At      time.Time
+	Samples []Sample
+	// Err is set when the round itself failed: it panicked.
+	Err error
+}
+
+// Panicked records that the round panicked.
+func (r *Round) Panicked(v any) { *r = Round{Err: fmt.Errorf("the round of queries panicked: %v", v)} }
+
+// RoundKey names a round of one ModelDeployment: the version measured and
+// the time the round was due, so every reconcile until the round is recorded
+// asks for the same one, and the next round replaces it.
+type RoundKey struct {
+	Namespace, Name, Version string
+	Due                      int64 // Unix nanoseconds
+}
+
+// Owner is the ModelDeployment's namespace and name: it has one round at most.
+func (k RoundKey) Owner() (namespace, name string) { return k.Namespace, k.Name }
+
+// Rounds runs rounds of queries in the background, so that a metrics backend
+// that hangs never holds a reconcile worker.
+type Rounds = jobs.Runner[RoundKey, Round]
+
+// DefaultMaxRounds is how many rounds a manager runs at once: each is bounded
+// by its queries' timeout.
+const DefaultMaxRounds = 8
+
+// Measure runs the queries of a round one after the other against p, at
+// at. A round whose provider could not be built has err in every sample.
+func Measure(ctx context.Context, p Provider, providerErr error, queries []Query, at time.Time) Round {
+	round := Round{At: at, Samples: make([]Sample, 0, len(queries))}
+	for _, q := range queries {
+		if providerErr != nil {
+			round.Samples = append(round.Samples, Sample{Query: q, Err: providerErr})
+			continue
 		}
-		if len(r) > 1 {
-			return 0, fmt.Errorf("the query returned %d series, not one number: aggregate it (sum, max ...)", len(r))
-		}
-		value = float64(r[0].Value)
-	case *model.Scalar:
-		value = float64(r.Value)
-	default:
-		return 0, fmt.Errorf("the query returned a %s, not one number", v.Type())
+		round.Samples = append(round.Samples, p.Measure(ctx, q, at))
 	}
-	if math.IsNaN(value) || math.IsInf(value, 0) {
-		return 0, ErrNoData
-	}
-	return value, nil
-}
-
-type bearer struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.next.RoundTrip(r)
+	return round
 }

@@ -48,18 +48,29 @@ type Vars struct {
 	Window string
 }
 
-// Query is one PromQL query to run.
+// Query is one measurement to take: a named metric of one version.
 type Query struct {
 	Metric  string
 	Version string
-	PromQL  string
+	// Window is the span the metric is measured over, ending at the round's
+	// time.
+	Window time.Duration
+	// PromQL is the query rendered for a Prometheus-compatible provider; a
+	// provider of another language reads Metric, Version and Window (and,
+	// for a custom metric, its query in spec.analysis.metrics).
+	PromQL string
+	// Custom marks a metric of spec.analysis.metrics, judged against its own
+	// bounds whatever its name.
+	Custom bool
 }
 
 // Window turns the analysis interval into a PromQL range. Rates need two
 // scrapes in the window, so it is never shorter than 30s.
 func Window(interval time.Duration) string {
-	return model.Duration(max(interval, 30*time.Second)).String()
+	return model.Duration(window(interval)).String()
 }
+
+func window(interval time.Duration) time.Duration { return max(interval, 30*time.Second) }
 
 // Queries are the queries of one round: the sample size and every trigger of
 // the candidate, the stable version's accuracy for the relative drop, and the
@@ -82,22 +93,23 @@ func Queries(md *servingv1alpha1.ModelDeployment, candidate, stable string, inte
 	}
 	type wanted struct {
 		metric, version, field, template string
+		custom                           bool
 	}
-	list := []wanted{{MetricRequests, candidate, "spec.analysis.prometheus.queries.requestCount", tpl.RequestCount}}
+	list := []wanted{{MetricRequests, candidate, "spec.analysis.prometheus.queries.requestCount", tpl.RequestCount, false}}
 	if t := spec.Triggers; t != nil {
 		if t.ErrorRate != nil {
-			list = append(list, wanted{MetricErrorRate, candidate, "spec.analysis.prometheus.queries.errorRate", tpl.ErrorRate})
+			list = append(list, wanted{MetricErrorRate, candidate, "spec.analysis.prometheus.queries.errorRate", tpl.ErrorRate, false})
 		}
 		if t.LatencyP95 != nil {
-			list = append(list, wanted{MetricLatencyP95, candidate, "spec.analysis.prometheus.queries.latencyP95", tpl.LatencyP95})
+			list = append(list, wanted{MetricLatencyP95, candidate, "spec.analysis.prometheus.queries.latencyP95", tpl.LatencyP95, false})
 		}
 		if t.AccuracyDrop != nil && stable != "" {
-			list = append(list, wanted{MetricAccuracy, candidate, "spec.analysis.prometheus.queries.accuracy", tpl.Accuracy},
-				wanted{MetricAccuracy, stable, "spec.analysis.prometheus.queries.accuracy", tpl.Accuracy})
+			list = append(list, wanted{MetricAccuracy, candidate, "spec.analysis.prometheus.queries.accuracy", tpl.Accuracy, false},
+				wanted{MetricAccuracy, stable, "spec.analysis.prometheus.queries.accuracy", tpl.Accuracy, false})
 		}
 	}
 	for i, m := range spec.Metrics {
-		list = append(list, wanted{m.Name, candidate, fmt.Sprintf("spec.analysis.metrics[%d].query", i), m.Query})
+		list = append(list, wanted{m.Name, candidate, fmt.Sprintf("spec.analysis.metrics[%d].query", i), m.Query, true})
 	}
 	out := make([]Query, 0, len(list))
 	for _, w := range list {
@@ -105,7 +117,7 @@ func Queries(md *servingv1alpha1.ModelDeployment, candidate, stable string, inte
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", w.field, err)
 		}
-		out = append(out, Query{Metric: w.metric, Version: w.version, PromQL: q})
+		out = append(out, Query{Metric: w.metric, Version: w.version, Window: window(interval), PromQL: q, Custom: w.custom})
 	}
 	return out, nil
 }

@@ -104,7 +104,7 @@ func canaryMD() *servingv1alpha1.ModelDeployment {
 					LatencyP95:   &servingv1alpha1.LatencyTrigger{MaxMilliseconds: 300},
 					AccuracyDrop: &servingv1alpha1.AccuracyDropTrigger{MaxPercent: "2"},
 				},
-				LoadTest: &servingv1alpha1.LoadTestSpec{RPS: 50, P95Milliseconds: ptr.To[int32](250)},
+				LoadTest: &servingv1alpha1.LoadTestSpec{RPS: 50, MaxP95Milliseconds: ptr.To[int32](250)},
 			},
 			Approvals:         &servingv1alpha1.ApprovalsSpec{Required: []servingv1alpha1.RequiredApproval{{Role: "security", Groups: []string{"security-team"}}}},
 			DeploymentWindows: []servingv1alpha1.DeploymentWindow{{Days: []servingv1alpha1.Weekday{"Mon", "Tue", "Wed"}, Start: "09:00", End: "16:00", TimeZone: "Europe/Berlin"}},

@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"strings"
+
 	"github.com/prometheus/client_golang/prometheus"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -29,11 +31,12 @@ var analysisMeasurements = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Help: "Measurements of a ModelDeployment's analysis, by metric and verdict.",
 }, []string{labelNamespace, labelModelDeployment, "metric", "verdict"})
 
-// rollbacks counts rollbacks by reason (Aborted, ProgressDeadlineExceeded,
-// AnalysisFailed, BakeFailed); alert on any increase.
+// rollbacks counts rollbacks by reason (rollout.RollbackReasons); alert on
+// any increase.
 var rollbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "modelgate_rollbacks_total",
-	Help: "Rollbacks of a ModelDeployment's candidates, by reason.",
+	Help: "Rollbacks of a ModelDeployment's versions (a candidate, or a promoted version during its bake), by reason: " +
+		strings.Join(rollout.RollbackReasons, ", ") + ".",
 }, []string{labelNamespace, labelModelDeployment, "reason"})
 
 func init() {

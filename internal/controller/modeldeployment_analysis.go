@@ -3,35 +3,41 @@ package controller
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/analysis"
+	"github.com/modelgate/modelgate/internal/rollout"
 )
 
-// defaultAnalysisInterval and defaultQueryTimeout apply when the spec leaves
-// them out (the API server defaults them; this is for objects it did not).
 const (
+	// defaultAnalysisInterval applies when the spec leaves it out (the API
+	// server defaults it; this is for objects it did not).
 	defaultAnalysisInterval = 30 * time.Second
-	defaultQueryTimeout     = 5 * time.Second
+	// analysisPollInterval is how often a reconcile looks whether a round of
+	// queries running in the background is done.
+	analysisPollInterval = 2 * time.Second
 )
 
-// gatherAnalysis runs a round of measurements when one is due: while the
+// gatherAnalysis takes a round of measurements when one is due: while the
 // candidate gets traffic (a canary step's weight, a shadow's copies, an A/B
 // cohort, a rolling update's share), one interval after the step began and
-// every interval after. The round is judged here, as data for the decision;
-// the decision acts on it.
+// every interval after. The queries run in the background (Rounds), so a
+// metrics backend that hangs never holds this worker: the reconcile asks for
+// the round due, and looks again shortly while it runs. A finished round is
+// judged here, as data for the decision; the decision acts on it, and the
+// round counts once its status is written.
 func (r *ModelDeploymentReconciler) gatherAnalysis(ctx context.Context, s *scope) error {
 	md := s.md
 	s.analysis = md.Status.Analysis
 	spec := md.Spec.Analysis
-	if spec == nil || spec.Prometheus == nil {
+	kind := analysis.ProviderKind(md)
+	if kind == "" {
 		return nil
 	}
-	version, baseline, since, ok := underAnalysis(md)
+	version, baseline, since, ok := rollout.UnderAnalysis(md)
 	if !ok {
 		return nil
 	}
@@ -52,76 +58,44 @@ func (r *ModelDeploymentReconciler) gatherAnalysis(ctx context.Context, s *scope
 	if err != nil {
 		return reconcile.TerminalError(invalidSpec{err})
 	}
-	prom, err := r.prometheus(ctx, md)
-	samples := make([]analysis.Sample, 0, len(queries))
-	for _, q := range queries {
-		sample := analysis.Sample{Query: q, Err: err}
-		if err == nil {
-			sample.Value, sample.Err = prom.Query(ctx, q.PromQL, s.now.Time)
-		}
-		samples = append(samples, sample)
+	key := analysis.RoundKey{Namespace: md.Namespace, Name: md.Name, Version: version, Due: due.UnixNano()}
+	factory, at, namespace, forProvider := r.metricsProvider(kind), s.now.Time, md.Namespace, md.DeepCopy()
+	round, done := r.rounds().Ensure(key, func(ctx context.Context) analysis.Round {
+		p, err := factory(ctx, forProvider, func(ctx context.Context, ref servingv1alpha1.SecretKeyReference) (string, error) {
+			return r.secretValue(ctx, namespace, ref)
+		})
+		return analysis.Measure(ctx, p, err, queries, at)
+	})
+	if !done {
+		s.analysisDue = analysisPollInterval
+		return nil
 	}
-	s.analysis = analysis.Judge(spec, version, samples, s.analysis, s.now.Time)
+	if round.Err != nil {
+		round = analysis.Measure(ctx, nil, round.Err, queries, at)
+	}
+	s.analysis = analysis.Judge(spec, version, round.Samples, s.analysis, round.At)
+	s.analysisJudged = true
 	s.analysisDue = interval
-	recordAnalysisMetrics(md, s.analysis)
 	return nil
 }
 
-// underAnalysis says which version gets traffic worth measuring, the version
-// its accuracy is compared with, and since when: the candidate while it gets
-// a canary step's weight, a shadow's copies, an A/B cohort or a rolling
-// update's share; a promoted version while it bakes. A blue-green preview has
-// no user traffic to measure.
-func underAnalysis(md *servingv1alpha1.ModelDeployment) (version, baseline string, since time.Time, ok bool) {
-	st := &md.Status
-	if st.Phase == servingv1alpha1.PhaseBaking && st.Stable != nil && st.Previous != nil && st.Previous.Since != nil &&
-		st.Stable.Version == md.Spec.Model.Version {
-		return st.Stable.Version, st.Previous.Version, st.Previous.Since.Time, true
+// metricsProvider is the factory of the metrics provider of kind; one that
+// is not registered answers every query with an error saying so.
+func (r *ModelDeploymentReconciler) metricsProvider(kind string) analysis.ProviderFactory {
+	factories := r.MetricsProviders
+	if factories == nil {
+		factories = r.defaultProviders()
 	}
-	cand := st.Candidate
-	if cand == nil || cand.Version != md.Spec.Model.Version {
-		return "", "", time.Time{}, false
+	if f, ok := factories[kind]; ok {
+		return f
 	}
-	if st.Stable != nil {
-		baseline = st.Stable.Version
+	return func(context.Context, *servingv1alpha1.ModelDeployment, analysis.SecretValue) (analysis.Provider, error) {
+		return nil, fmt.Errorf("no metrics provider of kind %s is registered with modelgate", kind)
 	}
-	if cand.StartedAt != nil {
-		since = cand.StartedAt.Time
-	}
-	if cand.StepStartedAt != nil {
-		since = cand.StepStartedAt.Time
-	}
-	switch md.Spec.Strategy.Type {
-	case servingv1alpha1.StrategyShadow, servingv1alpha1.StrategyABTest:
-		ok = cand.StepStartedAt != nil && cand.Step == 0
-	case servingv1alpha1.StrategyBlueGreen:
-		ok = false
-	default:
-		ok = cand.Weight > 0
-	}
-	return cand.Version, baseline, since, ok
 }
 
-// prometheus is a client of the ModelDeployment's Prometheus, with its bearer
-// token read from the Secret named in the spec. The token is read past the
-// cache, which keeps Secrets without their values.
-func (r *ModelDeploymentReconciler) prometheus(ctx context.Context, md *servingv1alpha1.ModelDeployment) (*analysis.Prometheus, error) {
-	p := md.Spec.Analysis.Prometheus
-	token := ""
-	if ref := p.BearerTokenSecretRef; ref != nil {
-		v, err := r.secretValue(ctx, md.Namespace, *ref)
-		if err != nil {
-			return nil, fmt.Errorf("reading the Prometheus token of spec.analysis.prometheus.bearerTokenSecretRef: %w", err)
-		}
-		token = v
-	}
-	timeout := defaultQueryTimeout
-	if p.Timeout != nil {
-		timeout = p.Timeout.Duration
-	}
-	var transport http.RoundTripper
-	if r.HTTPClient != nil {
-		transport = r.HTTPClient.Transport
-	}
-	return analysis.NewPrometheus(string(p.Address), token, timeout, transport)
+// defaultProviders has Prometheus, its queries carried by HTTPClient's
+// transport.
+func (r *ModelDeploymentReconciler) defaultProviders() map[string]analysis.ProviderFactory {
+	return map[string]analysis.ProviderFactory{analysis.KindPrometheus: analysis.PrometheusFactory(r.httpTransport())}
 }

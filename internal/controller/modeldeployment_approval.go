@@ -52,7 +52,7 @@ func approvalGate(s *scope) rollout.Gate {
 	if !res.Required || res.Approved() {
 		return rollout.Gate{}
 	}
-	return rollout.Gate{Closed: true, Reason: reasonAwaitingApproval, Message: res.Message(s.md.Spec.Model.Version),
+	return rollout.Gate{Closed: true, Reason: rollout.ReasonAwaitingApproval, Message: res.Message(s.md.Spec.Model.Version),
 		Retrying: true, Phase: servingv1alpha1.PhaseAwaitingApproval}
 }
 
@@ -66,7 +66,7 @@ func setApprovedCondition(md *servingv1alpha1.ModelDeployment, now metav1.Time, 
 	md.Status.Approvals = res.Given
 	c := &rollout.ConditionResult{Status: metav1.ConditionTrue, Reason: "Approved", Message: res.Message(md.Spec.Model.Version)}
 	if !res.Approved() {
-		c.Status, c.Reason = metav1.ConditionFalse, reasonAwaitingApproval
+		c.Status, c.Reason = metav1.ConditionFalse, rollout.ReasonAwaitingApproval
 	}
 	setOptional(md, now, servingv1alpha1.ConditionApproved, c)
 }

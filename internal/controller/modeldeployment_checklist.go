@@ -301,10 +301,10 @@ func judgeChecklist(s *scope) rollout.Gate {
 			}
 		}
 	}
-	g := rollout.Gate{Closed: true, Reason: reasonChecklistFailed,
+	g := rollout.Gate{Closed: true, Reason: rollout.ReasonChecklistFailed,
 		Message: "checklist items block it: " + s.checklist.BlockingMessage()}
 	if unknownOnly {
-		g.Reason, g.Retrying = "ChecklistUnknown", true
+		g.Reason, g.Retrying = rollout.ReasonChecklistUnknown, true
 		g.Message = "checklist items could not be judged yet: " + s.checklist.BlockingMessage()
 	}
 	return g
@@ -315,7 +315,7 @@ func checklistCondition(res checklist.Result) (servingv1alpha1.CheckResult, stri
 	if res.Passed() {
 		return servingv1alpha1.CheckPass, "ChecklistPassed", fmt.Sprintf("Version %s passes every enforced checklist item (%s passed)", res.Status.Version, res.Status.Summary)
 	}
-	return servingv1alpha1.CheckFail, reasonChecklistFailed, fmt.Sprintf("Version %s is blocked by %s: %s",
+	return servingv1alpha1.CheckFail, rollout.ReasonChecklistFailed, fmt.Sprintf("Version %s is blocked by %s: %s",
 		res.Status.Version, strings.Join(res.Blocking, ", "), res.BlockingMessage())
 }
 

@@ -4,11 +4,13 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -39,15 +41,18 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/analysis"
 	"github.com/modelgate/modelgate/internal/approval"
 	"github.com/modelgate/modelgate/internal/checklist"
 	"github.com/modelgate/modelgate/internal/desiredstate"
 	"github.com/modelgate/modelgate/internal/loadtest"
 	"github.com/modelgate/modelgate/internal/notify"
 	"github.com/modelgate/modelgate/internal/rollout"
+	"github.com/modelgate/modelgate/internal/traffic"
 	"github.com/modelgate/modelgate/internal/window"
 )
 
@@ -68,14 +73,66 @@ type ModelDeploymentReconciler struct {
 	// HTTPRoutes and Gateways the checklist then reads and watches.
 	GatewayAPI bool
 	// APIReader reads what the cache does not hold whole: Secret values, such
-	// as a Prometheus token. Nil reads through the client.
+	// as a Prometheus token or a receiver's URL. SetupWithManager sets the
+	// manager's when nil; without one, reading a Secret value is an error.
 	APIReader client.Reader
 	// HTTPClient's transport carries the analysis' queries; nil uses the default.
 	HTTPClient *http.Client
+	// Routers are the traffic routers by kind (rollout.RouterKind). Nil has
+	// the Gateway API's, reading and patching HTTPRoutes through Client.
+	Routers map[string]traffic.Router
+	// MetricsProviders build the metrics provider of spec.analysis, by kind
+	// (analysis.ProviderKind). Nil has Prometheus only.
+	MetricsProviders map[string]analysis.ProviderFactory
+	// Rounds runs the analysis' queries in the background. Nil gets one
+	// running analysis.DefaultMaxRounds rounds at once, which
+	// SetupWithManager stops with the manager.
+	Rounds *analysis.Rounds
+	// MaxConcurrentReconciles is how many ModelDeployments are reconciled at
+	// once. Default DefaultMaxConcurrentReconciles.
+	MaxConcurrentReconciles int
 	// Notifier delivers spec.notifications in the background; nil sends none.
 	Notifier *notify.Notifier
 	// Tester runs the smoke and load tests in the background; nil runs none.
 	Tester *loadtest.Tester
+
+	roundsOnce sync.Once
+	// finished carries the ModelDeployments whose background work (a round
+	// of queries, the tests) just finished, to be reconciled at once rather
+	// than at the next poll.
+	finished chan event.GenericEvent
+}
+
+// enqueue asks for a reconcile of a ModelDeployment whose background work
+// finished. It never blocks: with the queue full, the next poll finds it.
+func (r *ModelDeploymentReconciler) enqueue(namespace, name string) {
+	select {
+	case r.finished <- event.GenericEvent{Object: &servingv1alpha1.ModelDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}}:
+	default:
+	}
+}
+
+// DefaultMaxConcurrentReconciles is how many ModelDeployments are reconciled
+// at once unless told otherwise. Nothing slow runs on these workers (queries,
+// tests and notifications run in the background), so a few suffice.
+const DefaultMaxConcurrentReconciles = 4
+
+// rounds is the runner of the analysis' rounds, made on first use.
+func (r *ModelDeploymentReconciler) rounds() *analysis.Rounds {
+	r.roundsOnce.Do(func() {
+		if r.Rounds == nil {
+			r.Rounds = &analysis.Rounds{MaxJobs: analysis.DefaultMaxRounds}
+		}
+	})
+	return r.Rounds
+}
+
+// httpTransport carries the analysis' queries.
+func (r *ModelDeploymentReconciler) httpTransport() http.RoundTripper {
+	if r.HTTPClient == nil {
+		return nil
+	}
+	return r.HTTPClient.Transport
 }
 
 // scope carries what one reconcile gathered and decided.
@@ -88,14 +145,17 @@ type scope struct {
 	observed     map[string]rollout.Observed
 	decision     rollout.Decision
 	decided      bool
-	// route is the HTTPRoute of spec.strategy.trafficRouting, nil when there
-	// is none or it cannot carry a rollout (routeProblem says why).
-	route        *gatewayv1.HTTPRoute
+	// router is the traffic router of spec.strategy.trafficRouting, nil when
+	// there is none or its route cannot carry a rollout (routeProblem says
+	// why).
+	router       traffic.Router
 	routeProblem string
 	// analysis is the candidate's analysis after this reconcile's round, if
-	// one was due; analysisDue is how long until the next one.
-	analysis    *servingv1alpha1.AnalysisStatus
-	analysisDue time.Duration
+	// one was judged (analysisJudged); analysisDue is how long until the
+	// next one, or until the running one is looked at again.
+	analysis       *servingv1alpha1.AnalysisStatus
+	analysisJudged bool
+	analysisDue    time.Duration
 	// approvals are the sign-offs of the spec's version.
 	approvals approval.Result
 	// tests are the candidate's smoke and load tests, testsDue when to look
@@ -103,8 +163,9 @@ type scope struct {
 	tests    *rollout.TestsState
 	testsDue time.Duration
 	loadTest *servingv1alpha1.LoadTestStatus
-	// notified writes the Notified condition, from the notifier's failures.
-	notified func(*servingv1alpha1.ModelDeployment, metav1.Time)
+	// notified is the Notified condition, from the notifier's failures; nil
+	// removes it.
+	notified *rollout.ConditionResult
 
 	checklistInputs *checklist.Inputs
 	checklist       checklist.Result
@@ -130,6 +191,7 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			if r.Tester != nil {
 				r.Tester.Cancel(req.Namespace, req.Name)
 			}
+			r.rounds().Cancel(req.Namespace, req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -139,7 +201,7 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 
 	base := md.DeepCopy()
-	s := &scope{md: md, now: metav1.NewTime(r.Clock.Now()), notified: r.setNotifiedCondition}
+	s := &scope{md: md, now: metav1.NewTime(r.Clock.Now())}
 	// recorded is set once the decision is in status; from then on only an
 	// error needs another status write.
 	recorded := false
@@ -177,6 +239,11 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 	r.emitEvents(ctx, base, s, nil)
 	recordChecklistMetrics(md, md.Status.Checklist)
+	if s.analysisJudged {
+		// Counted once its status is written: a round judged against a stale
+		// copy, whose write was refused, is judged again and counted then.
+		recordAnalysisMetrics(md, s.analysis)
+	}
 	base = md.DeepCopy()
 
 	if err := r.apply(ctx, s); err != nil {
@@ -338,6 +405,7 @@ func (r *ModelDeploymentReconciler) decide(_ context.Context, s *scope) error {
 		Analysis: s.analysis, Approvers: s.approvals.Approvers(),
 		Window: windowState(s), WindowOverride: windowOverride(s.md), Tests: s.tests,
 	})
+	s.notified = r.notifiedCondition(s.md)
 	s.decided = true
 	return nil
 }
@@ -494,7 +562,7 @@ func (r *ModelDeploymentReconciler) emitEvents(ctx context.Context, before *serv
 	if errors.As(err, &invalid) {
 		old := meta.FindStatusCondition(before.Status.Conditions, servingv1alpha1.ConditionStalled)
 		if old == nil || old.Status != metav1.ConditionTrue || old.Message != invalid.Error() {
-			r.Recorder.Eventf(md, nil, corev1.EventTypeWarning, "InvalidSpec", "Reconcile", "%s", invalid.Error())
+			r.Recorder.Eventf(md, nil, corev1.EventTypeWarning, rollout.ReasonInvalidSpec, "Reconcile", "%s", invalid.Error())
 		}
 	}
 }
@@ -504,6 +572,19 @@ func (r *ModelDeploymentReconciler) emitEvents(ctx context.Context, before *serv
 // the ModelDeployments it may concern.
 func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	ctx := context.Background()
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
+	r.finished = make(chan event.GenericEvent, 1024)
+	if rounds := r.rounds(); rounds.OnDone == nil {
+		rounds.OnDone = func(k analysis.RoundKey) { r.enqueue(k.Owner()) }
+	}
+	if r.Tester != nil && r.Tester.OnDone == nil {
+		r.Tester.OnDone = func(k loadtest.Key) { r.enqueue(k.Owner()) }
+	}
+	if err := mgr.Add(r.rounds()); err != nil {
+		return fmt.Errorf("adding the analysis' rounds to the manager: %w", err)
+	}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &appsv1.Deployment{}, ownerIndex, ownerName); err != nil {
 		return fmt.Errorf("indexing Deployments by owner: %w", err)
 	}
@@ -545,8 +626,9 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			Watches(&gatewayv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfGateway)).
 			Watches(&gatewayv1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfReferenceGrant))
 	}
+	b = b.WatchesRawSource(source.Channel(r.finished, &handler.EnqueueRequestForObject{}))
 	return b.Named("modeldeployment").
-		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: cmp.Or(r.MaxConcurrentReconciles, DefaultMaxConcurrentReconciles)}).
 		Complete(r)
 }
 

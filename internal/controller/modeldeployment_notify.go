@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -16,19 +17,13 @@ import (
 	"github.com/modelgate/modelgate/internal/rollout"
 )
 
-// Reasons of the gates' conditions and events.
-const (
-	reasonChecklistFailed  = "ChecklistFailed"
-	reasonAwaitingApproval = "AwaitingApproval"
-)
-
 // notifiable maps the decisions' event reasons to what receivers are told.
 var notifiable = map[string]notify.EventType{
-	reasonChecklistFailed:    notify.ChecklistFailed,
-	reasonAwaitingApproval:   notify.AwaitingApproval,
-	"StepAdvanced":           notify.StepMoved,
-	"Promoted":               notify.Promoted,
-	rollout.ReasonRolledBack: notify.RolledBack,
+	rollout.ReasonChecklistFailed:  notify.ChecklistFailed,
+	rollout.ReasonAwaitingApproval: notify.AwaitingApproval,
+	rollout.ReasonStepAdvanced:     notify.StepMoved,
+	rollout.ReasonPromoted:         notify.Promoted,
+	rollout.ReasonRolledBack:       notify.RolledBack,
 }
 
 // notify hands the decision's events to the notifier, which delivers them in
@@ -95,12 +90,18 @@ func breachFields(s *scope, fields map[string]string) {
 	}
 }
 
+// errNoAPIReader is what reading a Secret value answers when the reconciler
+// was built without an APIReader.
+var errNoAPIReader = errors.New("cannot read Secret values: the reconciler has no APIReader, and the cache keeps Secrets without their values")
+
 // secretValue reads one key of a Secret past the cache (which keeps Secrets
 // without their values): a receiver's URL, a Prometheus token.
 func (r *ModelDeploymentReconciler) secretValue(ctx context.Context, namespace string, ref servingv1alpha1.SecretKeyReference) (string, error) {
 	reader := r.APIReader
 	if reader == nil {
-		reader = r.Client
+		// The client reads from the cache, which strips Secret values: it
+		// would answer "" for every key.
+		return "", errNoAPIReader
 	}
 	secret := &corev1.Secret{}
 	if err := reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, secret); err != nil {
@@ -113,15 +114,20 @@ func (r *ModelDeploymentReconciler) secretValue(ctx context.Context, namespace s
 	return string(v), nil
 }
 
-// setNotifiedCondition shows receivers whose deliveries keep failing.
-func (r *ModelDeploymentReconciler) setNotifiedCondition(md *servingv1alpha1.ModelDeployment, now metav1.Time) {
+// Reasons of the Notified condition.
+const (
+	ReasonDelivered       = "Delivered"
+	ReasonDeliveryFailing = "DeliveryFailing"
+)
+
+// notifiedCondition shows receivers whose deliveries keep failing; nil when
+// nothing is notified.
+func (r *ModelDeploymentReconciler) notifiedCondition(md *servingv1alpha1.ModelDeployment) *rollout.ConditionResult {
 	if r.Notifier == nil || len(md.Spec.Notifications) == 0 {
-		setOptional(md, now, servingv1alpha1.ConditionNotified, nil)
-		return
+		return nil
 	}
-	c := &rollout.ConditionResult{Status: metav1.ConditionTrue, Reason: "Delivered", Message: "Notifications are delivered"}
 	if msg := notify.Summary(r.Notifier.Failures(md.Namespace, md.Name)); msg != "" {
-		c = &rollout.ConditionResult{Status: metav1.ConditionFalse, Reason: "DeliveryFailing", Message: msg}
+		return &rollout.ConditionResult{Status: metav1.ConditionFalse, Reason: ReasonDeliveryFailing, Message: msg}
 	}
-	setOptional(md, now, servingv1alpha1.ConditionNotified, c)
+	return &rollout.ConditionResult{Status: metav1.ConditionTrue, Reason: ReasonDelivered, Message: "Notifications are delivered"}
 }

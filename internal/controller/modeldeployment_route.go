@@ -4,64 +4,47 @@ import (
 	"context"
 	"fmt"
 
-	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/klog/v2"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
-
-	"github.com/modelgate/modelgate/internal/desiredstate"
 	"github.com/modelgate/modelgate/internal/rollout"
+	"github.com/modelgate/modelgate/internal/traffic"
 )
 
-// gatherRoute reads the HTTPRoute a rollout moves traffic on, and says why it
-// cannot when it cannot: a rollout then holds its candidate rather than move
-// traffic it cannot steer.
+// gatherRoute asks the router of spec.strategy.trafficRouting whether its
+// route can carry a rollout, and says why it cannot when it cannot: a
+// rollout then holds its candidate rather than move traffic it cannot steer.
 func (r *ModelDeploymentReconciler) gatherRoute(ctx context.Context, s *scope) error {
-	if !rollout.Routed(s.md) {
+	kind := rollout.RouterKind(s.md)
+	if kind == "" {
 		return nil
 	}
-	name := s.md.Spec.Strategy.TrafficRouting.GatewayAPI.HTTPRoute
-	if !r.GatewayAPI {
-		s.routeProblem = fmt.Sprintf("spec.strategy.trafficRouting.gatewayAPI names HTTPRoute %q, but the cluster does not serve the Gateway API; install its CRDs and restart modelgate", name)
+	router, ok := r.routers()[kind]
+	if !ok {
+		s.routeProblem = fmt.Sprintf("no traffic router of kind %s is registered with modelgate", kind)
 		return nil
 	}
-	route := &gatewayv1.HTTPRoute{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: s.md.Namespace, Name: name}, route); err != nil {
-		if apierrors.IsNotFound(err) {
-			s.routeProblem = fmt.Sprintf("HTTPRoute %q named in spec.strategy.trafficRouting.gatewayAPI is not found in namespace %s", name, s.md.Namespace)
-			return nil
-		}
-		return fmt.Errorf("reading HTTPRoute %s: %w", name, err)
+	problem, err := router.Check(ctx, s.md)
+	if err != nil {
+		return err
 	}
-	if desiredstate.RouteRules(s.md, route) == 0 {
-		s.routeProblem = fmt.Sprintf("HTTPRoute %q sends no traffic to Service %s, %s or %s: give a rule a backendRef to one of them",
-			name, desiredstate.ServiceName(s.md), desiredstate.StableServiceName(s.md), desiredstate.CandidateServiceName(s.md))
-		return nil
+	s.routeProblem = problem
+	if problem == "" {
+		s.router = router
 	}
-	s.route = route
 	return nil
 }
 
-// applyRoute writes the decision's weights, mirror and cohort into the
-// HTTPRoute. The route is the user's: the patch carries an optimistic lock so
-// a concurrent edit is read again rather than overwritten.
+// applyRoute puts the decision's weights, mirror and cohort on the route.
 func (r *ModelDeploymentReconciler) applyRoute(ctx context.Context, s *scope) error {
-	plan := s.decision.Route
-	if plan == nil || s.route == nil {
+	if s.decision.Route == nil || s.router == nil {
 		return nil
 	}
-	route := s.route
-	base := route.DeepCopy()
-	desiredstate.MutateHTTPRoute(route, s.md, *plan)
-	if equality.Semantic.DeepEqual(base.Spec, route.Spec) {
-		return nil
+	return s.router.Apply(ctx, s.md, *s.decision.Route)
+}
+
+// routers are the traffic routers by kind (rollout.RouterKind): Routers, or
+// the Gateway API's.
+func (r *ModelDeploymentReconciler) routers() map[string]traffic.Router {
+	if r.Routers != nil {
+		return r.Routers
 	}
-	if err := r.Patch(ctx, route, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("setting the weights of HTTPRoute %s: %w", route.Name, err)
-	}
-	logf.FromContext(ctx).Info("Routed traffic", "httpRoute", klog.KObj(route), "candidateWeight", plan.CandidateWeight,
-		"mirrorPercent", plan.MirrorPercent, "cohort", plan.Cohort != nil)
-	return nil
+	return map[string]traffic.Router{rollout.RouterGatewayAPI: traffic.GatewayAPI{Client: r.Client, Served: r.GatewayAPI}}
 }

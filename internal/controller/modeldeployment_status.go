@@ -25,10 +25,10 @@ func summarize(s *scope, err error) {
 	var invalid invalidSpec
 	switch {
 	case errors.As(err, &invalid):
-		setStalled(md, s.now, "InvalidSpec", invalid.Error())
+		setStalled(md, s.now, rollout.ReasonInvalidSpec, invalid.Error())
 		md.Status.ObservedGeneration = md.Generation
 	case err != nil:
-		setCondition(md, s.now, servingv1alpha1.ConditionReconciling, metav1.ConditionTrue, "RetryingAfterError", err.Error())
+		setCondition(md, s.now, servingv1alpha1.ConditionReconciling, metav1.ConditionTrue, rollout.ReasonRetryingAfterError, err.Error())
 	case s.decided:
 		setDecision(md, s)
 		md.Status.ObservedGeneration = md.Generation
@@ -69,9 +69,7 @@ func setDecision(md *servingv1alpha1.ModelDeployment, s *scope) {
 	}
 
 	setApprovedCondition(md, now, s.approvals)
-	if s.notified != nil {
-		s.notified(md, now)
-	}
+	setOptional(md, now, servingv1alpha1.ConditionNotified, s.notified)
 	setCondition(md, now, servingv1alpha1.ConditionReady, d.Ready.Status, d.Ready.Reason, d.Ready.Message)
 	setCondition(md, now, servingv1alpha1.ConditionProgressing, d.Progressing.Status, d.Progressing.Reason, d.Progressing.Message)
 	setOptional(md, now, servingv1alpha1.ConditionReconciling, d.Reconciling)

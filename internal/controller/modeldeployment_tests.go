@@ -57,9 +57,9 @@ func (r *ModelDeploymentReconciler) gatherTests(ctx context.Context, s *scope) e
 		s.testsDue = testsPollInterval
 		return nil
 	}
-	s.tests = &rollout.TestsState{Done: true, Passed: outcome.Passed(), Message: outcome.Message(), Reason: "LoadTestFailed"}
+	s.tests = &rollout.TestsState{Done: true, Passed: outcome.Passed(), Message: outcome.Message(), Reason: rollout.ReasonLoadTestFailed}
 	if outcome.Smoke != nil && !outcome.Smoke.Passed {
-		s.tests.Reason = "SmokeTestFailed"
+		s.tests.Reason = rollout.ReasonSmokeTestFailed
 	}
 	s.loadTest = outcome.Load
 	return nil

@@ -145,19 +145,6 @@ func TemplateHash(tpl *corev1.PodTemplateSpec) string {
 	return fmt.Sprintf("%08x", h.Sum32())
 }
 
-// Deployment is the Deployment of one version at the given size. Owner
-// references are set by the caller, which holds the scheme.
-func Deployment(md *servingv1alpha1.ModelDeployment, version string, tpl corev1.PodTemplateSpec, replicas int32) *appsv1.Deployment {
-	d := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      DeploymentName(md, version),
-			Namespace: md.Namespace,
-		},
-	}
-	MutateDeployment(d, md, version, tpl, replicas)
-	return d
-}
-
 // MutateDeployment writes the desired state into an existing or new
 // Deployment. The pod template is written only when its hash changed, so the
 // API server's defaults in an unchanged template are left alone and an

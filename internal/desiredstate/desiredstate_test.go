@@ -316,7 +316,8 @@ func TestTemplateMetadataChangeRewritesTemplate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			g := NewWithT(t)
 			before := newMD()
-			d := Deployment(before, "2.3.0", mustTemplate(t, before, "2.3.0"), 3)
+			d := &appsv1.Deployment{}
+			MutateDeployment(d, before, "2.3.0", mustTemplate(t, before, "2.3.0"), 3)
 			after := newMD(change)
 			tpl := mustTemplate(t, after, "2.3.0")
 
@@ -431,14 +432,22 @@ func mustTemplate(t *testing.T, md *servingv1alpha1.ModelDeployment, version str
 	return tpl
 }
 
-func TestDeployment(t *testing.T) {
+// newDeployment is the Deployment of one version as the controller creates
+// it: a new object written by MutateDeployment.
+func newDeployment(md *servingv1alpha1.ModelDeployment, version string, tpl corev1.PodTemplateSpec, replicas int32) *appsv1.Deployment {
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: DeploymentName(md, version), Namespace: md.Namespace}}
+	MutateDeployment(d, md, version, tpl, replicas)
+	return d
+}
+
+func TestNewDeployment(t *testing.T) {
 	g := NewWithT(t)
 	md := newMD(func(md *servingv1alpha1.ModelDeployment) {
 		md.Spec.Strategy.ProgressDeadline = &metav1.Duration{Duration: 5 * time.Minute}
 	})
 	tpl := mustTemplate(t, md, "2.3.0-rc.1")
 
-	d := Deployment(md, "2.3.0-rc.1", tpl, 2)
+	d := newDeployment(md, "2.3.0-rc.1", tpl, 2)
 
 	g.Expect(d.Name).To(Equal("fraud-scorer-v2-3-0-rc-1-f6af25"))
 	g.Expect(d.Namespace).To(Equal("risk"))
@@ -475,7 +484,7 @@ func TestMutateDeployment(t *testing.T) {
 	}
 	// existing is the served Deployment of version 2.3.0 as created from md.
 	existing := func(md *servingv1alpha1.ModelDeployment) *appsv1.Deployment {
-		return served(Deployment(md, "2.3.0", mustTemplate(t, md, "2.3.0"), 3))
+		return served(newDeployment(md, "2.3.0", mustTemplate(t, md, "2.3.0"), 3))
 	}
 
 	tests := []struct {

@@ -12,11 +12,10 @@ import (
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
 
-// RoutePlan is what the HTTPRoute named in spec.strategy.trafficRouting must
-// say about a ModelDeployment's traffic.
+// RoutePlan is what the router named in spec.strategy.trafficRouting must
+// do with a ModelDeployment's traffic; which route carries it is the
+// router's to know.
 type RoutePlan struct {
-	// HTTPRoute is the route's name, in the ModelDeployment's namespace.
-	HTTPRoute string
 	// CandidateWeight is the percent of the traffic sent to <name>-candidate;
 	// the rest goes to <name>-stable.
 	CandidateWeight int32

@@ -140,10 +140,10 @@ func judge(p plan, t tally) (servingv1alpha1.Verdict, string) {
 		notes = append(notes, fmt.Sprintf("%d requests not sent with %d already in flight", t.dropped, b.maxInFlight))
 	}
 	if b.p95Ms > 0 && f.p95 > b.p95Ms {
-		missed = append(missed, fmt.Sprintf("p95 %sms above p95Milliseconds %s", decimal(f.p95, 2), decimal(b.p95Ms, 0)))
+		missed = append(missed, fmt.Sprintf("p95 %sms above maxP95Milliseconds %s", decimal(f.p95, 2), decimal(b.p95Ms, 0)))
 	}
 	if b.p99Ms > 0 && f.p99 > b.p99Ms {
-		missed = append(missed, fmt.Sprintf("p99 %sms above p99Milliseconds %s", decimal(f.p99, 2), decimal(b.p99Ms, 0)))
+		missed = append(missed, fmt.Sprintf("p99 %sms above maxP99Milliseconds %s", decimal(f.p99, 2), decimal(b.p99Ms, 0)))
 	}
 	if achieved := 100 * f.achievedRPS / float64(p.rps); achieved < b.minAchievedPercent {
 		missed = append(missed, fmt.Sprintf("achieved %s RPS, %s%% of the target %d RPS, below minAchievedPercent %s",

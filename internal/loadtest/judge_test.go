@@ -67,7 +67,7 @@ func TestJudge(t *testing.T) {
 		name:        "p95 above its bound",
 		plan:        func(p *plan) { p.bounds.p95Ms = 90 },
 		want:        servingv1alpha1.VerdictBreach,
-		wantMessage: "p95 95ms above p95Milliseconds 90",
+		wantMessage: "p95 95ms above maxP95Milliseconds 90",
 	}, {
 		name:  "p95 on its bound passes",
 		plan:  func(p *plan) { p.bounds.p95Ms = 95 },
@@ -77,7 +77,7 @@ func TestJudge(t *testing.T) {
 		name:        "p99 above its bound",
 		plan:        func(p *plan) { p.bounds.p99Ms = 98 },
 		want:        servingv1alpha1.VerdictBreach,
-		wantMessage: "p99 99ms above p99Milliseconds 98",
+		wantMessage: "p99 99ms above maxP99Milliseconds 98",
 	}, {
 		name: "no latency bounds declared",
 		plan: func(p *plan) { p.bounds.p95Ms, p.bounds.p99Ms = 0, 0 },

@@ -101,11 +101,11 @@ func newPlan(spec servingv1alpha1.LoadTestSpec, lim Limits) (plan, error) {
 		p.requests, p.cut = lim.MaxRequests, true
 	}
 	b := bounds{timeout: lim.RequestTimeout, maxInFlight: lim.MaxInFlight}
-	if spec.P95Milliseconds != nil {
-		b.p95Ms = float64(*spec.P95Milliseconds)
+	if v := spec.P95Bound(); v != nil {
+		b.p95Ms = float64(*v)
 	}
-	if spec.P99Milliseconds != nil {
-		b.p99Ms = float64(*spec.P99Milliseconds)
+	if v := spec.P99Bound(); v != nil {
+		b.p99Ms = float64(*v)
 	}
 	var err error
 	if b.maxErrorPercent, err = percent("maxErrorPercent", spec.MaxErrorPercent, DefaultMaxErrorPercent); err != nil {

@@ -54,7 +54,7 @@ func TestLoadPassesAgainstAFastServer(t *testing.T) {
 	b, nb := countingServer(t, handler)
 	spec := loadSpec(100, time.Second, func(s *servingv1alpha1.LoadTestSpec) {
 		s.Body = `{"amount": 1}`
-		s.P95Milliseconds, s.P99Milliseconds = ptr.To[int32](250), ptr.To[int32](500)
+		s.MaxP95Milliseconds, s.MaxP99Milliseconds = ptr.To[int32](250), ptr.To[int32](500)
 	})
 
 	st := Load(context.Background(), nil, []string{a.URL, b.URL}, spec, "2.6.0", clk, Limits{})
@@ -89,7 +89,7 @@ func TestLoadMeasuresKnownLatency(t *testing.T) {
 		}
 		time.Sleep(d)
 	})
-	spec := loadSpec(100, time.Second, func(s *servingv1alpha1.LoadTestSpec) { s.P95Milliseconds = ptr.To[int32](60) })
+	spec := loadSpec(100, time.Second, func(s *servingv1alpha1.LoadTestSpec) { s.MaxP95Milliseconds = ptr.To[int32](60) })
 
 	st := Load(context.Background(), nil, []string{s.URL}, spec, "2.6.0", clk, Limits{})
 
@@ -98,20 +98,21 @@ func TestLoadMeasuresKnownLatency(t *testing.T) {
 	g.Expect(num(g, st.P50Ms)).To(BeNumerically("<", 60))
 	g.Expect(num(g, st.P95Ms)).To(BeNumerically(">=", 120))
 	g.Expect(num(g, st.P99Ms)).To(BeNumerically(">=", 120))
-	g.Expect(st.Message).To(MatchRegexp(`^p95 1\d\d(\.\d+)?ms above p95Milliseconds 60$`))
+	g.Expect(st.Message).To(MatchRegexp(`^p95 1\d\d(\.\d+)?ms above maxP95Milliseconds 60$`))
 }
 
 func TestLoadBreachesOnASlowServer(t *testing.T) {
 	g := NewWithT(t)
 	s, _ := countingServer(t, func(http.ResponseWriter, *http.Request) { time.Sleep(30 * time.Millisecond) })
+	// The deprecated spelling of the bounds still bounds.
 	spec := loadSpec(50, 600*time.Millisecond, func(s *servingv1alpha1.LoadTestSpec) {
-		s.P95Milliseconds, s.P99Milliseconds = ptr.To[int32](10), ptr.To[int32](1000)
+		s.P95Milliseconds, s.P99Milliseconds = ptr.To[int32](10), ptr.To[int32](1000) //nolint:staticcheck // the deprecated spelling, on purpose
 	})
 
 	st := Load(context.Background(), nil, []string{s.URL}, spec, "2.6.0", clk, Limits{})
 
 	g.Expect(st.Verdict).To(Equal(servingv1alpha1.VerdictBreach))
-	g.Expect(st.Message).To(MatchRegexp(`^p95 \d+(\.\d+)?ms above p95Milliseconds 10$`), "only the p95 bound is missed")
+	g.Expect(st.Message).To(MatchRegexp(`^p95 \d+(\.\d+)?ms above maxP95Milliseconds 10$`), "only the p95 bound is missed")
 	g.Expect(num(g, st.P50Ms)).To(BeNumerically(">=", 30))
 	g.Expect(st.Requests).To(BeEquivalentTo(30))
 }

@@ -7,16 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
-	"sync"
 
 	"k8s.io/utils/clock"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/jobs"
 )
-
-// DefaultMaxJobs is how many jobs a Tester runs at once unless told otherwise.
-const DefaultMaxJobs = 2
 
 // Key names a job: the ModelDeployment, the version under test and a hash of
 // the test specs (SpecHash). A ModelDeployment has at most one job; a key
@@ -27,6 +23,9 @@ type Key struct {
 	Version   string
 	SpecHash  string
 }
+
+// Owner is the ModelDeployment's namespace and name: it has one job at most.
+func (k Key) Owner() (namespace, name string) { return k.Namespace, k.Name }
 
 // String is namespace/name@version.
 func (k Key) String() string { return k.Namespace + "/" + k.Name + "@" + k.Version }
@@ -41,6 +40,9 @@ type Outcome struct {
 	// Err is set when the job itself failed: it panicked.
 	Err error
 }
+
+// Panicked records that the job panicked.
+func (o *Outcome) Panicked(v any) { *o = Outcome{Err: fmt.Errorf("the test panicked: %v", v)} }
 
 // Passed is true when the job ran and every test it ran passed.
 func (o Outcome) Passed() bool {
@@ -94,191 +96,6 @@ func SpecHash(smoke *servingv1alpha1.SmokeTestSpec, load *servingv1alpha1.LoadTe
 	return hex.EncodeToString(sum[:8])
 }
 
-// Tester runs jobs off the reconcile loop: a reconcile asks with Ensure and
-// requeues until the job is done. It runs at most MaxJobs jobs at once, the
-// others waiting their turn in the order they were asked for. It is safe for
-// concurrent use, usable without Start, and, as a manager.Runnable, stops
-// with the manager: Stop cancels every job and waits for them.
-type Tester struct {
-	// MaxJobs bounds the jobs running at once. Default DefaultMaxJobs. Set
-	// it before the first Ensure.
-	MaxJobs int
-	// OnDone, when set, is called with the key of each job that finishes
-	// (not one cancelled), after its outcome is available to Ensure; the
-	// controller enqueues the ModelDeployment. It must not block: Stop waits
-	// for it. Set it before the first Ensure.
-	OnDone func(Key)
-
-	mu      sync.Mutex
-	base    context.Context
-	stopAll context.CancelFunc
-	jobs    map[object]*job
-	queue   []*job // waiting, in the order asked
-	running int
-	stopped bool
-	wg      sync.WaitGroup
-}
-
-// object names a ModelDeployment.
-type object struct{ namespace, name string }
-
-type jobState uint8
-
-const (
-	jobWaiting jobState = iota
-	jobRunning
-	jobDone
-	jobCancelled
-)
-
-type job struct {
-	key    Key
-	fn     func(context.Context) Outcome
-	state  jobState
-	cancel context.CancelFunc
-	out    Outcome
-}
-
-// init readies the zero Tester. Called with mu held.
-func (t *Tester) init() {
-	if t.jobs == nil {
-		t.jobs = map[object]*job{}
-		t.base, t.stopAll = context.WithCancel(context.Background())
-	}
-}
-
-// Ensure returns the outcome of the job of key and true once it is done;
-// until then it returns false. The first call for a key starts fn (or queues
-// it while MaxJobs are running); a key of the same ModelDeployment with
-// another version or SpecHash cancels the job held for it and starts fn
-// anew. A finished outcome is kept until Forget. After Stop, Ensure starts
-// nothing and returns false.
-func (t *Tester) Ensure(key Key, fn func(ctx context.Context) Outcome) (Outcome, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.init()
-	obj := object{key.Namespace, key.Name}
-	if j := t.jobs[obj]; j != nil {
-		if j.key == key {
-			return j.out, j.state == jobDone
-		}
-		t.cancelLocked(j)
-		delete(t.jobs, obj)
-	}
-	if t.stopped {
-		return Outcome{}, false
-	}
-	j := &job{key: key, fn: fn}
-	t.jobs[obj] = j
-	t.queue = append(t.queue, j)
-	t.startLocked()
-	return Outcome{}, false
-}
-
-// Forget drops the job of key, cancelling it if it is still running or
-// waiting. The controller forgets a job once its outcome is recorded.
-func (t *Tester) Forget(key Key) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	obj := object{key.Namespace, key.Name}
-	if j := t.jobs[obj]; j != nil && j.key == key {
-		t.cancelLocked(j)
-		delete(t.jobs, obj)
-	}
-}
-
-// Cancel drops whatever job is held for the ModelDeployment, such as when it
-// is deleted.
-func (t *Tester) Cancel(namespace, name string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	obj := object{namespace, name}
-	if j := t.jobs[obj]; j != nil {
-		t.cancelLocked(j)
-		delete(t.jobs, obj)
-	}
-}
-
-// Start blocks until ctx is done, then stops the Tester: it makes the Tester
-// a manager.Runnable.
-func (t *Tester) Start(ctx context.Context) error {
-	<-ctx.Done()
-	t.Stop()
-	return nil
-}
-
-// Stop cancels every job, waits for the running ones to return, and makes
-// later Ensure calls start nothing.
-func (t *Tester) Stop() {
-	t.mu.Lock()
-	t.init()
-	t.stopped = true
-	t.stopAll()
-	for obj, j := range t.jobs {
-		if j.state != jobDone {
-			t.cancelLocked(j)
-			delete(t.jobs, obj)
-		}
-	}
-	t.mu.Unlock()
-	t.wg.Wait()
-}
-
-// cancelLocked cancels a waiting or running job. Called with mu held.
-func (t *Tester) cancelLocked(j *job) {
-	switch j.state {
-	case jobWaiting:
-		t.queue = slices.DeleteFunc(t.queue, func(q *job) bool { return q == j })
-	case jobRunning:
-		j.cancel()
-	default:
-		return
-	}
-	j.state = jobCancelled
-}
-
-// startLocked starts waiting jobs while fewer than MaxJobs run. Called with
-// mu held.
-func (t *Tester) startLocked() {
-	limit := t.MaxJobs
-	if limit <= 0 {
-		limit = DefaultMaxJobs
-	}
-	for !t.stopped && t.running < limit && len(t.queue) > 0 {
-		j := t.queue[0]
-		t.queue = t.queue[1:]
-		var ctx context.Context
-		ctx, j.cancel = context.WithCancel(t.base)
-		j.state = jobRunning
-		t.running++
-		t.wg.Go(func() { t.run(ctx, j) })
-	}
-}
-
-// run runs one job and keeps its outcome unless it was cancelled meanwhile.
-func (t *Tester) run(ctx context.Context, j *job) {
-	out := protect(ctx, j.fn)
-	t.mu.Lock()
-	j.cancel()
-	t.running--
-	finished := j.state == jobRunning && !t.stopped
-	if finished {
-		j.state, j.out = jobDone, out
-	}
-	t.startLocked()
-	onDone := t.OnDone
-	t.mu.Unlock()
-	if finished && onDone != nil {
-		onDone(j.key)
-	}
-}
-
-// protect runs fn, turning a panic into an Outcome's Err.
-func protect(ctx context.Context, fn func(context.Context) Outcome) (out Outcome) {
-	defer func() {
-		if r := recover(); r != nil {
-			out = Outcome{Err: fmt.Errorf("the test panicked: %v", r)}
-		}
-	}()
-	return fn(ctx)
-}
+// Tester runs the tests off the reconcile loop (see jobs.Runner): a
+// reconcile asks with Ensure and requeues until the tests are done.
+type Tester = jobs.Runner[Key, Outcome]

@@ -13,6 +13,25 @@ import (
 	"github.com/modelgate/modelgate/internal/desiredstate"
 )
 
+// experimentStrategy is a shadow or an A/B test: the candidate is measured
+// while the router gives it its copies or its cohort, before it is promoted.
+type experimentStrategy struct{}
+
+func (experimentStrategy) step(d *Decision, in Input, name string, replicas int32) {
+	s := in.MD.Spec.Strategy
+	if (s.Type != servingv1alpha1.StrategyShadow || s.Shadow == nil) && (s.Type != servingv1alpha1.StrategyABTest || s.ABTest == nil) { // admission requires it
+		decideRolling(d, in, name, replicas)
+		return
+	}
+	decideExperiment(d, in, name, replicas)
+}
+func (experimentStrategy) startedMoving(*servingv1alpha1.CandidateStatus) bool { return true }
+func (experimentStrategy) apexStableOnly(bool) bool                            { return true }
+func (experimentStrategy) measured(c *servingv1alpha1.CandidateStatus) bool {
+	return c.StepStartedAt != nil && c.Step == 0
+}
+func (experimentStrategy) keepWarm(*servingv1alpha1.ModelDeployment) time.Duration { return 0 }
+
 // experimentPromoting is the step (status.candidate.step) of a shadow or an
 // A/B test whose candidate grows to full size before it takes all the
 // traffic; before it, at step 0, the candidate runs at its test size and gets
@@ -78,7 +97,7 @@ func decideExperiment(d *Decision, in Input, name string, replicas int32) {
 			if v, ok := requested(md, p.annotation, *p.handled); ok {
 				*p.handled = v
 				c.Step = experimentPromoting
-				d.Events = append(d.Events, Event{corev1.EventTypeNormal, "PromoteRequested",
+				d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonPromoteRequested,
 					fmt.Sprintf("Version %s is promoted by request at the end of its %s", want, x.kind)})
 				break
 			}
@@ -94,7 +113,7 @@ func decideExperiment(d *Decision, in Input, name string, replicas int32) {
 			promote(d, in, name, obs)
 			return
 		}
-		progress(d, "Promoting", fmt.Sprintf("Version %s passed its %s and is scaling to %d pods before it takes all traffic: %d/%d available",
+		progress(d, ReasonPromoting, fmt.Sprintf("Version %s passed its %s and is scaling to %d pods before it takes all traffic: %d/%d available",
 			want, x.kind, replicas, obs.AvailableReplicas, replicas), obs, found)
 		return
 	}
@@ -103,7 +122,7 @@ func decideExperiment(d *Decision, in Input, name string, replicas int32) {
 	where := fmt.Sprintf("%s of version %s", x.kind, want)
 	if c.StepStartedAt == nil {
 		if !found || !rolledOut(obs, in.TemplateHash, x.size) {
-			progress(d, "WaitingForPods", fmt.Sprintf("%s: %d/%d candidate pods available; version %s serves all traffic",
+			progress(d, ReasonWaitingForPods, fmt.Sprintf("%s: %d/%d candidate pods available; version %s serves all traffic",
 				where, obs.AvailableReplicas, x.size, d.Stable.Version), obs, found)
 			return
 		}
@@ -115,23 +134,23 @@ func decideExperiment(d *Decision, in Input, name string, replicas int32) {
 			return
 		}
 		c.StepStartedAt = ptr.To(metav1.NewMicroTime(in.Now.Time))
-		d.Events = append(d.Events, Event{corev1.EventTypeNormal, "ExperimentStarted",
+		d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonExperimentStarted,
 			fmt.Sprintf("%s started: the candidate gets %s for %s", where, x.what, x.duration)})
 	}
 	x.route(&d.traffic)
 	if md.Spec.Paused {
-		paused(d, "Paused", where+": paused by spec.paused")
+		paused(d, ReasonPaused, where+": paused by spec.paused")
 		return
 	}
 	end := c.StepStartedAt.Add(x.duration)
 	if in.Now.Time.Before(end) {
-		progress(d, "Experimenting", fmt.Sprintf("%s: the candidate gets %s until %s; version %s serves every answer users see",
+		progress(d, ReasonExperimenting, fmt.Sprintf("%s: the candidate gets %s until %s; version %s serves every answer users see",
 			where, x.what, end.UTC().Format(time.RFC3339), d.Stable.Version), obs, found)
 		d.RequeueAfter = end.Sub(in.Now.Time)
 		return
 	}
 	if !analyzed(md) {
-		paused(d, "WaitingForVerdict", fmt.Sprintf("%s ran for %s: annotate %s to promote it or %s to reject it",
+		paused(d, ReasonWaitingForVerdict, fmt.Sprintf("%s ran for %s: annotate %s to promote it or %s to reject it",
 			where, x.duration, servingv1alpha1.AnnotationPromote, servingv1alpha1.AnnotationAbort))
 		return
 	}
@@ -142,7 +161,7 @@ func decideExperiment(d *Decision, in Input, name string, replicas int32) {
 		return
 	}
 	c.Step = experimentPromoting
-	d.Events = append(d.Events, Event{corev1.EventTypeNormal, "AnalysisPassed",
+	d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonAnalysisPassed,
 		fmt.Sprintf("%s passed its analysis: %s", where, in.Analysis.LastRound.Message)})
 	decideExperiment(d, in, name, replicas)
 }

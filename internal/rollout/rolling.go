@@ -2,11 +2,23 @@ package rollout
 
 import (
 	"fmt"
+	"time"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
+
+// rolling replaces the stable version as the new one becomes available.
+type rolling struct{}
+
+func (rolling) step(d *Decision, in Input, name string, replicas int32) {
+	decideRolling(d, in, name, replicas)
+}
+func (rolling) startedMoving(c *servingv1alpha1.CandidateStatus) bool   { return movesByWeight(c) }
+func (rolling) apexStableOnly(bool) bool                                { return false }
+func (rolling) measured(c *servingv1alpha1.CandidateStatus) bool        { return c.Weight > 0 }
+func (rolling) keepWarm(*servingv1alpha1.ModelDeployment) time.Duration { return 0 }
 
 // defaultRollingPercent is a Deployment's own default maxSurge and maxUnavailable.
 var defaultRollingPercent = intstr.FromString("25%")
@@ -28,13 +40,13 @@ func decideRolling(d *Decision, in Input, name string, replicas int32) {
 		}
 		switch {
 		case found && obs.Health == HealthFailed:
-			stall(d, "ProgressDeadlineExceeded", fmt.Sprintf("Version %s did not become available within the progress deadline: %s", want, obs.Message))
+			stall(d, ReasonProgressDeadlineExceeded, fmt.Sprintf("Version %s did not become available within the progress deadline: %s", want, obs.Message))
 			return
 		case found && rolledOut(obs, in.TemplateHash, replicas):
 			promote(d, in, name, obs)
 			return
 		}
-		progress(d, "RollingOut", fmt.Sprintf("Rolling out version %s: %d/%d pods available", want, obs.AvailableReplicas, replicas), obs, found)
+		progress(d, ReasonRollingOut, fmt.Sprintf("Rolling out version %s: %d/%d pods available", want, obs.AvailableReplicas, replicas), obs, found)
 		return
 	}
 	if rolledBackNow(d, in, name, replicas) {
@@ -59,7 +71,7 @@ func decideRolling(d *Decision, in Input, name string, replicas int32) {
 		promote(d, in, name, obs)
 		return
 	}
-	progress(d, "RollingOut", fmt.Sprintf("Rolling out version %s: %d/%d pods available, %d pods of version %s left (maxSurge %d, maxUnavailable %d)",
+	progress(d, ReasonRollingOut, fmt.Sprintf("Rolling out version %s: %d/%d pods available, %d pods of version %s left (maxSurge %d, maxUnavailable %d)",
 		want, obs.AvailableReplicas, replicas, old.Replicas, d.Stable.Version, surge, unavailable), obs, found)
 }
 

@@ -53,7 +53,7 @@ type Input struct {
 	Now metav1.Time
 	// Gate of the spec's version.
 	Gate Gate
-	// RouteProblem says why the HTTPRoute of spec.strategy.trafficRouting
+	// RouteProblem says why the route of spec.strategy.trafficRouting
 	// cannot carry a rollout (missing, or sending nothing to the
 	// ModelDeployment's Services); empty when it can or when there is no router.
 	RouteProblem string
@@ -101,8 +101,10 @@ type Target struct {
 	KeepTemplate bool
 }
 
-// Gate says whether the spec's version may get traffic. The checklist closes
-// it today; approvals and deployment windows will.
+// Gate says whether the spec's version may get traffic. The controller closes
+// it for a failing checklist, then for missing approvals; Decide closes it too
+// for a route that cannot carry a rollout. Deployment windows are not a gate:
+// they hold a rollout where it is (Input.Window), and never a rollback.
 type Gate struct {
 	// Closed holds the version; the zero Gate is open.
 	Closed bool
@@ -163,7 +165,7 @@ type Decision struct {
 	Finished []servingv1alpha1.HistoryEntry
 	// Events to emit, each about a change since the last status.
 	Events []Event
-	// Route is what the HTTPRoute must say; nil without a router.
+	// Route is what the router must say; nil without a router.
 	Route *desiredstate.RoutePlan
 
 	// traffic is what the strategy asks of the router, made into Route at the end.
@@ -188,10 +190,10 @@ func Decide(in Input) Decision {
 	if d.Candidate != nil && d.Candidate.Version != want {
 		d.Finished = append(d.Finished, servingv1alpha1.HistoryEntry{
 			Version: d.Candidate.Version, Previous: stableVersion(d.Stable), Outcome: servingv1alpha1.OutcomeSuperseded,
-			Reason: "Superseded", Message: fmt.Sprintf("Version %s was replaced in the spec by %s before it finished rolling out", d.Candidate.Version, want),
+			Reason: ReasonSuperseded, Message: fmt.Sprintf("Version %s was replaced in the spec by %s before it finished rolling out", d.Candidate.Version, want),
 			Strategy: md.Spec.Strategy.Type, StartedAt: d.Candidate.StartedAt, FinishedAt: &in.Now,
 		})
-		d.Events = append(d.Events, Event{corev1.EventTypeNormal, "Superseded",
+		d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonSuperseded,
 			fmt.Sprintf("Version %s superseded by %s before it finished rolling out", d.Candidate.Version, want)})
 		d.Candidate = nil
 	}
@@ -220,7 +222,11 @@ func Decide(in Input) Decision {
 	}
 	d.Delete = unwanted(in.Deployments, d.Run, md)
 	d.Selectors = selectors(md, d.Stable, d.Candidate)
-	if apexSelectsStableOnly(md) || d.testing {
+	// <name> selects the stable version only when users must reach one
+	// version at a time (a blue-green preview, a shadow whose answers are
+	// dropped, an A/B cohort chosen by the router), when a router, not the
+	// mix of pods, sets a canary's share, and while the candidate is tested.
+	if strategyFor(md).apexStableOnly(Routed(md)) || d.testing {
 		d.Selectors.Apex = d.Selectors.Stable
 	}
 	if Routed(md) {
@@ -228,7 +234,6 @@ func Decide(in Input) Decision {
 			d.traffic = desiredstate.RoutePlan{} // everything on stable
 		}
 		d.Route = &d.traffic
-		d.Route.HTTPRoute = md.Spec.Strategy.TrafficRouting.GatewayAPI.HTTPRoute
 	}
 	if d.Stalled != nil && d.RolledBack == nil && !sameStalled(md, d.Stalled) { // a rollback tells of itself
 		d.Events = append(d.Events, Event{corev1.EventTypeWarning, d.Stalled.Reason, d.Stalled.Message})
@@ -253,7 +258,7 @@ func decideStableVersion(d *Decision, in Input, name string, replicas int32) {
 	}
 	switch {
 	case found && obs.Health == HealthFailed:
-		stall(d, "ProgressDeadlineExceeded", fmt.Sprintf("Deployment %s of version %s did not become available within the progress deadline: %s", name, want, obs.Message))
+		stall(d, ReasonProgressDeadlineExceeded, fmt.Sprintf("Deployment %s of version %s did not become available within the progress deadline: %s", name, want, obs.Message))
 	case found && rolledOut(obs, in.TemplateHash, replicas):
 		d.Stable.Deployment = name
 		d.Stable.TemplateHash = in.TemplateHash
@@ -263,7 +268,7 @@ func decideStableVersion(d *Decision, in Input, name string, replicas int32) {
 		if in.TemplateHash == d.Stable.TemplateHash {
 			msg = fmt.Sprintf("Version %s has %d/%d pods available", want, obs.AvailableReplicas, replicas)
 		}
-		progress(d, "WaitingForPods", msg, obs, found)
+		progress(d, ReasonWaitingForPods, msg, obs, found)
 	}
 }
 
@@ -282,12 +287,9 @@ func testsPassed(d *Decision, in Input, name string, replicas int32, where strin
 	d.testing = true
 	d.Candidate.Weight = 0
 	d.traffic = desiredstate.RoutePlan{}
-	progress(d, "Testing", where+": smoke and load tests run against the candidate; it gets no user traffic until they pass", obs, found)
+	progress(d, ReasonTesting, where+": smoke and load tests run against the candidate; it gets no user traffic until they pass", obs, found)
 	return false
 }
-
-// reasonOutsideWindow is the condition reason of a rollout held by its deployment windows.
-const reasonOutsideWindow = "OutsideDeploymentWindow"
 
 // outsideWindow reports whether the deployment windows hold a rollout now: a
 // window is declared, none is open, and no emergency override is set.
@@ -296,47 +298,21 @@ func outsideWindow(in Input) bool {
 	return in.Window != nil && !in.Window.Open && in.WindowOverride == ""
 }
 
-// startedMoving reports whether a candidate already moves traffic, or has
-// pods that do not (a blue-green preview, a shadow or an A/B candidate before
-// the router gives it anything); those strategies check the window where they
-// would move traffic.
-func startedMoving(c *servingv1alpha1.CandidateStatus, md *servingv1alpha1.ModelDeployment) bool {
-	switch md.Spec.Strategy.Type {
-	case servingv1alpha1.StrategyBlueGreen, servingv1alpha1.StrategyShadow, servingv1alpha1.StrategyABTest:
-		return true
-	}
-	return c != nil && (c.Weight > 0 || c.Step > 0)
-}
-
 // waitForWindow holds a rollout where it is until a deployment window opens.
 func waitForWindow(d *Decision, in Input) {
 	msg := in.Window.Message
 	if d.Phase != servingv1alpha1.PhaseWaiting {
 		d.Phase = servingv1alpha1.PhaseWaiting
-		d.Ready = ConditionResult{metav1.ConditionFalse, reasonOutsideWindow, msg}
-		d.Reconciling = &ConditionResult{metav1.ConditionTrue, reasonOutsideWindow, msg}
-		d.Progressing = ConditionResult{metav1.ConditionTrue, reasonOutsideWindow, msg}
+		d.Ready = ConditionResult{metav1.ConditionFalse, ReasonOutsideWindow, msg}
+		d.Reconciling = &ConditionResult{metav1.ConditionTrue, ReasonOutsideWindow, msg}
+		d.Progressing = ConditionResult{metav1.ConditionTrue, ReasonOutsideWindow, msg}
 		if in.MD.Status.Phase != servingv1alpha1.PhaseWaiting {
-			d.Events = append(d.Events, Event{corev1.EventTypeNormal, reasonOutsideWindow, msg})
+			d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonOutsideWindow, msg})
 		}
 	}
 	if next := in.Window.NextStart; !next.IsZero() && next.After(in.Now.Time) {
 		d.RequeueAfter = next.Sub(in.Now.Time)
 	}
-}
-
-// apexSelectsStableOnly reports whether <name> selects the stable version
-// only: when users must reach one version at a time (a blue-green preview, a
-// shadow whose answers are dropped, an A/B cohort chosen by the router), and
-// when a router, not the mix of pods, sets a canary's share.
-func apexSelectsStableOnly(md *servingv1alpha1.ModelDeployment) bool {
-	switch md.Spec.Strategy.Type {
-	case servingv1alpha1.StrategyBlueGreen, servingv1alpha1.StrategyShadow, servingv1alpha1.StrategyABTest:
-		return true
-	case servingv1alpha1.StrategyCanary:
-		return Routed(md)
-	}
-	return false
 }
 
 // decideNewVersion handles a spec version that is not stable yet: the first
@@ -357,23 +333,23 @@ func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
 		if d.Stable != nil {
 			msg = fmt.Sprintf("Rolling out version %s to replace %s", want, d.Stable.Version)
 		}
-		d.Events = append(d.Events, Event{corev1.EventTypeNormal, "RolloutStarted", msg})
+		d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonRolloutStarted, msg})
 	}
 	d.Candidate.TemplateHash = in.TemplateHash
 	gate := in.Gate
 	if !gate.Closed && d.Stable != nil && in.RouteProblem != "" && Routed(md) {
 		// Without its route a rollout cannot move traffic; the stable version
 		// keeps serving through whatever the route says today.
-		gate = Gate{Closed: true, Reason: "HTTPRouteNotReady", Message: in.RouteProblem}
+		gate = Gate{Closed: true, Reason: ReasonRouteNotReady, Message: in.RouteProblem}
 	}
 	if gate.Closed {
 		holdCandidate(d, in, gate, replicas)
 		return
 	}
-	if outsideWindow(in) && !startedMoving(d.Candidate, md) {
+	if outsideWindow(in) && !strategyFor(md).startedMoving(d.Candidate) {
 		// Outside every deployment window a rollout does not start moving
 		// traffic; a preview (blue-green) may come up.
-		holdCandidate(d, in, Gate{Closed: true, Reason: reasonOutsideWindow, Message: in.Window.Message,
+		holdCandidate(d, in, Gate{Closed: true, Reason: ReasonOutsideWindow, Message: in.Window.Message,
 			Retrying: true, Phase: servingv1alpha1.PhaseWaiting}, replicas)
 		waitForWindow(d, in)
 		return
@@ -383,16 +359,7 @@ func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
 		decideRolling(d, in, name, replicas)
 		return
 	}
-	switch s := md.Spec.Strategy; {
-	case s.Type == servingv1alpha1.StrategyCanary && s.Canary != nil:
-		decideCanary(d, in, name, replicas)
-	case s.Type == servingv1alpha1.StrategyBlueGreen:
-		decideBlueGreen(d, in, name, replicas)
-	case s.Type == servingv1alpha1.StrategyShadow && s.Shadow != nil, s.Type == servingv1alpha1.StrategyABTest && s.ABTest != nil:
-		decideExperiment(d, in, name, replicas)
-	default:
-		decideRolling(d, in, name, replicas)
-	}
+	strategyFor(md).step(d, in, name, replicas)
 }
 
 // rolledOut reports whether a Deployment runs the wanted template at the
@@ -403,125 +370,6 @@ func decideNewVersion(d *Decision, in Input, name string, replicas int32) {
 func rolledOut(obs Observed, templateHash string, replicas int32) bool {
 	return obs.Health == HealthCurrent && obs.TemplateHash == templateHash &&
 		obs.Replicas == replicas && obs.AvailableReplicas >= replicas
-}
-
-// stillRejected handles a retry request, and reports whether the spec still
-// names the version that was rolled back.
-func stillRejected(d *Decision, in Input) bool {
-	if v, ok := requested(in.MD, servingv1alpha1.AnnotationRetry, d.Requests.Retry); ok {
-		d.Requests.Retry = v
-		if d.Rejected != nil {
-			d.Events = append(d.Events, Event{corev1.EventTypeNormal, "RetryRequested",
-				fmt.Sprintf("Version %s, rolled back before, is tried again by request", d.Rejected.Version)})
-			d.Rejected = nil
-		}
-	}
-	r := d.Rejected
-	if r == nil || d.Stable == nil {
-		return false
-	}
-	if r.Version == in.MD.Spec.Model.Version && r.TemplateHash == in.TemplateHash {
-		return true
-	}
-	d.Rejected = nil // the spec moved on
-	return false
-}
-
-// holdCandidate keeps a candidate the gate holds without pods, so that nothing
-// can send it traffic; the stable version keeps serving.
-func holdCandidate(d *Decision, in Input, gate Gate, replicas int32) {
-	want := in.MD.Spec.Model.Version
-	d.Candidate.Weight = 0
-	d.Run = []Target{{Version: want, Replicas: 0}}
-	msg := fmt.Sprintf("Version %s gets no traffic: %s", want, gate.Message)
-	if d.Stable != nil {
-		d.Run = append(d.Run, Target{Version: d.Stable.Version, Replicas: replicas})
-		msg += fmt.Sprintf("; version %s keeps serving", d.Stable.Version)
-	}
-	if gate.Phase != "" && in.MD.Status.Phase != gate.Phase {
-		// A wait that is no failure, such as for approvals, is told once.
-		d.Events = append(d.Events, Event{corev1.EventTypeNormal, gate.Reason, msg})
-	}
-	closed(d, gate, msg)
-}
-
-// promote makes the candidate stable; the old stable's Deployment is deleted
-// because it is no longer in Run.
-func promote(d *Decision, in Input, name string, obs Observed) {
-	md := in.MD
-	want := md.Spec.Model.Version
-	previous := stableVersion(d.Stable)
-	d.Finished = append(d.Finished, servingv1alpha1.HistoryEntry{
-		Version: want, Previous: previous, Outcome: servingv1alpha1.OutcomePromoted, Reason: "Promoted",
-		Message:  fmt.Sprintf("Version %s serves all traffic", want),
-		Strategy: md.Spec.Strategy.Type, StartedAt: d.Candidate.StartedAt, FinishedAt: &in.Now,
-		Approvers: in.Approvers, WindowOverride: in.WindowOverride,
-	})
-	msg := fmt.Sprintf("Version %s promoted: it serves all traffic", want)
-	if previous != "" {
-		msg = fmt.Sprintf("Version %s promoted, replacing %s", want, previous)
-	}
-	if d.Stable != nil && warmFor(md) > 0 {
-		// Kept warm for a blue-green's scale-down delay or a bake.
-		old := *d.Stable
-		old.Since = &in.Now
-		d.Previous = &old
-	}
-	d.Events = append(d.Events, Event{corev1.EventTypeNormal, "Promoted", msg})
-	d.Stable = &servingv1alpha1.VersionStatus{Version: want, Deployment: name, TemplateHash: in.TemplateHash, Since: &in.Now}
-	d.Candidate = nil
-	d.Run = []Target{{Version: want, Replicas: desiredstate.Replicas(md)}}
-	succeed(d, want, obs)
-}
-
-func succeed(d *Decision, version string, obs Observed) {
-	d.Phase = servingv1alpha1.PhaseSucceeded
-	d.Ready = ConditionResult{metav1.ConditionTrue, "Succeeded",
-		fmt.Sprintf("Version %s serves all traffic with %d/%d pods available", version, obs.AvailableReplicas, obs.Replicas)}
-	d.Progressing = ConditionResult{metav1.ConditionFalse, "Succeeded", fmt.Sprintf("No rollout in progress; version %s is stable", version)}
-}
-
-func progress(d *Decision, reason, msg string, obs Observed, found bool) {
-	if found && obs.Message != "" && obs.Health == HealthInProgress {
-		msg += " (" + obs.Message + ")"
-	}
-	d.Phase = servingv1alpha1.PhaseProgressing
-	d.Ready = ConditionResult{metav1.ConditionFalse, reason, msg}
-	d.Reconciling = &ConditionResult{metav1.ConditionTrue, reason, msg}
-	d.Progressing = ConditionResult{metav1.ConditionTrue, reason, msg}
-}
-
-// closed records a gate that holds the version in Verifying: stalled when the
-// user must change something, reconciling when it may open by itself.
-func closed(d *Decision, g Gate, msg string) {
-	d.Phase = servingv1alpha1.PhaseVerifying
-	if g.Phase != "" {
-		d.Phase = g.Phase
-	}
-	d.Ready = ConditionResult{metav1.ConditionFalse, g.Reason, msg}
-	d.Progressing = ConditionResult{metav1.ConditionFalse, g.Reason, msg}
-	if g.Retrying {
-		d.Reconciling = &ConditionResult{metav1.ConditionTrue, g.Reason, msg}
-		return
-	}
-	d.Stalled = &ConditionResult{metav1.ConditionTrue, g.Reason, msg}
-}
-
-func stall(d *Decision, reason, msg string) {
-	d.Phase = servingv1alpha1.PhaseFailed
-	d.Ready = ConditionResult{metav1.ConditionFalse, reason, msg}
-	d.Stalled = &ConditionResult{metav1.ConditionTrue, reason, msg}
-	d.Progressing = ConditionResult{metav1.ConditionFalse, reason, msg}
-}
-
-// sameStalled reports whether the last status already stalled for the same reason.
-func sameStalled(md *servingv1alpha1.ModelDeployment, s *ConditionResult) bool {
-	for _, c := range md.Status.Conditions {
-		if c.Type == servingv1alpha1.ConditionStalled {
-			return c.Status == metav1.ConditionTrue && c.Reason == s.Reason && c.Message == s.Message
-		}
-	}
-	return false
 }
 
 // unwanted lists the observed Deployments of versions that need not run.

@@ -4,10 +4,21 @@ import (
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
 
+// RouterGatewayAPI is the router kind of spec.strategy.trafficRouting.gatewayAPI.
+const RouterGatewayAPI = "GatewayAPI"
+
+// RouterKind is the kind of traffic router a ModelDeployment names, or ""
+// when none splits its traffic (the mix of pods behind <name> does).
+func RouterKind(md *servingv1alpha1.ModelDeployment) string {
+	if tr := md.Spec.Strategy.TrafficRouting; tr != nil && tr.GatewayAPI != nil {
+		return RouterGatewayAPI
+	}
+	return ""
+}
+
 // Routed reports whether a router splits the ModelDeployment's traffic.
 func Routed(md *servingv1alpha1.ModelDeployment) bool {
-	tr := md.Spec.Strategy.TrafficRouting
-	return tr != nil && tr.GatewayAPI != nil
+	return RouterKind(md) != ""
 }
 
 // SizeForTraffic sizes each version for the share of traffic a router sends

@@ -129,7 +129,7 @@ func TestRoutedCanaryFromStartToPromotion(t *testing.T) {
 	g := NewWithT(t)
 	c := newCluster(canaryMD(withRoute), stableAt(10))
 	expectRoute := func(d Decision, weight int32) {
-		g.Expect(d.Route).To(Equal(&desiredstate.RoutePlan{HTTPRoute: "fraud", CandidateWeight: weight}))
+		g.Expect(d.Route).To(Equal(&desiredstate.RoutePlan{CandidateWeight: weight}))
 		g.Expect(d.Selectors.Apex).To(Equal(d.Selectors.Stable), "the router, not the mix of pods, sets the share")
 	}
 
@@ -176,7 +176,7 @@ func TestRoutedCanaryRollbackPutsTheRouteBackFirst(t *testing.T) {
 	md := canaryMD(withRoute, withCandidate("2.3.0", 50), atStep(1, started), withAnnotation(servingv1alpha1.AnnotationAbort, "bad answers"))
 	d := Decide(Input{MD: md, TemplateHash: hashNew, Now: now, Deployments: deps(stableAt(5), candAt(5, 5))})
 	g.Expect(d.Phase).To(Equal(servingv1alpha1.PhaseRolledBack))
-	g.Expect(d.Route).To(Equal(&desiredstate.RoutePlan{HTTPRoute: "fraud"}), "all traffic on stable")
+	g.Expect(d.Route).To(Equal(&desiredstate.RoutePlan{}), "all traffic on stable")
 	g.Expect(d.Run).To(Equal([]Target{{Version: "2.2.0", Replicas: 10}, {Version: "2.3.0", Replicas: 0}}))
 }
 
@@ -224,14 +224,14 @@ func TestShadowFromStartToPromotion(t *testing.T) {
 
 	d := c.reconcile(g)
 	g.Expect(d.Ready.Reason).To(Equal("WaitingForPods"))
-	g.Expect(d.Route).To(Equal(&desiredstate.RoutePlan{HTTPRoute: "fraud"}), "nothing mirrored to pods that are not up")
+	g.Expect(d.Route).To(Equal(&desiredstate.RoutePlan{}), "nothing mirrored to pods that are not up")
 	g.Expect(c.sizes()).To(Equal(map[string]int32{"2.2.0": 10, "2.3.0": 2}))
 	g.Expect(d.Selectors.Apex).To(Equal(d.Selectors.Stable))
 
 	c.podsUp("2.3.0")
 	d = c.reconcile(g)
 	g.Expect(d.Ready.Reason).To(Equal("Experimenting"))
-	g.Expect(d.Route).To(Equal(&desiredstate.RoutePlan{HTTPRoute: "fraud", MirrorPercent: 20}))
+	g.Expect(d.Route).To(Equal(&desiredstate.RoutePlan{MirrorPercent: 20}))
 	g.Expect(d.Candidate.Weight).To(BeZero(), "a shadow never serves users")
 	g.Expect(d.Candidate.StepStartedAt.Time).To(Equal(now.Time))
 	g.Expect(d.RequeueAfter).To(Equal(10 * time.Minute))
@@ -258,7 +258,7 @@ func TestShadowFromStartToPromotion(t *testing.T) {
 	c.podsUp("2.3.0")
 	d = c.reconcile(g)
 	g.Expect(d.Phase).To(Equal(servingv1alpha1.PhaseSucceeded))
-	g.Expect(d.Route).To(Equal(&desiredstate.RoutePlan{HTTPRoute: "fraud"}))
+	g.Expect(d.Route).To(Equal(&desiredstate.RoutePlan{}))
 	g.Expect(c.sizes()).To(Equal(map[string]int32{"2.3.0": 10}))
 	g.Expect(c.events).To(Equal([]string{normal + "/RolloutStarted", normal + "/ExperimentStarted", normal + "/PromoteRequested", normal + "/Promoted"}))
 	g.Expect(c.md.Status.History[0].Strategy).To(Equal(servingv1alpha1.StrategyShadow))
@@ -279,18 +279,18 @@ func TestABTest(t *testing.T) {
 			g := NewWithT(t)
 			c := newCluster(canaryMD(withABTest(tt.replicas, time.Hour)), stableAt(10))
 			d := c.reconcile(g)
-			g.Expect(d.Route).To(Equal(&desiredstate.RoutePlan{HTTPRoute: "fraud"}))
+			g.Expect(d.Route).To(Equal(&desiredstate.RoutePlan{}))
 			g.Expect(c.sizes()).To(Equal(map[string]int32{"2.2.0": 10, "2.3.0": tt.size}))
 
 			c.podsUp("2.3.0")
 			d = c.reconcile(g)
-			g.Expect(d.Route).To(Equal(&desiredstate.RoutePlan{HTTPRoute: "fraud", Cohort: cohort}))
+			g.Expect(d.Route).To(Equal(&desiredstate.RoutePlan{Cohort: cohort}))
 			g.Expect(d.Ready.Message).To(ContainSubstring("the candidate gets the requests of its cohort (header x-model-variant: b)"))
 
 			c.annotate(servingv1alpha1.AnnotationAbort, "cohort B converts worse")
 			d = c.reconcile(g)
 			g.Expect(d.Phase).To(Equal(servingv1alpha1.PhaseRolledBack))
-			g.Expect(d.Route).To(Equal(&desiredstate.RoutePlan{HTTPRoute: "fraud"}), "the cohort goes back to stable")
+			g.Expect(d.Route).To(Equal(&desiredstate.RoutePlan{}), "the cohort goes back to stable")
 			g.Expect(d.Run).To(Equal([]Target{{Version: "2.2.0", Replicas: 10}, {Version: "2.3.0", Replicas: 0}}))
 		})
 	}

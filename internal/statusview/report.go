@@ -278,11 +278,11 @@ func reportLoadTest(b *strings.Builder, md *servingv1alpha1.ModelDeployment) {
 	fmt.Fprintf(b, "  - Requests: %d, errors %s%%\n", lt.Requests, lt.ErrorPercent)
 	fmt.Fprintf(b, "- %s Latency requirements met\n", box)
 	p95, p99 := "", ""
-	if spec != nil && spec.P95Milliseconds != nil {
-		p95 = fmt.Sprintf(" (bound %d ms)", *spec.P95Milliseconds)
+	if v := spec.P95Bound(); v != nil {
+		p95 = fmt.Sprintf(" (bound %d ms)", *v)
 	}
-	if spec != nil && spec.P99Milliseconds != nil {
-		p99 = fmt.Sprintf(" (bound %d ms)", *spec.P99Milliseconds)
+	if v := spec.P99Bound(); v != nil {
+		p99 = fmt.Sprintf(" (bound %d ms)", *v)
 	}
 	fmt.Fprintf(b, "  - P50: %s ms\n  - P95: %s ms%s\n  - P99: %s ms%s\n", lt.P50Ms, lt.P95Ms, p95, lt.P99Ms, p99)
 	if lt.Message != "" {

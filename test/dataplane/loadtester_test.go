@@ -60,7 +60,7 @@ func load(t *testing.T, target string, rps int32, d time.Duration) *servingv1alp
 	st := loadtest.Load(context.Background(), nil, []string{target}, servingv1alpha1.LoadTestSpec{
 		RPS: rps, Duration: &metav1.Duration{Duration: d}, Path: "/predict", Body: payment,
 		// Bounds no busy machine misses: the figures are what is measured.
-		MaxErrorPercent: "1", P99Milliseconds: ptr.To[int32](5000), MinAchievedPercent: "0",
+		MaxErrorPercent: "1", MaxP99Milliseconds: ptr.To[int32](5000), MinAchievedPercent: "0",
 	}, "1.0.0", clock.RealClock{}, loadtest.Limits{})
 	if st.Verdict != servingv1alpha1.VerdictPass {
 		t.Fatalf("load test at %d RPS: %s: %s", rps, st.Verdict, st.Message)

@@ -75,7 +75,7 @@ var _ = Describe("Smoke and load tests", func() {
 				ExpectedFields: []servingv1alpha1.ExpectedField{{Path: "prediction"}},
 			}}},
 			LoadTest: &servingv1alpha1.LoadTestSpec{RPS: 50, Duration: &metav1.Duration{Duration: time.Second}, Path: "/predict",
-				Body: `{"amount": 120.5}`, P95Milliseconds: ptr.To[int32](200), MaxErrorPercent: "1"},
+				Body: `{"amount": 120.5}`, MaxP95Milliseconds: ptr.To[int32](200), MaxErrorPercent: "1"},
 		}
 		Expect(k8sClient.Create(ctx, md)).To(Succeed())
 		playDeploymentController(deploymentOf(ns, md.Name, version))
@@ -112,7 +112,8 @@ var _ = Describe("Smoke and load tests", func() {
 		Expect(lt.P95Ms).NotTo(BeEmpty())
 		Expect(requests.Load()).To(BeNumerically(">=", lt.Requests), "every request went to the candidate's endpoint")
 		Expect(getMD(key).Status.Candidate.Weight).To(BeEquivalentTo(50))
-		Expect(serviceSelector(ns, md.Name)()).NotTo(HaveKey("serving.modelgate.dev/version"), "the candidate joins <name> at its weight")
+		// Status records the decision before the Services are patched: wait for them.
+		Eventually(serviceSelector(ns, md.Name)).ShouldNot(HaveKey("serving.modelgate.dev/version"), "the candidate joins <name> at its weight")
 	})
 
 	It("rolls back a candidate that fails its smoke test, saying what failed", func() {

@@ -180,6 +180,12 @@ var _ = Describe("The API server validates a ModelDeployment", func() {
 		Entry("a custom metric without bounds",
 			`{spec: {analysis: {metrics: [{name: drift, query: "sum(x)"}]}}}`,
 			`spec.analysis.metrics[0]: Invalid value: declare min, max or both`),
+		Entry("a custom metric named like a built-in measurement",
+			`{spec: {analysis: {metrics: [{name: errorRate, query: "sum(x)", max: "1"}]}}}`,
+			`spec.analysis.metrics[0].name: Invalid value`, `is the name of a built-in measurement`),
+		Entry("a load-test bound in both its spellings",
+			`{spec: {analysis: {loadTest: {rps: 50, maxP95Milliseconds: 250, p95Milliseconds: 300}}}}`,
+			`spec.analysis.loadTest.p95Milliseconds: Invalid value`, `set maxP95Milliseconds only: p95Milliseconds is its deprecated spelling`),
 		Entry("a notification with neither webhook nor slack",
 			`{spec: {notifications: [{name: ops}]}}`,
 			`spec.notifications[0]: Invalid value: set exactly one of webhook and slack`),
@@ -207,7 +213,7 @@ spec:
     triggers: {errorRate: {maxPercent: "5"}, latencyP95: {maxMilliseconds: 300}, accuracyDrop: {maxPercent: "2"}}
     metrics: [{name: drift, query: "max(drift)", max: "0.3"}]
     smokeTest: {requests: [{path: /predict, method: POST, body: "{}", expectedFields: [{path: prediction}]}]}
-    loadTest: {rps: 50, p95Milliseconds: 250}
+    loadTest: {rps: 50, p95Milliseconds: 250, maxP99Milliseconds: 500}
     bake: 10m
   approvals: {required: [{role: security, groups: [security-team]}]}
   deploymentWindows: [{days: [Mon, Tue], start: "22:00", end: "02:00", timeZone: Europe/Berlin}]

@@ -1,0 +1,115 @@
+package analysis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+)
+
+// ErrNoData is returned for a query whose answer holds no number: no series
+// matched, or the arithmetic had nothing to divide.
+var ErrNoData = errors.New("no data")
+
+// Prometheus runs PromQL instant queries against one Prometheus HTTP API.
+type Prometheus struct {
+	api     promv1.API
+	timeout time.Duration
+}
+
+// NewPrometheus is a client of the Prometheus at address. A bearer token, when
+// given, is sent with every query.
+func NewPrometheus(address, bearerToken string, timeout time.Duration, transport http.RoundTripper) (*Prometheus, error) {
+	if transport == nil {
+		transport = api.DefaultRoundTripper
+	}
+	if bearerToken != "" {
+		transport = bearer{token: bearerToken, next: transport}
+	}
+	c, err := api.NewClient(api.Config{Address: address, RoundTripper: transport})
+	if err != nil {
+		return nil, fmt.Errorf("spec.analysis.prometheus.address %q: %w", address, err)
+	}
+	return &Prometheus{api: promv1.NewAPI(c), timeout: timeout}, nil
+}
+
+// Measure runs q's PromQL at at.
+func (p *Prometheus) Measure(ctx context.Context, q Query, at time.Time) Sample {
+	v, err := p.Query(ctx, q.PromQL, at)
+	return Sample{Query: q, Value: v, Err: err}
+}
+
+// DefaultQueryTimeout applies when spec.analysis.prometheus.timeout is left
+// out (the API server defaults it; this is for objects it did not).
+const DefaultQueryTimeout = 5 * time.Second
+
+// PrometheusFactory builds the client of a ModelDeployment's
+// spec.analysis.prometheus, its bearer token read from the Secret named
+// there, its queries carried by transport (nil: the default).
+func PrometheusFactory(transport http.RoundTripper) ProviderFactory {
+	return func(ctx context.Context, md *servingv1alpha1.ModelDeployment, secret SecretValue) (Provider, error) {
+		p := md.Spec.Analysis.Prometheus
+		token := ""
+		if ref := p.BearerTokenSecretRef; ref != nil {
+			v, err := secret(ctx, *ref)
+			if err != nil {
+				return nil, fmt.Errorf("reading the Prometheus token of spec.analysis.prometheus.bearerTokenSecretRef: %w", err)
+			}
+			token = v
+		}
+		timeout := DefaultQueryTimeout
+		if p.Timeout != nil {
+			timeout = p.Timeout.Duration
+		}
+		return NewPrometheus(string(p.Address), token, timeout, transport)
+	}
+}
+
+// Query returns the one number a query answers at a time: ErrNoData when the
+// answer is empty or not a number.
+func (p *Prometheus) Query(ctx context.Context, promql string, at time.Time) (float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	v, _, err := p.api.Query(ctx, promql, at, promv1.WithTimeout(p.timeout))
+	if err != nil {
+		return 0, fmt.Errorf("querying Prometheus: %w", err)
+	}
+	var value float64
+	switch r := v.(type) {
+	case model.Vector:
+		if len(r) == 0 {
+			return 0, ErrNoData
+		}
+		if len(r) > 1 {
+			return 0, fmt.Errorf("the query returned %d series, not one number: aggregate it (sum, max ...)", len(r))
+		}
+		value = float64(r[0].Value)
+	case *model.Scalar:
+		value = float64(r.Value)
+	default:
+		return 0, fmt.Errorf("the query returned a %s, not one number", v.Type())
+	}
+	if math.IsNaN(value) || math.IsInf(value, 0) {
+		return 0, ErrNoData
+	}
+	return value, nil
+}
+
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
+}
