@@ -118,6 +118,10 @@ func main() {
 		log.Error(err, "Unable to set up the ModelDeployment controller")
 		os.Exit(1)
 	}
+	if err := (&controller.ModelDeploymentPolicyReconciler{Client: mgr.GetClient(), Clock: clock.RealClock{}}).SetupWithManager(mgr); err != nil {
+		log.Error(err, "Unable to set up the ModelDeploymentPolicy controller")
+		os.Exit(1)
+	}
 	readyz := healthz.Ping
 	if enableWebhooks {
 		if err := mgwebhook.Setup(mgr, clock.RealClock{}); err != nil {

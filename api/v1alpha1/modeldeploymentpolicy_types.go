@@ -265,8 +265,8 @@ type PolicySources struct {
 
 // ModelDeploymentPolicyStatus is what modelgate observed of a policy.
 type ModelDeploymentPolicyStatus struct {
-	// observedGeneration is the generation of the policy the ModelDeployments
-	// it selects were last judged by.
+	// observedGeneration is the generation of the policy modelgate last read
+	// and validated; a change re-judges the ModelDeployments it selects.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 

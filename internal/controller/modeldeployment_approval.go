@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -22,8 +23,19 @@ const approvalTargetIndex = ".spec.modelDeployment"
 // gatherApprovals reads the ModelApprovals of the ModelDeployment and judges
 // those of the spec's version: the sign-offs required, and the attested
 // checklist items they tick (which the checklist then judges).
+//
+// The roles required are the effective ones: the spec's and those its
+// policies add. Under a policy's separation of duties, an approval by the
+// user who last changed the model or its template (stamped at admission)
+// does not count.
 func (r *ModelDeploymentReconciler) gatherApprovals(ctx context.Context, s *scope) error {
 	md := s.md
+	if s.policy.Selected() {
+		if required := s.policy.Effective.RequiredApprovals(); required != nil {
+			md = md.DeepCopy() // judged by the effective roles; the spec is not changed
+			md.Spec.Approvals = &servingv1alpha1.ApprovalsSpec{Required: required}
+		}
+	}
 	if md.Spec.Approvals == nil && len(md.Spec.Checklist.Attestations) == 0 {
 		s.approvals = approval.Result{}
 		return nil
@@ -32,7 +44,11 @@ func (r *ModelDeploymentReconciler) gatherApprovals(ctx context.Context, s *scop
 	if err := r.List(ctx, &list, client.InNamespace(md.Namespace), client.MatchingFields{approvalTargetIndex: md.Name}); err != nil {
 		return fmt.Errorf("listing the ModelApprovals of %s: %w", md.Name, err)
 	}
-	s.approvals = approval.Judge(md, md.Spec.Model.Version, list.Items)
+	version := md.Spec.Model.Version
+	ofVersion := slices.DeleteFunc(list.Items, func(ap servingv1alpha1.ModelApproval) bool { return ap.Spec.Version != version })
+	kept, ignored := approval.WithoutSelfApprovals(ofVersion, md.Annotations[servingv1alpha1.AnnotationSpecChangedBy], s.policy.Effective.SeparationOfDuties)
+	s.approvals = approval.Judge(md, version, kept)
+	s.approvals.Ignored = append(s.approvals.Ignored, ignored...)
 	return nil
 }
 

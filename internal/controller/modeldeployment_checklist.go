@@ -56,6 +56,9 @@ func (r *ModelDeploymentReconciler) gatherChecklist(ctx context.Context, s *scop
 		}
 	}
 	in.Attested = attested(s.approvals)
+	if s.policy.Selected() {
+		in.Policy = &s.policy.Effective.Checklist
+	}
 	if r.Prober != nil {
 		checklist.ProbeRemote(ctx, r.Prober, in)
 	}

@@ -51,6 +51,7 @@ import (
 	"github.com/modelgate/modelgate/internal/desiredstate"
 	"github.com/modelgate/modelgate/internal/loadtest"
 	"github.com/modelgate/modelgate/internal/notify"
+	"github.com/modelgate/modelgate/internal/policy"
 	"github.com/modelgate/modelgate/internal/rollout"
 	"github.com/modelgate/modelgate/internal/traffic"
 	"github.com/modelgate/modelgate/internal/window"
@@ -156,6 +157,9 @@ type scope struct {
 	analysis       *servingv1alpha1.AnalysisStatus
 	analysisJudged bool
 	analysisDue    time.Duration
+	// policy is the judgement of the ModelDeploymentPolicies that select
+	// the ModelDeployment: the effective rules and the spec's violations.
+	policy policy.Result
 	// approvals are the sign-offs of the spec's version.
 	approvals approval.Result
 	// tests are the candidate's smoke and load tests, testsDue when to look
@@ -217,7 +221,7 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		r.emitEvents(ctx, base, s, retErr)
 	}()
 
-	for _, step := range []func(context.Context, *scope) error{r.gather, r.gatherRoute, r.gatherApprovals, r.gatherChecklist, r.gatherAnalysis, r.gatherTests, r.decide} {
+	for _, step := range []func(context.Context, *scope) error{r.gather, r.gatherRoute, r.gatherPolicy, r.gatherApprovals, r.gatherChecklist, r.gatherAnalysis, r.gatherTests, r.decide} {
 		if err := step(ctx, s); err != nil {
 			return ctrl.Result{}, r.stepError(ctx, s, err)
 		}
@@ -396,7 +400,11 @@ func observe(dep *appsv1.Deployment) (rollout.Observed, error) {
 }
 
 func (r *ModelDeploymentReconciler) decide(_ context.Context, s *scope) error {
-	gate := judgeChecklist(s)
+	checklistGate := judgeChecklist(s)
+	gate := policyGate(s)
+	if !gate.Closed {
+		gate = checklistGate
+	}
 	if !gate.Closed {
 		gate = approvalGate(s)
 	}
@@ -414,6 +422,12 @@ func (r *ModelDeploymentReconciler) decide(_ context.Context, s *scope) error {
 // spec declares none. A window that cannot be read (which admission refuses)
 // holds the rollout rather than let it through.
 func windowState(s *scope) *rollout.WindowState {
+	// The policies' freezes and windows hold as the spec's own do; the
+	// emergency override lifts them too, and admission lets only the groups
+	// the policies name set it.
+	if hold := s.policy.Effective.Hold(s.now.Time); hold != "" {
+		return &rollout.WindowState{Message: hold}
+	}
 	ws := s.md.Spec.DeploymentWindows
 	if len(ws) == 0 {
 		return nil
@@ -615,6 +629,10 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 				newNode, okNew := e.ObjectNew.(*corev1.Node)
 				return okOld && okNew && !equality.Semantic.DeepEqual(oldNode.Status.Allocatable, newNode.Status.Allocatable)
 			}}))
+	namespaces := &metav1.PartialObjectMetadata{}
+	namespaces.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	b = b.Watches(&servingv1alpha1.ModelDeploymentPolicy{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfPolicy)).
+		WatchesMetadata(namespaces, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsInNamespaceOf), builder.WithPredicates(namespaceLabelsChanged))
 	if r.GatewayAPI {
 		if err := mgr.GetFieldIndexer().IndexField(ctx, &gatewayv1.HTTPRoute{}, routeGatewayIndex, routeGateways); err != nil {
 			return fmt.Errorf("indexing HTTPRoutes by Gateway: %w", err)
@@ -698,6 +716,11 @@ func (r *ModelDeploymentReconciler) modelDeploymentsOfReferenceGrant(ctx context
 		out = append(out, r.modelDeploymentsOfGateway(ctx, &gateways.Items[i])...)
 	}
 	return out
+}
+
+// modelDeploymentsInNamespaceOf maps a namespace to its ModelDeployments.
+func (r *ModelDeploymentReconciler) modelDeploymentsInNamespaceOf(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.modelDeployments(ctx, o, client.InNamespace(o.GetName()))
 }
 
 // allModelDeployments maps a cluster-wide change (a node's GPUs) to every ModelDeployment.

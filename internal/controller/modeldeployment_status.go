@@ -68,6 +68,7 @@ func setDecision(md *servingv1alpha1.ModelDeployment, s *scope) {
 		setCondition(md, now, servingv1alpha1.ConditionChecklistPassed, status, reason, msg)
 	}
 
+	setPolicyStatus(md, now, &s.policy)
 	setApprovedCondition(md, now, s.approvals)
 	setOptional(md, now, servingv1alpha1.ConditionNotified, s.notified)
 	setCondition(md, now, servingv1alpha1.ConditionReady, d.Ready.Status, d.Ready.Reason, d.Ready.Message)

@@ -296,22 +296,7 @@ func (PolicyValidator) ValidateDelete(context.Context, *servingv1alpha1.ModelDep
 }
 
 func validatePolicy(p *servingv1alpha1.ModelDeploymentPolicy) error {
-	var errs field.ErrorList
-	if _, err := metav1.LabelSelectorAsSelector(&p.Spec.NamespaceSelector); err != nil {
-		errs = append(errs, field.Invalid(field.NewPath("spec", "namespaceSelector"), p.Spec.NamespaceSelector, err.Error()))
-	}
-	if p.Spec.Selector != nil {
-		if _, err := metav1.LabelSelectorAsSelector(p.Spec.Selector); err != nil {
-			errs = append(errs, field.Invalid(field.NewPath("spec", "selector"), p.Spec.Selector, err.Error()))
-		}
-	}
-	if w := p.Spec.Windows; w != nil {
-		// window.Validate names spec.deploymentWindows, the ModelDeployment's field.
-		for _, e := range window.Validate(w.Allowed) {
-			e.Field = strings.Replace(e.Field, "spec.deploymentWindows", "spec.windows.allowed", 1)
-			errs = append(errs, e)
-		}
-	}
+	errs := policy.Validate(p)
 	if len(errs) == 0 {
 		return nil
 	}

@@ -148,6 +148,7 @@ var _ = BeforeSuite(func() {
 		Notifier:   notifier,
 		Tester:     tester,
 	}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&controller.ModelDeploymentPolicyReconciler{Client: mgr.GetClient(), Clock: clock.RealClock{}}).SetupWithManager(mgr)).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(ctx)).To(Succeed())
