@@ -87,7 +87,10 @@ spec:
 		By("refusing a team user's override below the policy's floor")
 		weakened := writeTemp(fmt.Sprintf(scorer, "1.0.0", `    overrides: [{id: pdb, severity: "Off", reason: "we are careful"}]`))
 		// The webhook reads policies from the manager's cache: wait until it knows this one.
-		Eventually(func() string { out, _ := as("tom", "risk-officers", "apply", "--dry-run=server", "-f", weakened); return out }).
+		Eventually(func() string {
+			out, _ := as("tom", "risk-officers", "apply", "--dry-run=server", "-f", weakened)
+			return out
+		}).
 			Should(ContainSubstring("e2e-production"))
 		out, err := as("tom", "risk-officers", "apply", "-f", weakened)
 		Expect(err).To(HaveOccurred())
