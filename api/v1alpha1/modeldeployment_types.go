@@ -64,6 +64,13 @@ const (
 	// AnnotationWindowOverrideBy is stamped by the admission webhook with the
 	// user who set the override; a value given by hand is replaced.
 	AnnotationWindowOverrideBy = "serving.modelgate.dev/window-override-by"
+
+	// LabelManagerReadable opts a Secret in to being read by modelgate's
+	// manager on a ModelDeployment's behalf (a Prometheus bearer token, a
+	// notification receiver's URL), with the value "true". Without it, a
+	// namespace user who may not read Secrets could name any Secret of the
+	// namespace and have its value sent to an address of their choosing.
+	LabelManagerReadable = "serving.modelgate.dev/manager-readable"
 )
 
 // ModelDeploymentSpec is the desired state of a ModelDeployment.

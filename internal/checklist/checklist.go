@@ -46,6 +46,10 @@ type Inputs struct {
 	NetworkPolicies []networkingv1.NetworkPolicy
 	// Secrets by name, with the names of their keys only; values are never read.
 	Secrets map[string]SecretKeys
+	// ManagerReadable names the Secrets labelled
+	// serving.modelgate.dev/manager-readable=true: only those may be named
+	// where the manager reads a value (a Prometheus token, a receiver's URL).
+	ManagerReadable map[string]bool
 	// ConfigMaps by name (the model card's).
 	ConfigMaps map[string]*corev1.ConfigMap
 	Services   []corev1.Service

@@ -3,6 +3,7 @@ package checklist
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -247,8 +248,61 @@ func podIsCredentialName(name string) bool {
 type podSecretRef struct {
 	secret, key string
 	optional    bool
+	// managerReads is set where the manager reads the value, which the
+	// Secret must opt in to (LabelManagerReadable).
+	managerReads bool
 	// from says where the reference is, such as `env DB_PASSWORD of container "server"`.
 	from string
+}
+
+// secretRefProblem says what is wrong with one reference to a Secret, or "".
+func secretRefProblem(in *Inputs, r podSecretRef) string {
+	keys, found := in.Secrets[r.secret]
+	switch {
+	case r.secret == "":
+		return fmt.Sprintf("%s names no Secret", r.from)
+	case !found:
+		return fmt.Sprintf("Secret %q referenced by %s was not found", r.secret, r.from)
+	case r.key != "":
+		if _, ok := keys[r.key]; !ok {
+			return fmt.Sprintf("Secret %q has no key %q referenced by %s", r.secret, r.key, r.from)
+		}
+	}
+	if r.managerReads && !in.ManagerReadable[r.secret] {
+		return fmt.Sprintf("Secret %q referenced by %s is not labelled %s=true, so modelgate will not read it", r.secret, r.from, servingv1alpha1.LabelManagerReadable)
+	}
+	return ""
+}
+
+// ReferencedSecrets names the Secrets of the ModelDeployment's namespace the
+// checks look at: those the pod template and the spec reference, and the
+// certificates of the Ingresses and Gateways of the namespace (gathered
+// first). The operator reads these alone, past its metadata-only cache.
+func ReferencedSecrets(in *Inputs) []string {
+	var names []string
+	for _, r := range append(podSecretRefs(&in.Template.Spec), specSecretRefs(in.MD)...) {
+		names = append(names, r.secret)
+	}
+	for i := range in.Ingresses {
+		for _, t := range in.Ingresses[i].Spec.TLS {
+			names = append(names, t.SecretName)
+		}
+	}
+	for i := range in.Gateways {
+		for _, l := range in.Gateways[i].Spec.Listeners {
+			if l.TLS == nil {
+				continue
+			}
+			for _, c := range l.TLS.CertificateRefs {
+				if c.Namespace == nil || string(*c.Namespace) == in.MD.Namespace {
+					names = append(names, string(c.Name))
+				}
+			}
+		}
+	}
+	names = slices.DeleteFunc(names, func(n string) bool { return n == "" })
+	slices.Sort(names)
+	return slices.Compact(names)
 }
 
 // specSecretRefs lists the Secrets the manager itself reads for a
@@ -259,7 +313,7 @@ func specSecretRefs(md *servingv1alpha1.ModelDeployment) []podSecretRef {
 	var refs []podSecretRef
 	if a := md.Spec.Analysis; a != nil && a.Prometheus != nil && a.Prometheus.BearerTokenSecretRef != nil {
 		r := a.Prometheus.BearerTokenSecretRef
-		refs = append(refs, podSecretRef{secret: r.Name, key: r.Key, from: "spec.analysis.prometheus.bearerTokenSecretRef"})
+		refs = append(refs, podSecretRef{secret: r.Name, key: r.Key, managerReads: true, from: "spec.analysis.prometheus.bearerTokenSecretRef"})
 	}
 	for i, n := range md.Spec.Notifications {
 		for _, rcv := range []struct {
@@ -267,7 +321,7 @@ func specSecretRefs(md *servingv1alpha1.ModelDeployment) []podSecretRef {
 			r    *servingv1alpha1.WebhookReceiver
 		}{{"webhook", n.Webhook}, {"slack", n.Slack}} {
 			if rcv.r != nil {
-				refs = append(refs, podSecretRef{secret: rcv.r.URLSecretRef.Name, key: rcv.r.URLSecretRef.Key,
+				refs = append(refs, podSecretRef{secret: rcv.r.URLSecretRef.Name, key: rcv.r.URLSecretRef.Key, managerReads: true,
 					from: fmt.Sprintf("spec.notifications[%d].%s.urlSecretRef (receiver %s)", i, rcv.kind, n.Name)})
 			}
 		}
@@ -356,19 +410,7 @@ func checkPodSecrets(in *Inputs) Finding {
 		if r.optional {
 			continue
 		}
-		keys, found := in.Secrets[r.secret]
-		var p string
-		switch {
-		case r.secret == "":
-			p = fmt.Sprintf("%s names no Secret", r.from)
-		case !found:
-			p = fmt.Sprintf("Secret %q referenced by %s was not found", r.secret, r.from)
-		case r.key != "":
-			if _, ok := keys[r.key]; !ok {
-				p = fmt.Sprintf("Secret %q has no key %q referenced by %s", r.secret, r.key, r.from)
-			}
-		}
-		if p != "" && !seen[p] {
+		if p := secretRefProblem(in, r); p != "" && !seen[p] {
 			seen[p] = true
 			problems = append(problems, p)
 		}
@@ -384,7 +426,7 @@ func checkPodSecrets(in *Inputs) Finding {
 	}
 	var fixes []string
 	if len(problems) > 0 {
-		fixes = append(fixes, fmt.Sprintf("Create the missing Secrets and keys in namespace %s, correct the names in the pod template, or mark a reference optional: true if the server runs without it.", ns))
+		fixes = append(fixes, fmt.Sprintf("Create the missing Secrets and keys in namespace %s, correct the names in the pod template, or mark a reference optional: true if the server runs without it; label a Secret the manager reads (a Prometheus token, a receiver's URL) %s=true.", ns, servingv1alpha1.LabelManagerReadable))
 	}
 	if len(literal) > 0 {
 		fixes = append(fixes, literalFix)

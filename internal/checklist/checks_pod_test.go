@@ -269,13 +269,21 @@ func TestPodSecrets(t *testing.T) {
 			in.MD.Spec.Analysis = &servingv1alpha1.AnalysisSpec{Prometheus: &servingv1alpha1.PrometheusSpec{
 				Address: "https://prometheus.example", BearerTokenSecretRef: &servingv1alpha1.SecretKeyReference{Name: "prom-token", Key: "token"}}}
 		}, want: servingv1alpha1.CheckFail, msg: []string{`Secret "prom-token" referenced by spec.analysis.prometheus.bearerTokenSecretRef was not found`}},
+		{name: "the Prometheus token the analysis reads, present but not opened to modelgate", change: func(in *Inputs) {
+			in.Secrets["prom-token"] = SecretKeys{"token": {}}
+			in.MD.Spec.Analysis = &servingv1alpha1.AnalysisSpec{Prometheus: &servingv1alpha1.PrometheusSpec{
+				Address: "https://prometheus.example", BearerTokenSecretRef: &servingv1alpha1.SecretKeyReference{Name: "prom-token", Key: "token"}}}
+		}, want: servingv1alpha1.CheckFail, msg: []string{`Secret "prom-token" referenced by spec.analysis.prometheus.bearerTokenSecretRef is not labelled serving.modelgate.dev/manager-readable=true`},
+			fix: []string{"serving.modelgate.dev/manager-readable=true"}},
 		{name: "the Prometheus token the analysis reads, present", change: func(in *Inputs) {
 			in.Secrets["prom-token"] = SecretKeys{"token": {}}
+			in.ManagerReadable = map[string]bool{"prom-token": true}
 			in.MD.Spec.Analysis = &servingv1alpha1.AnalysisSpec{Prometheus: &servingv1alpha1.PrometheusSpec{
 				Address: "https://prometheus.example", BearerTokenSecretRef: &servingv1alpha1.SecretKeyReference{Name: "prom-token", Key: "token"}}}
 		}, want: servingv1alpha1.CheckPass, msg: []string{"All 6 Secrets the pod template and the spec reference", "prom-token"}},
 		{name: "a notification receiver's URL key missing", change: func(in *Inputs) {
 			in.Secrets["hooks"] = SecretKeys{"slack": {}}
+			in.ManagerReadable = map[string]bool{"hooks": true}
 			in.MD.Spec.Notifications = []servingv1alpha1.Notification{
 				{Name: "team", Slack: &servingv1alpha1.WebhookReceiver{URLSecretRef: servingv1alpha1.SecretKeyReference{Name: "hooks", Key: "slack"}}},
 				{Name: "audit", Webhook: &servingv1alpha1.WebhookReceiver{URLSecretRef: servingv1alpha1.SecretKeyReference{Name: "hooks", Key: "audit"}}},

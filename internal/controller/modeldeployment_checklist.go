@@ -237,20 +237,23 @@ func gatewayCertificateNamespaces(gw *gatewayv1.Gateway) []string {
 	return out
 }
 
-// gatherSecrets reads the key names of the namespace's Secrets. The cache
-// holds Secrets with their values stripped (see CacheOptions).
+// gatherSecrets reads the key names of the Secrets the checks look at, and
+// whether each opted in to the manager reading it: only those the
+// ModelDeployment and the namespace's Ingresses and Gateways name, past the
+// metadata-only cache. Values are dropped as soon as read.
 func (r *ModelDeploymentReconciler) gatherSecrets(ctx context.Context, in *checklist.Inputs) error {
-	var secrets corev1.SecretList
-	if err := r.List(ctx, &secrets, client.InNamespace(in.MD.Namespace)); err != nil {
-		return listError(in, checklist.KindSecret, err)
-	}
-	in.Secrets = make(map[string]checklist.SecretKeys, len(secrets.Items))
-	for i := range secrets.Items {
-		keys := checklist.SecretKeys{}
-		for k := range secrets.Items[i].Data {
-			keys[k] = struct{}{}
+	names := checklist.ReferencedSecrets(in)
+	in.Secrets = make(map[string]checklist.SecretKeys, len(names))
+	in.ManagerReadable = make(map[string]bool, len(names))
+	for _, name := range names {
+		got, found, err := r.secretKeys(ctx, secretRef(in.MD, name))
+		if err != nil {
+			return listError(in, checklist.KindSecret, err)
 		}
-		in.Secrets[secrets.Items[i].Name] = keys
+		if found {
+			in.Secrets[name] = got.keys
+			in.ManagerReadable[name] = got.readable
+		}
 	}
 	return nil
 }
@@ -261,14 +264,12 @@ func (r *ModelDeploymentReconciler) gatherModelCard(ctx context.Context, in *che
 	if card == nil || card.ConfigMapRef == nil {
 		return nil
 	}
-	cm := &corev1.ConfigMap{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: in.MD.Namespace, Name: card.ConfigMapRef.Name}, cm)
+	cm, err := r.configMap(ctx, client.ObjectKey{Namespace: in.MD.Namespace, Name: card.ConfigMapRef.Name})
 	switch {
-	case err == nil:
-		in.ConfigMaps = map[string]*corev1.ConfigMap{cm.Name: cm}
-	case apierrors.IsNotFound(err):
-	default:
+	case err != nil:
 		return listError(in, checklist.KindConfigMap, err)
+	case cm != nil:
+		in.ConfigMaps = map[string]*corev1.ConfigMap{cm.Name: cm}
 	}
 	return nil
 }

@@ -98,6 +98,10 @@ type ModelDeploymentReconciler struct {
 	Tester *loadtest.Tester
 
 	roundsOnce sync.Once
+	// referencedObjs remembers the Secrets and ConfigMaps read past the
+	// metadata-only cache, by resourceVersion.
+	referencedObjs *referencedObjects
+	referencedOnce sync.Once
 	// finished carries the ModelDeployments whose background work (a round
 	// of queries, the tests) just finished, to be reconciled at once rather
 	// than at the next poll.
@@ -175,13 +179,15 @@ type scope struct {
 	checklist       checklist.Result
 }
 
-// +kubebuilder:rbac:groups=serving.modelgate.dev,resources=modeldeployments,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=serving.modelgate.dev,resources=modeldeployments/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=serving.modelgate.dev,resources=modeldeployments/finalizers,verbs=update
-// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch;delete
+// The manager writes status (by patch), never a ModelDeployment's spec or
+// metadata, and uses no finalizer: owner references let the garbage
+// collector remove what it made. docs/rbac.md explains each rule.
+// +kubebuilder:rbac:groups=serving.modelgate.dev,resources=modeldeployments,verbs=get;list;watch
+// +kubebuilder:rbac:groups=serving.modelgate.dev,resources=modeldeployments/status,verbs=get;patch
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch;patch
 
 // Reconcile moves one ModelDeployment toward its spec.
 func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
@@ -196,6 +202,7 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 				r.Tester.Cancel(req.Namespace, req.Name)
 			}
 			r.rounds().Cancel(req.Namespace, req.Name)
+			r.referenced().forgetNamespace(req.Namespace)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -618,8 +625,10 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&policyv1.PodDisruptionBudget{}, inNamespace).
 		Watches(&networkingv1.NetworkPolicy{}, inNamespace).
 		Watches(&networkingv1.Ingress{}, inNamespace).
-		Watches(&corev1.Secret{}, inNamespace).
-		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfConfigMap)).
+		// Secrets and ConfigMaps by their metadata only: their contents are
+		// read past the cache for the few that ModelDeployments name.
+		WatchesMetadata(metadataOnly("Secret"), inNamespace).
+		WatchesMetadata(metadataOnly("ConfigMap"), handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfConfigMap)).
 		Watches(&corev1.ResourceQuota{}, inNamespace).
 		// Nodes matter for their allocatable GPUs only; their frequent status
 		// updates are filtered out.
@@ -781,13 +790,25 @@ func (r *ModelDeploymentReconciler) modelDeploymentsOfConfigMap(ctx context.Cont
 	return out
 }
 
-// CacheOptions are the manager's cache options: Secrets are kept with their
-// key names only, since the checklist never needs a value and a cache of every
-// Secret's value would be a needless risk.
+// metadataOnly is a PartialObjectMetadata of a core kind, for a
+// metadata-only watch or read.
+func metadataOnly(kind string) *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(kind))
+	return m
+}
+
+// CacheOptions are the manager's cache options: no object keeps its
+// managedFields, which nothing here reads. Secrets are never cached whole
+// (the watches above are metadata-only); stripSecretValues guards a full
+// Secret informer that some future read through the cache would start.
 func CacheOptions() cache.Options {
-	return cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&corev1.Secret{}: {Transform: stripSecretValues},
-	}}
+	return cache.Options{
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}: {Transform: stripSecretValues},
+		},
+	}
 }
 
 func stripSecretValues(o any) (any, error) {

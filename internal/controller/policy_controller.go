@@ -25,7 +25,7 @@ type ModelDeploymentPolicyReconciler struct {
 	Clock clock.Clock
 }
 
-// +kubebuilder:rbac:groups=serving.modelgate.dev,resources=modeldeploymentpolicies/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=serving.modelgate.dev,resources=modeldeploymentpolicies/status,verbs=get;patch
 
 // Reconcile writes the policy's Ready condition and observedGeneration.
 func (r *ModelDeploymentPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {

@@ -16,7 +16,8 @@ import (
 // APIReader must say so rather than read "" from it.
 func TestSecretValueNeedsTheAPIReader(t *testing.T) {
 	g := NewWithT(t)
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "risk", Name: "prometheus-token"},
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "risk", Name: "prometheus-token",
+		Labels: map[string]string{servingv1alpha1.LabelManagerReadable: "true"}},
 		Data: map[string][]byte{"token": []byte("s3cret")}}
 	stripped, err := stripSecretValues(secret.DeepCopy())
 	g.Expect(err).NotTo(HaveOccurred())
@@ -32,4 +33,19 @@ func TestSecretValueNeedsTheAPIReader(t *testing.T) {
 	v, err := r.secretValue(context.Background(), "risk", ref)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(v).To(Equal("s3cret"))
+}
+
+// A Secret the namespace did not open to the manager is never read, even if
+// a spec names it: a user who may not read Secrets could have its value sent
+// to an address of their choosing.
+func TestSecretValueOnlyOfSecretsThatOptIn(t *testing.T) {
+	g := NewWithT(t)
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "risk", Name: "db-admin"},
+		Data: map[string][]byte{"password": []byte("hunter2")}}
+	api := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(secret).Build()
+	r := &ModelDeploymentReconciler{APIReader: api}
+	v, err := r.secretValue(context.Background(), "risk", servingv1alpha1.SecretKeyReference{Name: "db-admin", Key: "password"})
+	g.Expect(err).To(MatchError(ContainSubstring("not labelled serving.modelgate.dev/manager-readable=true")))
+	g.Expect(err.Error()).NotTo(ContainSubstring("hunter2"))
+	g.Expect(v).To(BeEmpty())
 }

@@ -219,6 +219,7 @@ type surroundings struct {
 	pdbs       []policyv1.PodDisruptionBudget
 	nps        []networkingv1.NetworkPolicy
 	secrets    map[string]checklist.SecretKeys
+	readable   map[string]bool
 	configMaps map[string]*corev1.ConfigMap
 	services   []corev1.Service
 	ingresses  []networkingv1.Ingress
@@ -241,7 +242,7 @@ func add(spaces map[string]*surroundings, defaultNS string, obj runtime.Object) 
 	}
 	s := spaces[ns]
 	if s == nil {
-		s = &surroundings{secrets: map[string]checklist.SecretKeys{}, configMaps: map[string]*corev1.ConfigMap{}}
+		s = &surroundings{secrets: map[string]checklist.SecretKeys{}, readable: map[string]bool{}, configMaps: map[string]*corev1.ConfigMap{}}
 		spaces[ns] = s
 	}
 	switch o := obj.(type) {
@@ -261,6 +262,7 @@ func add(spaces map[string]*surroundings, defaultNS string, obj runtime.Object) 
 			keys[k] = struct{}{}
 		}
 		s.secrets[o.Name] = keys
+		s.readable[o.Name] = o.Labels[servingv1alpha1.LabelManagerReadable] == "true"
 	case *corev1.ConfigMap:
 		s.configMaps[o.Name] = o
 	case *corev1.Service:
@@ -300,7 +302,7 @@ func sortByName[T any, PT interface {
 // between the ModelDeployments of a namespace: the checks only read them.
 func (s *surroundings) fill(in *checklist.Inputs) {
 	in.HPAs, in.PDBs, in.NetworkPolicies = s.hpas, s.pdbs, s.nps
-	in.Secrets, in.ConfigMaps, in.Services = s.secrets, s.configMaps, s.services
+	in.Secrets, in.ManagerReadable, in.ConfigMaps, in.Services = s.secrets, s.readable, s.configMaps, s.services
 	in.Ingresses, in.HTTPRoutes, in.Gateways, in.ResourceQuotas = s.ingresses, s.routes, s.gateways, s.quotas
 }
 

@@ -245,8 +245,15 @@ var _ = Describe("The readiness checklist", func() {
 			`Secret "prometheus-token" referenced by spec.analysis.prometheus.bearerTokenSecretRef was not found`))
 		Expect(getMD(key).Status.Phase).To(Equal(servingv1alpha1.PhaseVerifying))
 
-		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "prometheus-token", Namespace: ns},
-			Data: map[string][]byte{"token": []byte("t0ken")}})).To(Succeed())
+		token := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "prometheus-token", Namespace: ns},
+			Data: map[string][]byte{"token": []byte("t0ken")}}
+		Expect(k8sClient.Create(ctx, token)).To(Succeed())
+		Eventually(func() string { return checklistItem(getMD(key), "secrets").Message }).Should(Equal(
+			`Secret "prometheus-token" referenced by spec.analysis.prometheus.bearerTokenSecretRef is not labelled serving.modelgate.dev/manager-readable=true, so modelgate will not read it`))
+
+		By("opting the Secret in to being read by modelgate")
+		token.Labels = map[string]string{servingv1alpha1.LabelManagerReadable: "true"}
+		Expect(k8sClient.Update(ctx, token)).To(Succeed())
 		Eventually(func() servingv1alpha1.CheckResult { return itemResults(getMD(key))["secrets"] }).Should(Equal(servingv1alpha1.CheckPass))
 		Expect(checklistItem(getMD(key), "secrets").Message).NotTo(ContainSubstring("t0ken"))
 	})

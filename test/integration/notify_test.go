@@ -70,7 +70,8 @@ var _ = Describe("Notifications", func() {
 		down := httptest.NewServer(http.NotFoundHandler())
 		downURL := down.URL
 		down.Close()
-		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hooks"},
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hooks",
+			Labels: map[string]string{servingv1alpha1.LabelManagerReadable: "true"}},
 			StringData: map[string]string{"ok": ok.srv.URL + "/hooks/T0/secret", "slow": hanging.URL, "down": downURL}})).To(Succeed())
 		hook := func(key string) *servingv1alpha1.WebhookReceiver {
 			return &servingv1alpha1.WebhookReceiver{URLSecretRef: servingv1alpha1.SecretKeyReference{Name: "hooks", Key: key}}
