@@ -4,13 +4,17 @@ package main
 import (
 	"crypto/tls"
 	"flag"
+	"fmt"
+	"hash/fnv"
 	"os"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -40,6 +44,7 @@ func main() {
 		webhookCertDir         string
 		enableWebhooks         bool
 		maxReconciles          int
+		watchLabelSelector     string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint binds to; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorized through the API server.")
@@ -53,6 +58,7 @@ func main() {
 	flag.StringVar(&webhookHost, "webhook-host", "", "Address the admission webhooks bind to; empty binds every address.")
 	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Folder holding tls.crt and tls.key for the webhooks (cert-manager mounts them); empty uses controller-runtime's default.")
 	flag.IntVar(&maxReconciles, "max-concurrent-reconciles", controller.DefaultMaxConcurrentReconciles, "ModelDeployments reconciled at once. Queries, tests and notifications run in the background, never on these workers.")
+	flag.StringVar(&watchLabelSelector, "watch-label-selector", "", "Reconcile only the ModelDeployments whose labels match this selector (such as shard=a, or !shard for those without one): run one manager per shard, each with its own leader lease, when a cluster outgrows one (docs/scale.md).")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -73,6 +79,20 @@ func main() {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
+	cacheOpts := controller.CacheOptions()
+	leaderElectionID := "modelgate.serving.modelgate.dev"
+	if watchLabelSelector != "" {
+		sel, err := labels.Parse(watchLabelSelector)
+		if err != nil {
+			log.Error(err, "The --watch-label-selector cannot be parsed", "selector", watchLabelSelector)
+			os.Exit(1)
+		}
+		cacheOpts.ByObject[&servingv1alpha1.ModelDeployment{}] = cache.ByObject{Label: sel}
+		// Each shard elects its own leader.
+		leaderElectionID = fmt.Sprintf("%08x.%s", fnv32(sel.String()), leaderElectionID)
+		log.Info("Reconciling one shard of the ModelDeployments", "selector", sel.String(), "leaderElectionID", leaderElectionID)
+	}
+
 	cfg := ctrl.GetConfigOrDie()
 	cfg.QPS, cfg.Burst = float32(apiQPS), apiBurst
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
@@ -80,8 +100,8 @@ func main() {
 		Metrics:                metricsOpts,
 		HealthProbeBindAddress: probeAddr,
 		LeaderElection:         leaderElect,
-		LeaderElectionID:       "modelgate.serving.modelgate.dev",
-		Cache:                  controller.CacheOptions(),
+		LeaderElectionID:       leaderElectionID,
+		Cache:                  cacheOpts,
 		WebhookServer: webhook.NewServer(webhook.Options{
 			Host: webhookHost, Port: webhookPort, CertDir: webhookCertDir, TLSOpts: tlsOpts,
 		}),
@@ -140,4 +160,11 @@ func main() {
 		log.Error(err, "The manager stopped with an error")
 		os.Exit(1)
 	}
+}
+
+// fnv32 is a short, stable name for a shard's lease.
+func fnv32(s string) uint32 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(s))
+	return h.Sum32()
 }

@@ -331,6 +331,13 @@ func governsIngress(np *networkingv1.NetworkPolicy) bool {
 // empty one everything. The matchLabels, and the In and Exists expressions,
 // are compared first, so most selectors of other workloads are ruled out
 // without being converted; metav1.LabelSelectorAsSelector decides the rest.
+// Selects reports whether a PodDisruptionBudget's or NetworkPolicy's
+// selector selects pods with podLabels, as the checks judge it: a nil
+// selector selects nothing, an empty one everything.
+func Selects(sel *metav1.LabelSelector, podLabels map[string]string) bool {
+	return selectorSelects(sel, podLabels)
+}
+
 func selectorSelects(sel *metav1.LabelSelector, podLabels labels.Set) bool {
 	if sel == nil {
 		return false

@@ -615,6 +615,9 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &servingv1alpha1.ModelApproval{}, approvalTargetIndex, approvalTarget); err != nil {
 		return fmt.Errorf("indexing ModelApprovals by ModelDeployment: %w", err)
 	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &servingv1alpha1.ModelDeployment{}, secretRefIndex, referencedSecretNames); err != nil {
+		return fmt.Errorf("indexing ModelDeployments by the Secrets they reference: %w", err)
+	}
 	inNamespace := handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsInNamespace)
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&servingv1alpha1.ModelDeployment{}).
@@ -622,12 +625,12 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.Service{}).
 		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentOfHPA)).
 		Watches(&servingv1alpha1.ModelApproval{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentOfApproval)).
-		Watches(&policyv1.PodDisruptionBudget{}, inNamespace).
-		Watches(&networkingv1.NetworkPolicy{}, inNamespace).
+		Watches(&policyv1.PodDisruptionBudget{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsSelectedBy)).
+		Watches(&networkingv1.NetworkPolicy{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsSelectedBy)).
 		Watches(&networkingv1.Ingress{}, inNamespace).
 		// Secrets and ConfigMaps by their metadata only: their contents are
 		// read past the cache for the few that ModelDeployments name.
-		WatchesMetadata(metadataOnly("Secret"), inNamespace).
+		WatchesMetadata(metadataOnly("Secret"), handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfSecret)).
 		WatchesMetadata(metadataOnly("ConfigMap"), handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfConfigMap)).
 		Watches(&corev1.ResourceQuota{}, inNamespace).
 		// Nodes matter for their allocatable GPUs only; their frequent status
