@@ -24,7 +24,7 @@ import (
 
 // secretRefIndex indexes ModelDeployments by the Secrets their template and
 // spec reference.
-const secretRefIndex = ".spec.secretRefs"
+const secretRefIndex = ".spec.secretRefs" //nolint:gosec // an index name, not a credential
 
 // referencedSecretNames is the index function of secretRefIndex.
 func referencedSecretNames(o client.Object) []string {
