@@ -176,8 +176,17 @@ plugin: ## Build the kubectl plugin into bin/kubectl-modelgate (put bin/ on the 
 run: manifests generate ## Run the manager against the cluster of $KUBECONFIG, without its admission webhooks (the demo shows them served locally).
 	$(GO) run ./cmd --metrics-bind-address=0 --health-probe-bind-address=127.0.0.1:0 --enable-webhooks=false
 
+# The image goes to bin/image of this checkout whatever LOCALBIN says: it is
+# a build output, not a tool.
+IMAGE_DIR ?= $(CURDIR)/bin/image
+# Add linux/arm64 for a multi-arch index (one more cross-compile).
+IMAGE_PLATFORMS ?= linux/amd64
+.PHONY: image
+image: ## Build the manager and the kubectl plugin into an OCI image layout in bin/image/oci (no container engine needed), with an SPDX SBOM beside it; its size goes to bars/image.txt.
+	$(GO) run ./hack/image -out $(IMAGE_DIR) -platforms $(IMAGE_PLATFORMS)
+
 .PHONY: docker-build
-docker-build: ## Build the image (needs a Docker engine, which this machine lacks).
+docker-build: ## Build the image with a Docker engine instead (`make image` needs none).
 	docker build -t $${IMG:-modelgate:latest} .
 
 .PHONY: install
