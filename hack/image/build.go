@@ -28,6 +28,8 @@ const (
 	// PluginPath is the kubectl plugin, for `kubectl cp` out of the image or
 	// a debug container.
 	PluginPath = "/kubectl-modelgate"
+	// License is the project's, in SPDX.
+	License = "Apache-2.0"
 )
 
 // Options say what to build and how to label it.
@@ -71,7 +73,7 @@ func (o Options) Labels() map[string]string {
 		"org.opencontainers.image.url":         o.Source,
 		"org.opencontainers.image.version":     o.Version,
 		"org.opencontainers.image.revision":    o.Revision,
-		"org.opencontainers.image.licenses":    "Apache-2.0",
+		"org.opencontainers.image.licenses":    License,
 		"org.opencontainers.image.created":     o.Created.Format(time.RFC3339),
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -33,6 +34,16 @@ func TestImage(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	img := readBack(t, res, platform)
+	checkConfig(t, img, platform)
+	checkRootFS(t, img)
+	checkSBOM(t, res)
+}
+
+// readBack opens the layout as a registry client would and returns the
+// platform's image.
+func readBack(t *testing.T, res *Result, platform string) v1.Image {
+	t.Helper()
 	p, err := layout.FromPath(res.Layout)
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +75,11 @@ func TestImage(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	return img
+}
+
+func checkConfig(t *testing.T, img v1.Image, platform string) {
+	t.Helper()
 	cf, err := img.ConfigFile()
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +110,11 @@ func TestImage(t *testing.T) {
 		t.Error("no description label")
 	}
 
+}
+
+// checkRootFS runs the binaries found in the layer.
+func checkRootFS(t *testing.T, img v1.Image) {
+	t.Helper()
 	dir := t.TempDir()
 	files := extract(t, mutate.Extract(img), dir)
 	if got := files["etc/passwd"]; !strings.Contains(got.content, "nonroot:x:65532:65532:") {
@@ -127,6 +148,10 @@ func TestImage(t *testing.T) {
 		}
 	}
 
+}
+
+func checkSBOM(t *testing.T, res *Result) {
+	t.Helper()
 	var sbom spdxDocument
 	b, err := os.ReadFile(res.SBOM)
 	if err != nil {

@@ -63,6 +63,12 @@ type spdxRelationship struct {
 	Related string `json:"relatedSpdxElement"`
 }
 
+const (
+	noAssertion    = "NOASSERTION"
+	packageManager = "PACKAGE-MANAGER"
+	purl           = "purl"
+)
+
 var spdxIDUnsafe = regexp.MustCompile(`[^A-Za-z0-9.-]`)
 
 // writeSBOM lists the image and, from the build information Go stamps into
@@ -71,10 +77,10 @@ var spdxIDUnsafe = regexp.MustCompile(`[^A-Za-z0-9.-]`)
 func writeSBOM(path string, o Options, index v1.Hash, bins []string) error {
 	image := spdxPackage{
 		Name: "modelgate", SPDXID: "SPDXRef-Image", VersionInfo: o.Version,
-		DownloadLocation: o.Source, LicenseConcluded: "Apache-2.0", LicenseDeclared: "Apache-2.0",
-		CopyrightText: "NOASSERTION", PrimaryPurpose: "CONTAINER",
+		DownloadLocation: o.Source, LicenseConcluded: License, LicenseDeclared: License,
+		CopyrightText: noAssertion, PrimaryPurpose: "CONTAINER",
 		Checksums:    []spdxChecksum{{Algorithm: "SHA256", Value: index.Hex}},
-		ExternalRefs: []spdxExternalRef{{Category: "PACKAGE-MANAGER", Type: "purl", Locator: "pkg:oci/modelgate@" + index.String()}},
+		ExternalRefs: []spdxExternalRef{{Category: packageManager, Type: purl, Locator: "pkg:oci/modelgate@" + index.String()}},
 	}
 	doc := spdxDocument{
 		SPDXVersion: "SPDX-2.3", DataLicense: "CC0-1.0", SPDXID: "SPDXRef-DOCUMENT",
@@ -100,9 +106,9 @@ func writeSBOM(path string, o Options, index v1.Hash, bins []string) error {
 		binID := "SPDXRef-Binary-" + filepath.Base(bin)
 		doc.Packages = append(doc.Packages, spdxPackage{
 			Name: "/" + filepath.Base(bin), SPDXID: binID, VersionInfo: o.Version,
-			DownloadLocation: o.Source, LicenseConcluded: "Apache-2.0", LicenseDeclared: "Apache-2.0",
-			CopyrightText: "NOASSERTION", PrimaryPurpose: "APPLICATION",
-			ExternalRefs: []spdxExternalRef{{Category: "PACKAGE-MANAGER", Type: "purl", Locator: fmt.Sprintf("pkg:golang/%s@%s", info.Path, o.Version)}},
+			DownloadLocation: o.Source, LicenseConcluded: License, LicenseDeclared: License,
+			CopyrightText: noAssertion, PrimaryPurpose: "APPLICATION",
+			ExternalRefs: []spdxExternalRef{{Category: packageManager, Type: purl, Locator: fmt.Sprintf("pkg:golang/%s@%s", info.Path, o.Version)}},
 		})
 		doc.Relationships = append(doc.Relationships, spdxRelationship{Element: image.SPDXID, Type: "CONTAINS", Related: binID})
 		add(goModule("stdlib", strings.TrimPrefix(info.GoVersion, "go"), ""), binID)
@@ -119,15 +125,15 @@ func writeSBOM(path string, o Options, index v1.Hash, bins []string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	return os.WriteFile(path, append(b, '\n'), 0o644) //nolint:gosec // a build output, for anyone to read
 }
 
 func goModule(path, version, sum string) spdxPackage {
 	p := spdxPackage{
 		Name: path, SPDXID: "SPDXRef-Go-" + spdxIDUnsafe.ReplaceAllString(path+"-"+version, "-"), VersionInfo: version,
-		DownloadLocation: "NOASSERTION", LicenseConcluded: "NOASSERTION", LicenseDeclared: "NOASSERTION", CopyrightText: "NOASSERTION",
+		DownloadLocation: noAssertion, LicenseConcluded: noAssertion, LicenseDeclared: noAssertion, CopyrightText: noAssertion,
 		PrimaryPurpose: "LIBRARY",
-		ExternalRefs:   []spdxExternalRef{{Category: "PACKAGE-MANAGER", Type: "purl", Locator: fmt.Sprintf("pkg:golang/%s@%s", path, version)}},
+		ExternalRefs:   []spdxExternalRef{{Category: packageManager, Type: purl, Locator: fmt.Sprintf("pkg:golang/%s@%s", path, version)}},
 	}
 	if path != "stdlib" {
 		p.DownloadLocation = "https://proxy.golang.org/" + strings.ToLower(path) + "/@v/" + version + ".zip"
