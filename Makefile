@@ -102,7 +102,7 @@ test-unit: ## Unit tests: table tests of the pure packages.
 test-integration: $(ENVTEST_ASSETS) model-server $(PROMETHEUS) $(HELM) $(KUBECTL) ## Integration tests: envtest (a real kube-apiserver and etcd) user stories; the data plane and Prometheus helpers with the real binaries; the Helm chart against config/.
 	@rm -rf $(COVER_DIR)/integration && mkdir -p $(COVER_DIR)/integration
 	$(TOOL_ENV) MODEL_SERVER=$(MODEL_SERVER) $(GO) test $(TEST_FLAGS) -cover -coverpkg=$(COVER_PKGS) \
-		./test/integration/... ./test/dataplane/... ./test/promserver/... ./test/install/... -args -test.gocoverdir=$(COVER_DIR)/integration
+		./test/integration/... ./test/dataplane/... ./test/promserver/... ./test/install/... ./test/gitops/... -args -test.gocoverdir=$(COVER_DIR)/integration
 
 .PHONY: test-e2e
 test-e2e: cluster-tools manifests model-server $(PROMETHEUS) $(HELM) ## End-to-end tests: a local kwok cluster with the operator running as its own process, and the real data plane.
