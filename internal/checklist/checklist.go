@@ -75,6 +75,10 @@ type Inputs struct {
 	// Unavailable names inputs the gatherer could not read, with the reason,
 	// keyed by kind such as "HorizontalPodAutoscaler" or "HTTPRoute".
 	Unavailable map[string]string
+
+	// Policy is what the ModelDeploymentPolicies that select MD make of its
+	// severities; nil when none does.
+	Policy *PolicySeverities
 }
 
 // Attestation is who ticked an attested item, and when.
@@ -193,7 +197,8 @@ type Result struct {
 func (r Result) Passed() bool { return len(r.Blocking) == 0 }
 
 // Evaluate runs every check of the catalogue against the inputs, applying the
-// profile's severity and the spec's overrides, and summarises the result.
+// profile's severity and the spec's overrides (and, when in.Policy is set, the
+// platform's floors under them), and summarises the result.
 //
 // An Enforce item blocks on Fail and on Unknown: a check that could not be
 // judged never lets a version through. A Warn item that fails is reported as
@@ -201,10 +206,7 @@ func (r Result) Passed() bool { return len(r.Blocking) == 0 }
 // not run.
 func Evaluate(catalogue []Check, in *Inputs) Result {
 	spec := in.MD.Spec.Checklist
-	profile := spec.Profile
-	if profile == "" {
-		profile = servingv1alpha1.ProfileProduction
-	}
+	profile := profileOf(in)
 	overrides := make(map[string]servingv1alpha1.ChecklistOverride, len(spec.Overrides))
 	for _, o := range spec.Overrides {
 		overrides[o.ID] = o
@@ -218,9 +220,11 @@ func Evaluate(catalogue []Check, in *Inputs) Result {
 	for i := range catalogue {
 		c := &catalogue[i]
 		item := servingv1alpha1.ChecklistItemStatus{ID: c.ID, Section: c.Section, Severity: c.Severity[profile]}
-		if o, ok := overrides[c.ID]; ok {
+		o, overridden := overrides[c.ID]
+		if overridden {
 			item.Severity, item.OverrideReason = o.Severity, o.Reason
 		}
+		in.Policy.applyPolicy(&item, !overridden)
 		if item.Severity == servingv1alpha1.SeverityOff {
 			item.Result, item.Message = servingv1alpha1.CheckSkipped, "Turned off by the "+string(profile)+" profile"
 			if item.OverrideReason != "" {
@@ -309,9 +313,11 @@ func judgeAttestation(in *Inputs, at servingv1alpha1.Attestation, overrides map[
 		section = "Attestations"
 	}
 	item := servingv1alpha1.ChecklistItemStatus{ID: at.ID, Section: section, Severity: servingv1alpha1.SeverityEnforce}
-	if o, ok := overrides[at.ID]; ok {
+	o, overridden := overrides[at.ID]
+	if overridden {
 		item.Severity, item.OverrideReason = o.Severity, o.Reason
 	}
+	in.Policy.applyPolicy(&item, false)
 	version := in.MD.Spec.Model.Version
 	got, ticked := in.Attested[at.ID]
 	switch {

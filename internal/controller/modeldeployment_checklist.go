@@ -211,7 +211,7 @@ func gatewayParents(route *gatewayv1.HTTPRoute) []string {
 // certificateNamespaces are the namespaces, other than each Gateway's own,
 // of the Secrets the Gateways' listeners name, sorted.
 func certificateNamespaces(gateways []gatewayv1.Gateway) []string {
-	var out []string
+	out := make([]string, 0, len(gateways))
 	for i := range gateways {
 		out = append(out, gatewayCertificateNamespaces(&gateways[i])...)
 	}

@@ -585,17 +585,19 @@ func gatewayCertificateNamespacesOf(o client.Object) []string {
 // modelDeploymentsOfGateway maps a Gateway to the ModelDeployments of every
 // namespace with an HTTPRoute attached to it, its own namespace included.
 func (r *ModelDeploymentReconciler) modelDeploymentsOfGateway(ctx context.Context, o client.Object) []reconcile.Request {
-	namespaces := []string{o.GetNamespace()}
 	var routes gatewayv1.HTTPRouteList
 	if err := r.List(ctx, &routes, client.MatchingFields{routeGatewayIndex: o.GetNamespace() + "/" + o.GetName()}); err != nil {
 		logf.FromContext(ctx).Error(err, "Listing HTTPRoutes to map a Gateway change", "gateway", klog.KObj(o))
 	}
+	namespaces := make([]string, 0, 1+len(routes.Items))
+	namespaces = append(namespaces, o.GetNamespace())
 	for i := range routes.Items {
 		namespaces = append(namespaces, routes.Items[i].Namespace)
 	}
 	slices.Sort(namespaces)
-	var out []reconcile.Request
-	for _, ns := range slices.Compact(namespaces) {
+	namespaces = slices.Compact(namespaces)
+	out := make([]reconcile.Request, 0, len(namespaces))
+	for _, ns := range namespaces {
 		out = append(out, r.modelDeployments(ctx, o, client.InNamespace(ns))...)
 	}
 	return out
