@@ -20,6 +20,11 @@ import (
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	// The image (make image) is an empty base without a CA bundle: where the
+	// system has no roots, the manager trusts these, compiled in, to reach
+	// Prometheus, registries and model card URLs over HTTPS.
+	_ "golang.org/x/crypto/x509roots/fallback"
+
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/controller"
 	"github.com/modelgate/modelgate/internal/loadtest"
