@@ -11,6 +11,7 @@ GO ?= go
 K8S_VERSION := $(shell awk '/^require k8s.io\/kubernetes v/{print $$NF}' hack/tools/kubernetes/go.mod)
 ETCD_VERSION := $(shell awk '/^require go.etcd.io\/etcd\/server\/v3 v/{print $$NF}' hack/tools/etcd/go.mod)
 KWOK_VERSION := $(shell awk '/^require sigs.k8s.io\/kwok v/{print $$NF}' hack/tools/kwok/go.mod)
+HELM_VERSION := $(shell awk '/^require helm.sh\/helm\/v4 v/{print $$NF}' hack/tools/helm/go.mod)
 # Prometheus comes from Debian's package (seconds; its Go module takes minutes
 # to build), pinned to the exact package version.
 PROMETHEUS_DEB_VERSION ?= 2.42.0+ds-5+b6
@@ -40,6 +41,7 @@ PLUGIN := $(LOCALBIN)/kubectl-modelgate
 # tests put only it on the PATH.
 E2E_PLUGIN := $(LOCALBIN)/e2e-plugin/kubectl-modelgate
 PROMETHEUS := $(LOCALBIN)/prometheus-$(PROMETHEUS_VERSION)/prometheus
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)/helm
 # Built from this repository on every use, like the manager.
 MODEL_SERVER := $(LOCALBIN)/model-server
 DATA_PLANE := $(LOCALBIN)/dataplane
@@ -57,7 +59,7 @@ K8S_LDFLAGS := -s -w \
 # What the tests and the demo are told about the tools.
 TOOL_ENV := KUBE_APISERVER=$(KUBE_APISERVER) KUBE_CONTROLLER_MANAGER=$(KUBE_CONTROLLER_MANAGER) \
 	KUBE_SCHEDULER=$(KUBE_SCHEDULER) KUBECTL=$(KUBECTL) ETCD=$(ETCD) KWOK=$(KWOK) KWOKCTL=$(KWOKCTL) \
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) PROMETHEUS=$(PROMETHEUS)
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) PROMETHEUS=$(PROMETHEUS) HELM=$(HELM)
 
 ##@ Tests
 
@@ -101,13 +103,13 @@ test-unit: ## Unit tests: table tests of the pure packages, with the race detect
 	$(GO) test $(RACE) $(TEST_FLAGS) -cover -coverpkg=$(COVER_PKGS) $(UNIT_PKGS) -args -test.gocoverdir=$(COVER_DIR)/unit
 
 .PHONY: test-integration
-test-integration: $(ENVTEST_ASSETS) model-server $(PROMETHEUS) ## Integration tests: envtest (a real kube-apiserver and etcd) user stories; the data plane and Prometheus helpers with the real binaries.
+test-integration: $(ENVTEST_ASSETS) model-server $(PROMETHEUS) $(HELM) $(KUBECTL) ## Integration tests: envtest (a real kube-apiserver and etcd) user stories; the data plane and Prometheus helpers with the real binaries; the Helm chart against config/.
 	@rm -rf $(COVER_DIR)/integration && mkdir -p $(COVER_DIR)/integration
 	$(TOOL_ENV) MODEL_SERVER=$(MODEL_SERVER) $(GO) test $(RACE) $(TEST_FLAGS) -cover -coverpkg=$(COVER_PKGS) \
-		./test/integration/... ./test/dataplane/... ./test/promserver/... -args -test.gocoverdir=$(COVER_DIR)/integration
+		./test/integration/... ./test/dataplane/... ./test/promserver/... ./test/install/... ./test/gitops/... -args -test.gocoverdir=$(COVER_DIR)/integration
 
 .PHONY: test-e2e
-test-e2e: cluster-tools manifests model-server $(PROMETHEUS) ## End-to-end tests: a local kwok cluster with the operator running as its own process, and the real data plane.
+test-e2e: cluster-tools manifests model-server $(PROMETHEUS) $(HELM) ## End-to-end tests: a local kwok cluster with the operator running as its own process, and the real data plane.
 	@rm -rf $(COVER_DIR)/e2e && mkdir -p $(COVER_DIR)/e2e
 	$(GO) build -cover -coverpkg=$(COVER_PKGS) -o $(LOCALBIN)/manager-e2e ./cmd
 	$(GO) build -cover -coverpkg=$(COVER_PKGS) -o $(E2E_PLUGIN) ./cmd/kubectl-modelgate
@@ -159,11 +161,15 @@ manifests: $(CONTROLLER_GEN) ## Generate the CRD and RBAC from the markers in th
 generate: $(CONTROLLER_GEN) ## Generate the DeepCopy methods of the API types.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./..."
 
+.PHONY: chart
+chart: manifests $(KUBECTL) ## Generate the Helm chart in charts/modelgate from config/ (hack/chartgen).
+	$(GO) run ./hack/chartgen -kubectl $(KUBECTL) -out charts/modelgate
+
 .PHONY: verify-generated
-verify-generated: manifests generate ## Fail when the committed generated files are stale.
-	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
-		echo "Generated files are stale; run 'make manifests generate' and commit:"; \
-		git status --porcelain -- api config; git --no-pager diff --stat -- api config; exit 1; \
+verify-generated: manifests generate chart ## Fail when the committed generated files are stale.
+	@if [ -n "$$(git status --porcelain -- api config charts)" ]; then \
+		echo "Generated files are stale; run 'make manifests generate chart' and commit:"; \
+		git status --porcelain -- api config charts; git --no-pager diff --stat -- api config charts; exit 1; \
 	fi
 
 ##@ Build
@@ -180,8 +186,17 @@ plugin: ## Build the kubectl plugin into bin/kubectl-modelgate (put bin/ on the 
 run: manifests generate ## Run the manager against the cluster of $KUBECONFIG, without its admission webhooks (the demo shows them served locally).
 	$(GO) run ./cmd --metrics-bind-address=0 --health-probe-bind-address=127.0.0.1:0 --enable-webhooks=false
 
+# The image goes to bin/image of this checkout whatever LOCALBIN says: it is
+# a build output, not a tool.
+IMAGE_DIR ?= $(CURDIR)/bin/image
+# Add linux/arm64 for a multi-arch index (one more cross-compile).
+IMAGE_PLATFORMS ?= linux/amd64
+.PHONY: image
+image: ## Build the manager and the kubectl plugin into an OCI image layout in bin/image/oci (no container engine needed), with an SPDX SBOM beside it; its size goes to bars/image.txt.
+	$(GO) run ./hack/image -out $(IMAGE_DIR) -platforms $(IMAGE_PLATFORMS)
+
 .PHONY: docker-build
-docker-build: ## Build the image (needs a Docker engine, which this machine lacks).
+docker-build: ## Build the image with a Docker engine instead (`make image` needs none).
 	docker build -t $${IMG:-modelgate:latest} .
 
 .PHONY: install
@@ -209,7 +224,7 @@ demo-down: $(KWOKCTL) $(KUBECTL) ## Stop the demo's operator and remove its clus
 ##@ Tools (built once into bin/, reused after)
 
 .PHONY: tools
-tools: cluster-tools $(CONTROLLER_GEN) $(GOLANGCI_LINT) $(PROMETHEUS) ## Build every tool.
+tools: cluster-tools $(CONTROLLER_GEN) $(GOLANGCI_LINT) $(PROMETHEUS) $(HELM) ## Build every tool.
 
 .PHONY: cluster-tools
 cluster-tools: $(KUBE_APISERVER) $(KUBE_CONTROLLER_MANAGER) $(KUBE_SCHEDULER) $(KUBECTL) $(ETCD) $(KWOK) $(KWOKCTL) $(ENVTEST_ASSETS)
@@ -243,6 +258,13 @@ $(PROMETHEUS):
 	dpkg-deb -x prometheus_*.deb root; \
 	mkdir -p $(dir $@); install -m 0755 root/usr/bin/prometheus root/usr/bin/promtool $(dir $@)
 	@$@ --version | head -1
+
+$(HELM):
+	@echo "Building Helm $(HELM_VERSION)"
+	cd hack/tools/helm && $(GO) build -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$(HELM_VERSION)" -o $@ helm.sh/helm/v4/cmd/helm
+
+.PHONY: helm
+helm: $(HELM) ## Build the pinned Helm CLI into bin/.
 
 $(CONTROLLER_GEN):
 	$(call go-install-tool,$@,sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))

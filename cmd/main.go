@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"os"
+	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -23,6 +24,11 @@ import (
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	// The image (make image) is an empty base without a CA bundle: where the
+	// system has no roots, the manager trusts these, compiled in, to reach
+	// Prometheus, registries and model card URLs over HTTPS.
+	_ "golang.org/x/crypto/x509roots/fallback"
+
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/controller"
 	"github.com/modelgate/modelgate/internal/loadtest"
@@ -37,6 +43,10 @@ func main() {
 		secureMetrics          bool
 		enableHTTP2            bool
 		leaderElect            bool
+		leaderElectionNS       string
+		leaseDuration          time.Duration
+		renewDeadline          time.Duration
+		retryPeriod            time.Duration
 		apiQPS                 float64
 		apiBurst               int
 		webhookPort            int
@@ -50,6 +60,12 @@ func main() {
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorized through the API server.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so that only one of several managers reconciles.")
+	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election Lease; empty is the manager's own namespace in a cluster (outside one, it must be set).")
+	// Shorter leases fail over faster at the cost of more API calls; the
+	// defaults are client-go's.
+	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long a leader's lease lasts: after a leader dies, the others wait this long before taking over.")
+	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew its lease before it steps down.")
+	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often managers try to acquire or renew the lease.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Serve metrics over HTTP/2 (off by default: HTTP/2 Rapid Reset, CVE-2023-44487).")
 	flag.Float64Var(&apiQPS, "kube-api-qps", 50, "Queries per second the manager may send to the API server.")
 	flag.IntVar(&apiBurst, "kube-api-burst", 100, "Burst of queries the manager may send to the API server.")
@@ -96,12 +112,19 @@ func main() {
 	cfg := ctrl.GetConfigOrDie()
 	cfg.QPS, cfg.Burst = float32(apiQPS), apiBurst
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsOpts,
-		HealthProbeBindAddress: probeAddr,
-		LeaderElection:         leaderElect,
-		LeaderElectionID:       leaderElectionID,
-		Cache:                  cacheOpts,
+		Scheme:                  scheme,
+		Metrics:                 metricsOpts,
+		HealthProbeBindAddress:  probeAddr,
+		LeaderElection:          leaderElect,
+		LeaderElectionID:        leaderElectionID,
+		LeaderElectionNamespace: leaderElectionNS,
+		LeaseDuration:           &leaseDuration,
+		RenewDeadline:           &renewDeadline,
+		RetryPeriod:             &retryPeriod,
+		// The manager exits right after its context ends, so it can hand the
+		// lease over at once instead of making the next leader wait it out.
+		LeaderElectionReleaseOnCancel: true,
+		Cache:                         cacheOpts,
 		WebhookServer: webhook.NewServer(webhook.Options{
 			Host: webhookHost, Port: webhookPort, CertDir: webhookCertDir, TLSOpts: tlsOpts,
 		}),

@@ -172,13 +172,14 @@ type managerProcess struct {
 }
 
 // startManager runs the manager binary against the cluster and stops it when
-// the suite ends, also when it fails; its log is printed on failure.
-func startManager(logPath string) *managerProcess {
+// the suite ends, also when it fails; its log is printed on failure. Flags
+// in args come last, so they override the defaults (such as --webhook-port).
+func startManager(logPath string, args ...string) *managerProcess {
 	probe := freeAddr()
 	logFile, err := os.Create(logPath)
 	Expect(err).NotTo(HaveOccurred())
-	cmd := exec.Command(os.Getenv("MANAGER"), "--metrics-bind-address=0", "--health-probe-bind-address="+probe,
-		"--webhook-host=127.0.0.1", fmt.Sprintf("--webhook-port=%d", webhookPort), "--webhook-cert-dir="+webhookCertDir)
+	cmd := exec.Command(os.Getenv("MANAGER"), append([]string{"--metrics-bind-address=0", "--health-probe-bind-address=" + probe,
+		"--webhook-host=127.0.0.1", fmt.Sprintf("--webhook-port=%d", webhookPort), "--webhook-cert-dir=" + webhookCertDir}, args...)...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	Expect(cmd.Start()).To(Succeed())
