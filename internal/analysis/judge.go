@@ -9,13 +9,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/drift"
 )
 
-// Sample is what one query answered: a value, ErrNoData, or another error.
+// Sample is what one query answered: a value (Buckets for a
+// Query.Histogram), ErrNoData, or another error.
 type Sample struct {
 	Query
-	Value float64
-	Err   error
+	Value   float64
+	Buckets []drift.Bucket
+	Err     error
 }
 
 // keepPerMetric is how many measurements of each metric and version status keeps.
@@ -109,8 +112,25 @@ func judgeSamples(spec *servingv1alpha1.AnalysisSpec, version string, samples []
 	var out []servingv1alpha1.Measurement
 	floor := ""
 	var stableAccuracy, candAccuracy *Sample
+	pairs, cand := map[string]*pair{}, map[string]*Sample{}
 	for i := range samples {
 		s := &samples[i]
+		if comparedSample(s, version) {
+			p := pairs[s.Metric]
+			if p == nil {
+				p = &pair{}
+				pairs[s.Metric] = p
+			}
+			if s.Histogram && s.Version == version {
+				p.candidate = s
+			} else {
+				p.stable = s
+			}
+			continue
+		}
+		if !s.Custom {
+			cand[s.Metric] = s
+		}
 		if s.Metric == MetricAccuracy && !s.Custom {
 			// Judged below, candidate against stable.
 			if s.Version == version {
@@ -129,6 +149,7 @@ func judgeSamples(spec *servingv1alpha1.AnalysisSpec, version string, samples []
 	if spec.Triggers != nil && spec.Triggers.AccuracyDrop != nil {
 		out = append(out, judgeAccuracyDrop(spec, version, candAccuracy, stableAccuracy, at))
 	}
+	out = append(out, judgeComparisons(spec, version, pairs, cand, at)...)
 	if floor != "" {
 		for i := range out {
 			if out[i].Metric != MetricRequests && out[i].Verdict != servingv1alpha1.VerdictError {
@@ -262,6 +283,9 @@ func keepRecent(ms []servingv1alpha1.Measurement) []servingv1alpha1.Measurement 
 func describe(m *servingv1alpha1.Measurement) string {
 	switch m.Verdict {
 	case servingv1alpha1.VerdictBreach:
+		if m.Message != "" {
+			return fmt.Sprintf("%s of version %s is %s, outside the bound %s (%s)", m.Metric, m.Version, m.Value, m.Bound, m.Message)
+		}
 		return fmt.Sprintf("%s of version %s is %s, outside the bound %s", m.Metric, m.Version, m.Value, m.Bound)
 	case servingv1alpha1.VerdictNoData:
 		return fmt.Sprintf("%s of version %s has no data: %s", m.Metric, m.Version, m.Message)
