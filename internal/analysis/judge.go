@@ -36,7 +36,10 @@ func Judge(spec *servingv1alpha1.AnalysisSpec, version string, samples []Sample,
 		st = prev.DeepCopy()
 	}
 	at := metav1.NewTime(now)
-	measured := judgeSamples(spec, version, samples, at)
+	measured, judged := judgeSamples(spec, version, samples, at)
+	if judged != nil || spec.Judge == nil {
+		st.Judge = judged
+	}
 
 	round := servingv1alpha1.AnalysisRound{Time: metav1.NewMicroTime(now), Verdict: servingv1alpha1.VerdictPass}
 	var breach, noData, failed *servingv1alpha1.Measurement
@@ -108,13 +111,17 @@ func PassedSince(st *servingv1alpha1.AnalysisStatus, version string, t time.Time
 // judgeSamples judges each sample against its bound. The sample-size floor
 // applies last: with fewer requests than minSampleSize in the window, the
 // other metrics have no data to speak of.
-func judgeSamples(spec *servingv1alpha1.AnalysisSpec, version string, samples []Sample, at metav1.Time) []servingv1alpha1.Measurement {
+func judgeSamples(spec *servingv1alpha1.AnalysisSpec, version string, samples []Sample, at metav1.Time) ([]servingv1alpha1.Measurement, *servingv1alpha1.JudgeStatus) {
 	var out []servingv1alpha1.Measurement
 	floor := ""
 	var stableAccuracy, candAccuracy *Sample
-	pairs, cand := map[string]*pair{}, map[string]*Sample{}
+	pairs, cand, counts := map[string]*pair{}, map[string]*Sample{}, map[string]*Sample{}
 	for i := range samples {
 		s := &samples[i]
+		if !s.Custom && (s.Metric == MetricJudgeRequests || s.Metric == MetricJudgeErrors) {
+			counts[s.Metric+"@"+s.Version] = s
+			continue
+		}
 		if comparedSample(s, version) {
 			p := pairs[s.Metric]
 			if p == nil {
@@ -150,6 +157,12 @@ func judgeSamples(spec *servingv1alpha1.AnalysisSpec, version string, samples []
 		out = append(out, judgeAccuracyDrop(spec, version, candAccuracy, stableAccuracy, at))
 	}
 	out = append(out, judgeComparisons(spec, version, pairs, cand, at)...)
+	var judged *servingv1alpha1.JudgeStatus
+	if spec.Judge != nil && spec.Judge.Method == servingv1alpha1.JudgeSequential {
+		var m servingv1alpha1.Measurement
+		m, judged = judgeSequential(spec, version, counts, at)
+		out = append(out, m)
+	}
 	if floor != "" {
 		for i := range out {
 			if out[i].Metric != MetricRequests && out[i].Verdict != servingv1alpha1.VerdictError {
@@ -157,7 +170,7 @@ func judgeSamples(spec *servingv1alpha1.AnalysisSpec, version string, samples []
 			}
 		}
 	}
-	return out
+	return out, judged
 }
 
 // judgeSample judges one sample other than accuracy against its bound.

@@ -115,6 +115,12 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 			waitForWindow(d, in)
 			return
 		}
+		if why, early := analysis.PassedEarly(md.Spec.Analysis, in.Analysis, want, c.StepStartedAt.Time); early && analyzed(md) {
+			c.Step = last
+			d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonPassedEarly,
+				fmt.Sprintf("Version %s passed the sequential judge early and skips the remaining canary steps: %s", want, why)})
+			continue
+		}
 		c.Step++
 		c.StepStartedAt = ptr.To(metav1.NewMicroTime(in.Now.Time))
 		if c.Step < last {
