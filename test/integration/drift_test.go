@@ -1,9 +1,12 @@
 package integration
 
 import (
+	"time"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
@@ -107,5 +110,48 @@ var _ = Describe("Analysis against the stable version", func() {
 		Expect(meta.FindStatusCondition(cur.Status.Conditions, servingv1alpha1.ConditionRolledBack).Message).To(
 			ContainSubstring("errorRateIncrease of version 1.2.0 is 200, outside the bound <= 50 (3 against 1 of version 1.1.0)"))
 		Expect(cur.Status.Stable.Version).To(Equal("1.1.0"))
+	})
+
+	It("judges a shadow against the stable version on the mirrored traffic, and rolls it back on drift while no user saw its answers", func() {
+		ns := newNamespace()
+		prom := newMetricsAPI()
+		md := newModelDeployment(ns, "1.0.0", 2)
+		md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyShadow,
+			Shadow:         &servingv1alpha1.ShadowStrategy{MirrorPercent: 100, Duration: metav1.Duration{Duration: time.Hour}},
+			TrafficRouting: &servingv1alpha1.TrafficRouting{GatewayAPI: &servingv1alpha1.GatewayAPIRouting{HTTPRoute: md.Name}}}
+		md.Spec.Analysis = &servingv1alpha1.AnalysisSpec{
+			Interval:   &metav1.Duration{Duration: time.Second},
+			Prometheus: &servingv1alpha1.PrometheusSpec{Address: servingv1alpha1.URL(prom.srv.URL)},
+			Triggers: &servingv1alpha1.TriggersSpec{
+				ErrorRate: &servingv1alpha1.ErrorRateTrigger{MaxPercent: "5", StableComparison: servingv1alpha1.StableComparison{
+					RelativeTo: servingv1alpha1.BaselineStable, MaxIncreasePercent: "50"}},
+				PredictionDrift: &servingv1alpha1.PredictionDriftTrigger{MaxPSI: "0.25", MinObservations: 200},
+			},
+			MinSampleSize: 10, ConsecutiveErrorLimit: 4, NoData: servingv1alpha1.NoDataPause,
+		}
+		Expect(k8sClient.Create(ctx, userRoute(ns, md.Name, md.Name))).To(Succeed())
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		playDeploymentController(deploymentOf(ns, md.Name, "1.0.0"))
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+
+		prom.set("increase(model_requests_total", "1.1.0", "500")
+		prom.set(`code=~"5.."`, "1.1.0", "1")
+		prom.set(`code=~"5.."`, "1.0.0", "1")
+		prom.setHistogram("model_prediction_score_bucket", "1.0.0", stableScores)
+		prom.setHistogram("model_prediction_score_bucket", "1.1.0", shiftedScore)
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) { cur.Spec.Model.Version = "1.1.0" })
+		candidate := deploymentOf(ns, md.Name, "1.1.0")
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(2))
+		playDeploymentController(candidate)
+
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseRolledBack))
+		cur := getMD(key)
+		Expect(meta.FindStatusCondition(cur.Status.Conditions, servingv1alpha1.ConditionRolledBack).Message).To(
+			MatchRegexp(`predictionDrift of version 1\.1\.0 is [0-9.]+, outside the bound <= 0\.25 \(PSI `))
+		Expect(cur.Status.Analysis.Measurements).To(ContainElement(And(HaveField("Metric", "errorRateIncrease"), HaveField("Value", "0"),
+			HaveField("Verdict", servingv1alpha1.VerdictPass))), "its error rate is stable's")
+		Expect(cur.Status.Stable.Version).To(Equal("1.0.0"))
+		Eventually(weightsOf(key)).Should(Equal(map[string]int32{md.Name + "-stable": 100, md.Name + "-candidate": 0}), "a shadow serves no user")
 	})
 })
