@@ -61,6 +61,46 @@ func comparisons(t *servingv1alpha1.TriggersSpec, tpl servingv1alpha1.QueryTempl
 // pair is the candidate's and the stable's sample of one comparison.
 type pair struct{ candidate, stable *Sample }
 
+// noStable is the NoData of a comparison without a stable version.
+const noStable = "no stable version to compare with"
+
+// againstStable sorts a round's samples for the comparisons with stable.
+type againstStable struct {
+	pairs  map[string]*pair   // by metric: histograms, and stable's values of relative bounds
+	cand   map[string]*Sample // the candidate's built-in samples, by metric
+	counts map[string]*Sample // the judge's counts, by metric@version
+}
+
+func newAgainstStable() *againstStable {
+	return &againstStable{pairs: map[string]*pair{}, cand: map[string]*Sample{}, counts: map[string]*Sample{}}
+}
+
+// take keeps s for a comparison, and reports whether it is judged only
+// there, not on its own.
+func (a *againstStable) take(s *Sample, version string) bool {
+	switch {
+	case s.Custom:
+		return false
+	case s.Metric == MetricJudgeRequests || s.Metric == MetricJudgeErrors:
+		a.counts[s.Metric+"@"+s.Version] = s
+		return true
+	case comparedSample(s, version):
+		p := a.pairs[s.Metric]
+		if p == nil {
+			p = &pair{}
+			a.pairs[s.Metric] = p
+		}
+		if s.Histogram && s.Version == version {
+			p.candidate = s
+		} else {
+			p.stable = s
+		}
+		return true
+	}
+	a.cand[s.Metric] = s
+	return false
+}
+
 // comparedSample reports whether s is one side of a comparison with stable,
 // judged as a pair rather than on its own: a histogram, or a stable
 // version's value of a relative bound.
@@ -112,7 +152,7 @@ func judgeIncrease(metric, version string, cand, stable *Sample, maxIncrease str
 	m := servingv1alpha1.Measurement{Metric: metric, Version: version, Time: at, Bound: "<= " + maxIncrease}
 	switch {
 	case cand == nil || stable == nil:
-		m.Verdict, m.Message = servingv1alpha1.VerdictNoData, "no stable version to compare with"
+		m.Verdict, m.Message = servingv1alpha1.VerdictNoData, noStable
 	case cand.Err != nil || stable.Err != nil:
 		sideErr(&m, cand, stable)
 	default:
@@ -137,7 +177,7 @@ func judgeDrift(metric, version string, p *pair, maxPSI string, minObservations 
 	m := servingv1alpha1.Measurement{Metric: metric, Version: version, Time: at, Bound: "<= " + maxPSI}
 	switch {
 	case p.candidate == nil || p.stable == nil:
-		m.Verdict, m.Message = servingv1alpha1.VerdictNoData, "no stable version to compare with"
+		m.Verdict, m.Message = servingv1alpha1.VerdictNoData, noStable
 		return m
 	case p.candidate.Err != nil || p.stable.Err != nil:
 		sideErr(&m, p.candidate, p.stable)

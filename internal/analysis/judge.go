@@ -115,28 +115,11 @@ func judgeSamples(spec *servingv1alpha1.AnalysisSpec, version string, samples []
 	var out []servingv1alpha1.Measurement
 	floor := ""
 	var stableAccuracy, candAccuracy *Sample
-	pairs, cand, counts := map[string]*pair{}, map[string]*Sample{}, map[string]*Sample{}
+	vs := newAgainstStable()
 	for i := range samples {
 		s := &samples[i]
-		if !s.Custom && (s.Metric == MetricJudgeRequests || s.Metric == MetricJudgeErrors) {
-			counts[s.Metric+"@"+s.Version] = s
+		if vs.take(s, version) {
 			continue
-		}
-		if comparedSample(s, version) {
-			p := pairs[s.Metric]
-			if p == nil {
-				p = &pair{}
-				pairs[s.Metric] = p
-			}
-			if s.Histogram && s.Version == version {
-				p.candidate = s
-			} else {
-				p.stable = s
-			}
-			continue
-		}
-		if !s.Custom {
-			cand[s.Metric] = s
 		}
 		if s.Metric == MetricAccuracy && !s.Custom {
 			// Judged below, candidate against stable.
@@ -156,11 +139,11 @@ func judgeSamples(spec *servingv1alpha1.AnalysisSpec, version string, samples []
 	if spec.Triggers != nil && spec.Triggers.AccuracyDrop != nil {
 		out = append(out, judgeAccuracyDrop(spec, version, candAccuracy, stableAccuracy, at))
 	}
-	out = append(out, judgeComparisons(spec, version, pairs, cand, at)...)
+	out = append(out, judgeComparisons(spec, version, vs.pairs, vs.cand, at)...)
 	var judged *servingv1alpha1.JudgeStatus
 	if spec.Judge != nil && spec.Judge.Method == servingv1alpha1.JudgeSequential {
 		var m servingv1alpha1.Measurement
-		m, judged = judgeSequential(spec, version, counts, at)
+		m, judged = judgeSequential(spec, version, vs.counts, at)
 		out = append(out, m)
 	}
 	if floor != "" {

@@ -81,7 +81,7 @@ func judgeSequential(spec *servingv1alpha1.AnalysisSpec, version string, counts 
 		}
 	}
 	if stableVersion == "" {
-		m.Verdict, m.Message = servingv1alpha1.VerdictNoData, "no stable version to compare with"
+		m.Verdict, m.Message = servingv1alpha1.VerdictNoData, noStable
 		return m, nil
 	}
 	conf, err1 := strconv.ParseFloat(orDefault(string(j.Confidence), "0.95"), 64)

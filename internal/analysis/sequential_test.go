@@ -138,7 +138,7 @@ func TestJudgeQueries(t *testing.T) {
 	g.Expect(qs).To(HaveLen(4))
 	sel := `namespace="risk",modeldeployment="fraud-scorer",version=`
 	g.Expect(qs[0].Metric).To(Equal(MetricJudgeRequests))
-	g.Expect(qs[0].PromQL).To(Equal(`sum(increase(model_requests_total{` + sel + `"2.0.0"}[7m]))`), "counted since the analysis began")
+	g.Expect(qs[0].PromQL).To(Equal(`sum(increase(model_requests_total{`+sel+`"2.0.0"}[7m]))`), "counted since the analysis began")
 	g.Expect(qs[3].PromQL).To(Equal(`sum(increase(model_requests_total{` + sel + `"1.0.0",code=~"5.."}[7m])) or vector(0)`))
 
 	qs, err = JudgeQueries(md, "2.0.0", "1.0.0", time.Minute, now.Add(-10*time.Second), now)
