@@ -75,7 +75,9 @@ func judgeSequential(spec *servingv1alpha1.AnalysisSpec, version string, counts 
 		}
 		if s.Metric == MetricJudgeRequests {
 			side.Requests = s.Value
-			m.Query = s.PromQL
+			if side == &cand {
+				m.Query = s.PromQL
+			}
 		} else {
 			side.Errors = s.Value
 		}

@@ -92,6 +92,7 @@ func TestSequentialJudge(t *testing.T) {
 			g.Expect(st.Judge.Message).To(Equal(m.Message))
 			g.Expect(m.Bound).To(Equal("<= " + string(tt.spec.Judge.TolerancePercent)))
 			g.Expect(m.Message).To(ContainSubstring("requests of version 2.0.0"))
+			g.Expect(m.Query).To(Equal(MetricJudgeRequests+"{2.0.0}"), "the candidate's count")
 		})
 	}
 }

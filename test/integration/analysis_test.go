@@ -45,12 +45,18 @@ func newMetricsAPI() *metricsAPI {
 				return
 			}
 		}
+		// The longest metric that matches answers, so that a story can set a
+		// query apart from others it is a part of.
+		best, value := "", ""
 		for key, v := range m.values {
 			metric, version, _ := strings.Cut(key, "@")
-			if strings.Contains(q, metric) && strings.Contains(q, fmt.Sprintf("version=%q", version)) {
-				_, _ = fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[%d,%q]}]}}`, time.Now().Unix(), v)
-				return
+			if strings.Contains(q, metric) && strings.Contains(q, fmt.Sprintf("version=%q", version)) && len(metric) > len(best) {
+				best, value = metric, v
 			}
+		}
+		if best != "" {
+			_, _ = fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[%d,%q]}]}}`, time.Now().Unix(), value)
+			return
 		}
 		_, _ = fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
 	}))

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -153,5 +154,60 @@ var _ = Describe("Analysis against the stable version", func() {
 			HaveField("Verdict", servingv1alpha1.VerdictPass))), "its error rate is stable's")
 		Expect(cur.Status.Stable.Version).To(Equal("1.0.0"))
 		Eventually(weightsOf(key)).Should(Equal(map[string]int32{md.Name + "-stable": 100, md.Name + "-candidate": 0}), "a shadow serves no user")
+	})
+
+	It("lets the sequential judge finish a canary early on cumulative counts, and roll back a worse version", func() {
+		ns, prom, md := analyzedCanary(nil)
+		key := objectKey(md)
+		// errorCount is the one query counting failed requests since the start.
+		errorCount := func(version string) string {
+			return fmt.Sprintf(`increase(model_requests_total{namespace=%q,modeldeployment=%q,version=%q,code=~"5.."}`, ns, md.Name, version)
+		}
+		counts := func(version, requests, errors string) {
+			prom.set("increase(model_requests_total", version, requests)
+			prom.set(errorCount(version), version, errors)
+		}
+
+		By("running the steps while the counts cannot tell the versions apart")
+		counts("1.0.0", "5000", "50")
+		counts("1.1.0", "5000", "50")
+		prom.set(`code=~"5.."`, "1.1.0", "1")
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) {
+			cur.Spec.Model.Version = "1.1.0"
+			cur.Spec.Strategy.Canary.Steps = []servingv1alpha1.CanaryStep{{Weight: 10}, {Weight: 50, Pause: &servingv1alpha1.Pause{Duration: &metav1.Duration{Duration: time.Hour}}}, {Weight: 80}}
+			cur.Spec.Analysis.Judge = &servingv1alpha1.JudgeSpec{Method: servingv1alpha1.JudgeSequential, Confidence: "0.95", TolerancePercent: "1", PromoteEarly: true}
+		})
+		candidate := deploymentOf(ns, md.Name, "1.1.0")
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
+		playDeploymentController(candidate)
+		Eventually(func() int32 { return getMD(key).Status.Candidate.Step }).Should(BeEquivalentTo(1), "a Continue passes the step")
+		playDeploymentController(candidate)
+		Eventually(readyReason(key)).Should(Equal("Pausing"))
+		judge := getMD(key).Status.Analysis.Judge
+		Expect(judge).NotTo(BeNil())
+		Expect(judge.Verdict).To(Equal(servingv1alpha1.JudgeContinue))
+		Expect(judge.Message).To(HavePrefix("Continue: candidate error rate "))
+		Expect(getMD(key).Status.Analysis.Measurements).To(ContainElement(And(HaveField("Metric", "judge"), HaveField("Bound", "<= 1"),
+			HaveField("Query", MatchRegexp(`increase\(model_requests_total\{.*version="1\.1\.0"\}\[[0-9]+s\]\)`)))),
+			"counted from the candidate's start, not over one interval")
+
+		By("promoting it, pause and all, once they show it within a point of stable's")
+		counts("1.0.0", "20000", "200")
+		counts("1.1.0", "20000", "200")
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(2))
+		playDeploymentController(candidate)
+		Eventually(func() string { return getMD(key).Status.Stable.Version }).Should(Equal("1.1.0"))
+		Expect(eventReasons(ns, md.Name)).To(ContainElement("PassedEarly"))
+
+		By("rolling back a version whose errors are shown five times stable's")
+		counts("1.2.0", "20000", "1000")
+		prom.set(`code=~"5.."`, "1.2.0", "4")
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) { cur.Spec.Model.Version = "1.2.0" })
+		candidate = deploymentOf(ns, md.Name, "1.2.0")
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
+		playDeploymentController(candidate)
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseRolledBack))
+		Expect(meta.FindStatusCondition(getMD(key).Status.Conditions, servingv1alpha1.ConditionRolledBack).Message).To(
+			MatchRegexp(`judge of version 1\.2\.0 is [0-9.]+, outside the bound <= 1 \(Breach: candidate error rate [0-9.]+% to [0-9.]+%, stable [0-9.]+% to [0-9.]+%`))
 	})
 })
