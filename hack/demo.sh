@@ -210,12 +210,21 @@ watch_until '{.status.phase}' RolledBack
 k -n "$namespace" get md fraud-scorer -o 'jsonpath={.status.conditions[?(@.type=="RolledBack")].reason}: {.status.conditions[?(@.type=="RolledBack")].message}{"\n"}'
 k -n "$namespace" get md fraud-scorer -o 'jsonpath={range .status.history[*]}{.outcome}{"\t"}{.version}{"\t"}{.reason}{"\n"}{end}'
 
+bold "14. A version whose scores drift: 2.6.0 adds 0.3 to every probability of fraud, with no more errors than stable; modelgate compares its scores with stable's and rolls it back"
+k -n "$namespace" patch md fraud-scorer --type=json -p '[{"op":"replace","path":"/spec/model/version","value":"2.6.0"},{"op":"replace","path":"/spec/template/spec/containers/0/args","value":["--score-shift=0.3"]}]'
+watch_until '{.status.rejected.version}' 2.6.0
+k -n "$namespace" get md fraud-scorer -o 'jsonpath={.status.conditions[?(@.type=="RolledBack")].reason}: {.status.conditions[?(@.type=="RolledBack")].message}{"\n"}'
+echo "Its error rate and its scores against stable's, last round:"
+k -n "$namespace" get md fraud-scorer -o 'jsonpath={range .status.analysis.measurements[*]}  {.metric} of {.version}: {.verdict} {.value} (bound {.bound}){"\n"}{end}' | grep -E 'errorRate|predictionDrift' | awk 'NR <= 2'
+echo "kubectl modelgate status says:"
+"${GO:-go}" run ./cmd/kubectl-modelgate status fraud-scorer -n "$namespace" --kubeconfig "$kubeconfig" | grep -m1 'predictionDrift of version'
+
 cat <<EOF
 
 The demo cluster is up. To use it:
   export KUBECONFIG=$kubeconfig
   $KUBECTL -n $namespace get md
-  $KUBECTL -n $namespace patch md fraud-scorer --type=json -p '[{"op":"replace","path":"/spec/model/version","value":"2.6.0"},{"op":"remove","path":"/spec/template/spec/containers/0/args"}]'
+  $KUBECTL -n $namespace patch md fraud-scorer --type=json -p '[{"op":"replace","path":"/spec/model/version","value":"2.7.0"},{"op":"remove","path":"/spec/template/spec/containers/0/args"}]'
   $KUBECTL -n $namespace annotate md fraud-scorer serving.modelgate.dev/abort="looks wrong" --overwrite
   $KUBECTL -n $namespace get md -w
 Score a payment through the Service, or a pod IP, by the data plane's proxy:

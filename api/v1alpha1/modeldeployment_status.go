@@ -347,6 +347,37 @@ type AnalysisStatus struct {
 	// +listType=atomic
 	// +optional
 	Measurements []Measurement `json:"measurements,omitempty"`
+	// judge is the statistical judge's verdict at the last round, when
+	// spec.analysis.judge is declared.
+	// +optional
+	Judge *JudgeStatus `json:"judge,omitempty"`
+}
+
+// JudgeVerdict is what the sequential judge decided at a look.
+// +kubebuilder:validation:Enum=Continue;Breach;PassEarly
+type JudgeVerdict string
+
+const (
+	// JudgeContinue: not enough evidence either way yet.
+	JudgeContinue JudgeVerdict = "Continue"
+	// JudgeBreach: the candidate's error rate is shown above the stable's by
+	// more than the tolerance.
+	JudgeBreach JudgeVerdict = "Breach"
+	// JudgePassEarly: it is shown above the stable's by less than the
+	// tolerance, or below it.
+	JudgePassEarly JudgeVerdict = "PassEarly"
+)
+
+// JudgeStatus is the sequential judge's verdict on the counts since the
+// candidate's analysis began.
+type JudgeStatus struct {
+	// time of the round the judge looked at, to the microsecond.
+	Time metav1.MicroTime `json:"time"`
+	// verdict of the judge.
+	Verdict JudgeVerdict `json:"verdict"`
+	// message gives the intervals the verdict was read from.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // AnalysisRound is one round of measurements, judged as a whole: Breach when

@@ -98,7 +98,7 @@ func TestJudge(t *testing.T) {
 		},
 		{
 			name: "accuracy 10% below stable's, relative", spec: spec(), samples: with(healthy(), sample(MetricAccuracy, "2.0.0", 0.846)),
-			round: breach, breaches: 1, message: "accuracyDrop of version 2.0.0 is 10, outside the bound <= 2",
+			round: breach, breaches: 1, message: "accuracyDrop of version 2.0.0 is 10, outside the bound <= 2 (accuracy 0.846 against 0.94 of version 1.0.0)",
 		},
 		{
 			name: "accuracy above stable's: a negative drop passes", spec: spec(), samples: with(healthy(), sample(MetricAccuracy, "2.0.0", 0.99)),

@@ -9,13 +9,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/drift"
 )
 
-// Sample is what one query answered: a value, ErrNoData, or another error.
+// Sample is what one query answered: a value (Buckets for a
+// Query.Histogram), ErrNoData, or another error.
 type Sample struct {
 	Query
-	Value float64
-	Err   error
+	Value   float64
+	Buckets []drift.Bucket
+	Err     error
 }
 
 // keepPerMetric is how many measurements of each metric and version status keeps.
@@ -33,7 +36,10 @@ func Judge(spec *servingv1alpha1.AnalysisSpec, version string, samples []Sample,
 		st = prev.DeepCopy()
 	}
 	at := metav1.NewTime(now)
-	measured := judgeSamples(spec, version, samples, at)
+	measured, judged := judgeSamples(spec, version, samples, at)
+	if judged != nil || spec.Judge == nil {
+		st.Judge = judged
+	}
 
 	round := servingv1alpha1.AnalysisRound{Time: metav1.NewMicroTime(now), Verdict: servingv1alpha1.VerdictPass}
 	var breach, noData, failed *servingv1alpha1.Measurement
@@ -105,12 +111,16 @@ func PassedSince(st *servingv1alpha1.AnalysisStatus, version string, t time.Time
 // judgeSamples judges each sample against its bound. The sample-size floor
 // applies last: with fewer requests than minSampleSize in the window, the
 // other metrics have no data to speak of.
-func judgeSamples(spec *servingv1alpha1.AnalysisSpec, version string, samples []Sample, at metav1.Time) []servingv1alpha1.Measurement {
+func judgeSamples(spec *servingv1alpha1.AnalysisSpec, version string, samples []Sample, at metav1.Time) ([]servingv1alpha1.Measurement, *servingv1alpha1.JudgeStatus) {
 	var out []servingv1alpha1.Measurement
 	floor := ""
 	var stableAccuracy, candAccuracy *Sample
+	vs := newAgainstStable()
 	for i := range samples {
 		s := &samples[i]
+		if vs.take(s, version) {
+			continue
+		}
 		if s.Metric == MetricAccuracy && !s.Custom {
 			// Judged below, candidate against stable.
 			if s.Version == version {
@@ -129,6 +139,13 @@ func judgeSamples(spec *servingv1alpha1.AnalysisSpec, version string, samples []
 	if spec.Triggers != nil && spec.Triggers.AccuracyDrop != nil {
 		out = append(out, judgeAccuracyDrop(spec, version, candAccuracy, stableAccuracy, at))
 	}
+	out = append(out, judgeComparisons(spec, version, vs.pairs, vs.cand, at)...)
+	var judged *servingv1alpha1.JudgeStatus
+	if spec.Judge != nil && spec.Judge.Method == servingv1alpha1.JudgeSequential {
+		var m servingv1alpha1.Measurement
+		m, judged = judgeSequential(spec, version, vs.counts, at)
+		out = append(out, m)
+	}
 	if floor != "" {
 		for i := range out {
 			if out[i].Metric != MetricRequests && out[i].Verdict != servingv1alpha1.VerdictError {
@@ -136,7 +153,7 @@ func judgeSamples(spec *servingv1alpha1.AnalysisSpec, version string, samples []
 			}
 		}
 	}
-	return out
+	return out, judged
 }
 
 // judgeSample judges one sample other than accuracy against its bound.
@@ -262,6 +279,9 @@ func keepRecent(ms []servingv1alpha1.Measurement) []servingv1alpha1.Measurement 
 func describe(m *servingv1alpha1.Measurement) string {
 	switch m.Verdict {
 	case servingv1alpha1.VerdictBreach:
+		if m.Message != "" {
+			return fmt.Sprintf("%s of version %s is %s, outside the bound %s (%s)", m.Metric, m.Version, m.Value, m.Bound, m.Message)
+		}
 		return fmt.Sprintf("%s of version %s is %s, outside the bound %s", m.Metric, m.Version, m.Value, m.Bound)
 	case servingv1alpha1.VerdictNoData:
 		return fmt.Sprintf("%s of version %s has no data: %s", m.Metric, m.Version, m.Message)

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/drift"
 )
 
 // ErrNoData is returned for a query whose answer holds no number: no series
@@ -43,6 +44,10 @@ func NewPrometheus(address, bearerToken string, timeout time.Duration, transport
 
 // Measure runs q's PromQL at at.
 func (p *Prometheus) Measure(ctx context.Context, q Query, at time.Time) Sample {
+	if q.Histogram {
+		h, err := p.Histogram(ctx, q.PromQL, at)
+		return Sample{Query: q, Buckets: h, Err: err}
+	}
 	v, err := p.Query(ctx, q.PromQL, at)
 	return Sample{Query: q, Value: v, Err: err}
 }
@@ -101,6 +106,37 @@ func (p *Prometheus) Query(ctx context.Context, promql string, at time.Time) (fl
 		return 0, ErrNoData
 	}
 	return value, nil
+}
+
+// Histogram returns the cumulative buckets a query answers at a time, one
+// series per le label: ErrNoData when the answer is empty.
+func (p *Prometheus) Histogram(ctx context.Context, promql string, at time.Time) ([]drift.Bucket, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	v, _, err := p.api.Query(ctx, promql, at, promv1.WithTimeout(p.timeout))
+	if err != nil {
+		return nil, fmt.Errorf("querying Prometheus: %w", err)
+	}
+	r, ok := v.(model.Vector)
+	if !ok {
+		return nil, fmt.Errorf("the query returned a %s, not one series per bucket: sum by (le)", v.Type())
+	}
+	if len(r) == 0 {
+		return nil, ErrNoData
+	}
+	out := make([]drift.Bucket, 0, len(r))
+	for _, s := range r {
+		le, ok := s.Metric[model.BucketLabel]
+		if !ok {
+			return nil, fmt.Errorf("a series of the answer has no le label: sum by (le)")
+		}
+		ub, err := parseLe(string(le))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, drift.Bucket{UpperBound: ub, Count: float64(s.Value)})
+	}
+	return out, nil
 }
 
 type bearer struct {

@@ -39,6 +39,11 @@ var DefaultQueries = servingv1alpha1.QueryTemplates{
 	LatencyP95: `1000 * histogram_quantile(0.95, sum by (le) (rate(model_request_duration_seconds_bucket{` + selector + `}[{{.Window}}])))`,
 	Accuracy: `sum(rate(model_feedback_total{` + selector + `,outcome="correct"}[{{.Window}}]))` +
 		` / sum(rate(model_feedback_total{` + selector + `}[{{.Window}}]))`,
+	// No failed request leaves no series with a 5xx code: that is zero
+	// errors, as long as the version has requests (asked beside it).
+	ErrorCount:      `sum(increase(model_requests_total{` + selector + `,code=~"5.."}[{{.Window}}])) or vector(0)`,
+	PredictionScore: `sum by (le) (increase(model_prediction_score_bucket{` + selector + `}[{{.Window}}]))`,
+	FeatureValue:    `sum by (le) (increase(model_feature_value_bucket{` + selector + `,feature="{{.Feature}}"}[{{.Window}}]))`,
 }
 
 // Vars are the variables of a query template.
@@ -46,6 +51,8 @@ type Vars struct {
 	Namespace, Name, Version string
 	// Window is the range of the rates, in Prometheus' duration syntax.
 	Window string
+	// Feature is the input feature of a featureValue histogram.
+	Feature string
 }
 
 // Query is one measurement to take: a named metric of one version.
@@ -62,6 +69,9 @@ type Query struct {
 	// Custom marks a metric of spec.analysis.metrics, judged against its own
 	// bounds whatever its name.
 	Custom bool
+	// Histogram asks for a distribution, one cumulative count per bucket
+	// bound (Sample.Histogram), instead of one number.
+	Histogram bool
 }
 
 // Window turns the analysis interval into a PromQL range. Rates need two
@@ -87,37 +97,50 @@ func Queries(md *servingv1alpha1.ModelDeployment, candidate, stable string, inte
 		tpl.ErrorRate = orDefault(o.ErrorRate, tpl.ErrorRate)
 		tpl.LatencyP95 = orDefault(o.LatencyP95, tpl.LatencyP95)
 		tpl.Accuracy = orDefault(o.Accuracy, tpl.Accuracy)
+		tpl.ErrorCount = orDefault(o.ErrorCount, tpl.ErrorCount)
+		tpl.PredictionScore = orDefault(o.PredictionScore, tpl.PredictionScore)
+		tpl.FeatureValue = orDefault(o.FeatureValue, tpl.FeatureValue)
 	}
 	vars := func(version string) Vars {
 		return Vars{Namespace: md.Namespace, Name: md.Name, Version: version, Window: Window(interval)}
 	}
-	type wanted struct {
-		metric, version, field, template string
-		custom                           bool
-	}
-	list := []wanted{{MetricRequests, candidate, "spec.analysis.prometheus.queries.requestCount", tpl.RequestCount, false}}
+	list := []wanted{{metric: MetricRequests, version: candidate, field: "spec.analysis.prometheus.queries.requestCount", template: tpl.RequestCount}}
 	if t := spec.Triggers; t != nil {
 		if t.ErrorRate != nil {
-			list = append(list, wanted{MetricErrorRate, candidate, "spec.analysis.prometheus.queries.errorRate", tpl.ErrorRate, false})
+			list = append(list, wanted{metric: MetricErrorRate, version: candidate, field: "spec.analysis.prometheus.queries.errorRate", template: tpl.ErrorRate})
 		}
 		if t.LatencyP95 != nil {
-			list = append(list, wanted{MetricLatencyP95, candidate, "spec.analysis.prometheus.queries.latencyP95", tpl.LatencyP95, false})
+			list = append(list, wanted{metric: MetricLatencyP95, version: candidate, field: "spec.analysis.prometheus.queries.latencyP95", template: tpl.LatencyP95})
 		}
 		if t.AccuracyDrop != nil && stable != "" {
-			list = append(list, wanted{MetricAccuracy, candidate, "spec.analysis.prometheus.queries.accuracy", tpl.Accuracy, false},
-				wanted{MetricAccuracy, stable, "spec.analysis.prometheus.queries.accuracy", tpl.Accuracy, false})
+			list = append(list, wanted{metric: MetricAccuracy, version: candidate, field: "spec.analysis.prometheus.queries.accuracy", template: tpl.Accuracy},
+				wanted{metric: MetricAccuracy, version: stable, field: "spec.analysis.prometheus.queries.accuracy", template: tpl.Accuracy})
 		}
+		list = append(list, comparisons(t, tpl, candidate, stable)...)
 	}
 	for i, m := range spec.Metrics {
-		list = append(list, wanted{m.Name, candidate, fmt.Sprintf("spec.analysis.metrics[%d].query", i), m.Query, true})
+		list = append(list, wanted{metric: m.Name, version: candidate, field: fmt.Sprintf("spec.analysis.metrics[%d].query", i), template: m.Query, custom: true})
 	}
+	return renderAll(list, vars, window(interval))
+}
+
+// wanted is a query to render.
+type wanted struct {
+	metric, version, field, template string
+	feature                          string
+	custom, histogram                bool
+}
+
+func renderAll(list []wanted, vars func(version string) Vars, w time.Duration) ([]Query, error) {
 	out := make([]Query, 0, len(list))
-	for _, w := range list {
-		q, err := render(w.template, vars(w.version))
+	for _, l := range list {
+		v := vars(l.version)
+		v.Feature = l.feature
+		q, err := render(l.template, v)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", w.field, err)
+			return nil, fmt.Errorf("%s: %w", l.field, err)
 		}
-		out = append(out, Query{Metric: w.metric, Version: w.version, Window: window(interval), PromQL: q, Custom: w.custom})
+		out = append(out, Query{Metric: l.metric, Version: l.version, Window: w, PromQL: q, Custom: l.custom, Histogram: l.histogram})
 	}
 	return out, nil
 }

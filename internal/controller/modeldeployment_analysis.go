@@ -58,6 +58,11 @@ func (r *ModelDeploymentReconciler) gatherAnalysis(ctx context.Context, s *scope
 	if err != nil {
 		return reconcile.TerminalError(invalidSpec{err})
 	}
+	counts, err := analysis.JudgeQueries(md, version, baseline, interval, analysisBegan(md, version, since), s.now.Time)
+	if err != nil {
+		return reconcile.TerminalError(invalidSpec{err})
+	}
+	queries = append(queries, counts...)
 	key := analysis.RoundKey{Namespace: md.Namespace, Name: md.Name, Version: version, Due: due.UnixNano()}
 	factory, at, namespace, forProvider := r.metricsProvider(kind), s.now.Time, md.Namespace, md.DeepCopy()
 	round, done := r.rounds().Ensure(key, func(ctx context.Context) analysis.Round {
@@ -77,6 +82,16 @@ func (r *ModelDeploymentReconciler) gatherAnalysis(ctx context.Context, s *scope
 	s.analysisJudged = true
 	s.analysisDue = interval
 	return nil
+}
+
+// analysisBegan is when the analysis of version began, for the sequential
+// judge's cumulative counts: when the candidate started, whatever its step;
+// since, for a promoted version baking.
+func analysisBegan(md *servingv1alpha1.ModelDeployment, version string, since time.Time) time.Time {
+	if c := md.Status.Candidate; c != nil && c.Version == version && c.StartedAt != nil {
+		return c.StartedAt.Time
+	}
+	return since
 }
 
 // metricsProvider is the factory of the metrics provider of kind; one that

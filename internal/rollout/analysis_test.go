@@ -135,3 +135,42 @@ func TestBake(t *testing.T) {
 	g.Expect(d.Previous).To(BeNil())
 	g.Expect(c.sizes()).To(Equal(map[string]int32{"2.3.0": 10}), "the bake is over: the old version goes")
 }
+
+func TestCanaryFinishesEarlyOnTheJudge(t *testing.T) {
+	stepStart := metav1.NewTime(now.Add(-time.Minute))
+	judged := func(verdict servingv1alpha1.JudgeVerdict) *servingv1alpha1.AnalysisStatus {
+		st := round("2.3.0", now.Time, servingv1alpha1.VerdictPass, 0)
+		st.Judge = &servingv1alpha1.JudgeStatus{Time: st.LastRound.Time, Verdict: verdict, Message: string(verdict) + ": candidate error rate 0.71% to 1.52%"}
+		return st
+	}
+	judge := func(promoteEarly bool) func(*servingv1alpha1.ModelDeployment) {
+		return func(md *servingv1alpha1.ModelDeployment) {
+			md.Spec.Analysis.Judge = &servingv1alpha1.JudgeSpec{Method: servingv1alpha1.JudgeSequential, TolerancePercent: "1", PromoteEarly: promoteEarly}
+		}
+	}
+	tests := []struct {
+		name         string
+		promoteEarly bool
+		analysis     *servingv1alpha1.AnalysisStatus
+		step         int32
+		reason       string
+	}{
+		{"PassEarly with promoteEarly: skips the remaining steps", true, judged(servingv1alpha1.JudgePassEarly), 3, "Promoting"},
+		{"PassEarly without promoteEarly: the next step", false, judged(servingv1alpha1.JudgePassEarly), 1, "WaitingForPods"},
+		{"Continue: the next step", true, judged(servingv1alpha1.JudgeContinue), 1, "WaitingForPods"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			md := canaryMD(withAnalysis, judge(tt.promoteEarly), withCandidate("2.3.0", 10), atStep(0, stepStart))
+			d := Decide(Input{MD: md, TemplateHash: hashNew, Now: now, Deployments: deps(stableAt(10), candAt(1, 1)), Analysis: tt.analysis})
+			g.Expect(d.Phase).To(Equal(servingv1alpha1.PhaseProgressing))
+			g.Expect(d.Ready.Reason).To(Equal(tt.reason))
+			g.Expect(canarySummary(d).Step).To(Equal(tt.step))
+			if tt.step == 3 {
+				g.Expect(d.Events).To(ContainElement(And(HaveField("Reason", ReasonPassedEarly),
+					HaveField("Message", "Version 2.3.0 passed the sequential judge early and skips the remaining canary steps: PassEarly: candidate error rate 0.71% to 1.52%"))))
+			}
+		})
+	}
+}

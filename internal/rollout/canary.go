@@ -104,6 +104,14 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 			paused(d, ReasonPaused, where+": paused by spec.paused")
 			return
 		}
+		// The judge's early pass ends the steps, their pauses included, within
+		// the deployment window.
+		if why, early := analysis.PassedEarly(md.Spec.Analysis, in.Analysis, want, c.StepStartedAt.Time); early && analyzed(md) && !outsideWindow(in) {
+			c.Step = last
+			d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonPassedEarly,
+				fmt.Sprintf("Version %s passed the sequential judge early and skips the remaining canary steps: %s", want, why)})
+			continue
+		}
 		if pausing(d, in, step, where, obs, found) {
 			return
 		}

@@ -8,6 +8,7 @@ const (
 	ReasonSuperseded        = "Superseded"
 	ReasonStepAdvanced      = "StepAdvanced"
 	ReasonPromoteRequested  = "PromoteRequested"
+	ReasonPassedEarly       = "PassedEarly"
 	ReasonRetryRequested    = "RetryRequested"
 	ReasonExperimentStarted = "ExperimentStarted"
 	ReasonAnalysisPassed    = "AnalysisPassed"

@@ -195,6 +195,9 @@ func writeMeasurements(b *strings.Builder, st *servingv1alpha1.ModelDeploymentSt
 			}
 			table(b, "  ", rows)
 		}
+		if j := a.Judge; j != nil {
+			fmt.Fprintf(b, "  Sequential judge, %s: %s\n", ago(j.Time.Time, now), j.Message)
+		}
 	}
 	if lt := st.LoadTest; lt != nil {
 		fmt.Fprintf(b, "\n%s of version %s: %s, %s\n", style.Bold("Load test"), dash(lt.Version), lt.Verdict, at(lt.Time, now))

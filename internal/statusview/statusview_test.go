@@ -127,3 +127,15 @@ Business Continuity
         No PodDisruptionBudget
 `))
 }
+
+func TestStatusShowsTheJudge(t *testing.T) {
+	g := NewWithT(t)
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	md := &servingv1alpha1.ModelDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: "risk", Name: "fraud-scorer"}}
+	md.Status.Analysis = &servingv1alpha1.AnalysisStatus{Version: "2.0.0", Judge: &servingv1alpha1.JudgeStatus{
+		Time: metav1.NewMicroTime(now.Add(-30 * time.Second)), Verdict: servingv1alpha1.JudgeContinue,
+		Message: "Continue: candidate error rate 0.57% to 1.60%, stable 0.57% to 1.60%, difference -1.03 to +1.03 points"}}
+	var b strings.Builder
+	g.Expect(Status(&b, md, now, Style{})).To(Succeed())
+	g.Expect(b.String()).To(ContainSubstring("  Sequential judge, 2026-12-04T11:59:30Z, 30s ago: Continue: candidate error rate 0.57% to 1.60%, stable 0.57% to 1.60%, difference -1.03 to +1.03 points\n"))
+}

@@ -22,12 +22,15 @@ const analysisNS = "analysis"
 
 // analysed is a ModelDeployment of the sample model server doing a two-step
 // canary analysed on prom every 2 s: error rate, P95 latency and accuracy
-// against the stable version, with a bake when given. args are the server's
-// faults.
-func analysed(prom, version, args, errorPercent, bake string) string {
+// against the stable version, with a bake and more triggers when given. args
+// are the server's faults.
+func analysed(prom, version, args, errorPercent, bake string, triggers ...string) string {
 	bakeLine := ""
 	if bake != "" {
 		bakeLine = "\n    bake: " + bake
+	}
+	for _, t := range triggers {
+		bakeLine = "\n      " + t + bakeLine
 	}
 	return fmt.Sprintf(`
 apiVersion: serving.modelgate.dev/v1alpha1
@@ -68,8 +71,8 @@ var _ = Describe("Analysis on the real data plane and a real Prometheus", Ordere
 		}
 	}
 	phase := get("{.status.phase}", "md/scorer")
-	apply := func(version, args, errorPercent, bake string) {
-		kubectl("-n", analysisNS, "apply", "-f", writeTemp(analysed(prom.URL, version, args, errorPercent, bake)))
+	apply := func(version, args, errorPercent, bake string, triggers ...string) {
+		kubectl("-n", analysisNS, "apply", "-f", writeTemp(analysed(prom.URL, version, args, errorPercent, bake, triggers...)))
 	}
 
 	BeforeAll(func() {
@@ -128,6 +131,17 @@ var _ = Describe("Analysis on the real data plane and a real Prometheus", Ordere
 		apply("1.3.0", `"--flip-ratio=0.6"`, "5", "")
 		Eventually(phase, "3m").Should(Equal("RolledBack"))
 		Expect(get("{.status.conditions[?(@.type==\"RolledBack\")].message}", "md/scorer")()).To(MatchRegexp(`accuracyDrop of version 1\.3\.0 is [0-9.]+, outside the bound <= 25`))
+		Expect(get("{.status.stable.version}", "md/scorer")()).To(Equal("1.1.0"))
+	})
+
+	It("rolls back a version whose scores shifted on prediction drift while its error rate passes", func() {
+		apply("1.3.1", `"--score-shift=0.3"`, "5", "", `predictionDrift: {maxPSI: "0.25"}`)
+		Eventually(phase, "3m").Should(Equal("RolledBack"))
+		Expect(get("{.status.rejected.version}", "md/scorer")()).To(Equal("1.3.1"))
+		Expect(get("{.status.conditions[?(@.type==\"RolledBack\")].message}", "md/scorer")()).To(
+			MatchRegexp(`predictionDrift of version 1\.3\.1 is [0-9.]+, outside the bound <= 0\.25 \(PSI [0-9.]+ \(noise [0-9.e-]+\): \(`))
+		Expect(get("{range .status.analysis.measurements[?(@.version==\"1.3.1\")]}{.metric}={.verdict} {end}", "md/scorer")()).
+			To(And(ContainSubstring("errorRate=Pass"), ContainSubstring("predictionDrift=Breach")))
 		Expect(get("{.status.stable.version}", "md/scorer")()).To(Equal("1.1.0"))
 	})
 

@@ -24,12 +24,13 @@ import (
 type metricsAPI struct {
 	mu      sync.Mutex
 	values  map[string]string // "metric@version" -> value; absent means no series
+	hists   map[string]string // "metric@version" -> the series of a histogram, by le
 	queries int
 	srv     *httptest.Server
 }
 
 func newMetricsAPI() *metricsAPI {
-	m := &metricsAPI{values: map[string]string{}}
+	m := &metricsAPI{values: map[string]string{}, hists: map[string]string{}}
 	m.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm()
 		q := r.Form.Get("query")
@@ -37,12 +38,25 @@ func newMetricsAPI() *metricsAPI {
 		defer m.mu.Unlock()
 		m.queries++
 		w.Header().Set("Content-Type", "application/json")
-		for key, v := range m.values {
+		for key, series := range m.hists {
 			metric, version, _ := strings.Cut(key, "@")
 			if strings.Contains(q, metric) && strings.Contains(q, fmt.Sprintf("version=%q", version)) {
-				_, _ = fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[%d,%q]}]}}`, time.Now().Unix(), v)
+				_, _ = fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[%s]}}`, series)
 				return
 			}
+		}
+		// The longest metric that matches answers, so that a story can set a
+		// query apart from others it is a part of.
+		best, value := "", ""
+		for key, v := range m.values {
+			metric, version, _ := strings.Cut(key, "@")
+			if strings.Contains(q, metric) && strings.Contains(q, fmt.Sprintf("version=%q", version)) && len(metric) > len(best) {
+				best, value = metric, v
+			}
+		}
+		if best != "" {
+			_, _ = fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[%d,%q]}]}}`, time.Now().Unix(), value)
+			return
 		}
 		_, _ = fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
 	}))
@@ -62,6 +76,18 @@ func (m *metricsAPI) set(metric, version, value string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.values[metric+"@"+version] = value
+}
+
+// setHistogram makes a histogram query of metric for version answer the
+// cumulative counts given, one per le bound.
+func (m *metricsAPI) setHistogram(metric, version string, buckets map[string]float64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var series []string
+	for le, n := range buckets {
+		series = append(series, fmt.Sprintf(`{"metric":{"le":%q},"value":[%d,"%g"]}`, le, time.Now().Unix(), n))
+	}
+	m.hists[metric+"@"+version] = strings.Join(series, ",")
 }
 
 // analyzedCanary is 1.0.0 deployed on 2 pods, with a one-step canary analysed
