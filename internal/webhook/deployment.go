@@ -167,7 +167,8 @@ func overridesOf(v any) []servingv1alpha1.ChecklistOverride {
 // +kubebuilder:rbac:groups=serving.modelgate.dev,resources=modeldeploymentpolicies,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 
-// DeploymentValidator checks what the API schema cannot: time zones, and the
+// DeploymentValidator checks what the API schema cannot: time zones, query
+// templates (placeholders only), and the
 // ModelDeploymentPolicies that select the ModelDeployment (floors, sign-offs,
 // who may override a deployment window), against the request's identity.
 type DeploymentValidator struct {
@@ -199,6 +200,7 @@ func (DeploymentValidator) ValidateDelete(context.Context, *servingv1alpha1.Mode
 
 func (v DeploymentValidator) validate(ctx context.Context, oldMD, md *servingv1alpha1.ModelDeployment) (admission.Warnings, error) {
 	errs := window.Validate(md.Spec.DeploymentWindows)
+	errs = append(errs, validateQueries(md)...)
 	if v.Reader != nil {
 		perrs, err := v.validatePolicies(ctx, oldMD, md)
 		if err != nil {

@@ -77,3 +77,27 @@ func TestOverridesOfIsLenient(t *testing.T) {
 	g.Expect(overridesOf(v)).To(Equal([]servingv1alpha1.ChecklistOverride{{ID: "pdb"}, {}}))
 	g.Expect(overridesOf("not a list")).To(BeEmpty())
 }
+
+func TestValidateQueries(t *testing.T) {
+	g := NewWithT(t)
+	md := &servingv1alpha1.ModelDeployment{}
+	md.Name = "fraud-scorer"
+	md.Spec.Analysis = &servingv1alpha1.AnalysisSpec{
+		Prometheus: &servingv1alpha1.PrometheusSpec{Queries: &servingv1alpha1.QueryTemplates{
+			ErrorRate:    `x{v="{{.Version}}"}[{{.Window}}]`,
+			FeatureValue: `f{feature="{{.Feature}}"}`,
+			LatencyP95:   `{{.Feature}}`,
+		}},
+		Metrics: []servingv1alpha1.CustomMetric{
+			{Name: "ok", Query: `m{ns="{{.Namespace}}",n="{{.Name}}"}`},
+			{Name: "hostile", Query: `{{range 2000}}{{range 2000}}{{range 10}}{{$.Namespace}}{{end}}{{end}}{{end}}`},
+		},
+	}
+	_, err := DeploymentValidator{}.ValidateCreate(t.Context(), md)
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(err.Error()).To(ContainSubstring("spec.analysis.metrics[1].query: Invalid value"))
+	g.Expect(err.Error()).To(ContainSubstring("spec.analysis.prometheus.queries.latencyP95: Invalid value"))
+	g.Expect(err.Error()).NotTo(ContainSubstring("featureValue"))
+	g.Expect(err.Error()).NotTo(ContainSubstring("errorRate"))
+	g.Expect(err.Error()).NotTo(ContainSubstring("metrics[0]"))
+}
