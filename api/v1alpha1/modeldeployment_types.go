@@ -64,6 +64,15 @@ const (
 	// AnnotationWindowOverrideBy is stamped by the admission webhook with the
 	// user who set the override; a value given by hand is replaced.
 	AnnotationWindowOverrideBy = "serving.modelgate.dev/window-override-by"
+	// AnnotationPromoteBy, AnnotationPromoteFullBy, AnnotationAbortBy and
+	// AnnotationRetryBy are stamped by the admission webhook with the user
+	// who set the manual control of the same name (RequesterAnnotation);
+	// values given by hand are replaced. status.requests and the history
+	// record them.
+	AnnotationPromoteBy     = AnnotationPromote + "-by"
+	AnnotationPromoteFullBy = AnnotationPromoteFull + "-by"
+	AnnotationAbortBy       = AnnotationAbort + "-by"
+	AnnotationRetryBy       = AnnotationRetry + "-by"
 )
 
 // ModelDeploymentSpec is the desired state of a ModelDeployment.

@@ -53,6 +53,7 @@ import (
 	"github.com/modelgate/modelgate/internal/notify"
 	"github.com/modelgate/modelgate/internal/policy"
 	"github.com/modelgate/modelgate/internal/rollout"
+	"github.com/modelgate/modelgate/internal/statusbound"
 	"github.com/modelgate/modelgate/internal/traffic"
 	"github.com/modelgate/modelgate/internal/window"
 )
@@ -298,8 +299,9 @@ func requeueAfter(s *scope) time.Duration {
 // reports false, without an error, when the object changed since it was read:
 // the status was computed from a stale copy and must not be written (it would
 // append history twice and repeat events); the write that made it stale queues
-// the object again.
+// the object again. Every status string is cut to its schema bound first.
 func (r *ModelDeploymentReconciler) patchStatus(ctx context.Context, base, md *servingv1alpha1.ModelDeployment) (bool, error) {
+	statusbound.Apply(&md.Status)
 	if equality.Semantic.DeepEqual(base.Status, md.Status) {
 		return true, nil
 	}
