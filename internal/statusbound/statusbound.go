@@ -63,7 +63,7 @@ func Apply(st *servingv1alpha1.ModelDeploymentStatus) {
 		for i := range c.Items {
 			it := &c.Items[i]
 			cut(&it.ID, name)
-		cut(&it.Section, name)
+			cut(&it.Section, name)
 			cut(&it.Message, msg)
 			cut(&it.Remediation, msg)
 			cut(&it.OverrideReason, msg)
