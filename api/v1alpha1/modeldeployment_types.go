@@ -864,7 +864,7 @@ const BaselineStable Baseline = "Stable"
 
 // IncreasePercent is a decimal percent of zero or more, written as a string.
 // +kubebuilder:validation:MaxLength=16
-// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]+([.][0-9]+)?$') && double(self) <= 10000.0",message="must be a percent from 0 to 10000, such as \"50\" or \"200\""
+// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]+([.][0-9]+)?$') && double(self) <= 10000.0",message="must be a percent of zero or more, at most 10000, such as \"50\" or \"200\""
 type IncreasePercent string
 
 // PSI is a bound on the Population Stability Index, a positive decimal
