@@ -54,7 +54,7 @@ func TestLimitedBody(t *testing.T) {
 		got, err := io.ReadAll(b)
 		if tc.wantErr {
 			g.Expect(err).To(HaveOccurred(), "size %d", tc.size)
-			g.Expect(len(got)).To(Equal(10))
+			g.Expect(got).To(HaveLen(10))
 			continue
 		}
 		g.Expect(err).NotTo(HaveOccurred(), "size %d", tc.size)

@@ -58,7 +58,7 @@ func TestQueriesRefuseHostileTemplate(t *testing.T) {
 	md.Spec.Analysis = spec(func(s *servingv1alpha1.AnalysisSpec) {
 		s.Metrics = []servingv1alpha1.CustomMetric{{Name: "m", Query: hostile, Min: nil}}
 	})
-	g.Expect(len(hostile)).To(Equal(76))
+	g.Expect(hostile).To(HaveLen(76))
 	start := time.Now()
 	_, err := Queries(md, "2.0.0", "1.0.0", time.Minute)
 	g.Expect(err).To(MatchError(ContainSubstring("spec.analysis.metrics[0].query: ")))
