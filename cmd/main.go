@@ -34,6 +34,7 @@ import (
 	"github.com/modelgate/modelgate/internal/loadtest"
 	"github.com/modelgate/modelgate/internal/notify"
 	"github.com/modelgate/modelgate/internal/probe"
+	"github.com/modelgate/modelgate/internal/stamps"
 	mgwebhook "github.com/modelgate/modelgate/internal/webhook"
 )
 
@@ -155,6 +156,10 @@ func main() {
 		Notifier:   notifier,
 		Tester:     tester,
 		Prober:     probe.New(probe.Options{}),
+		// Approvals, window overrides and requesters count only while the
+		// cluster sends writes through the stamping webhook, whoever serves
+		// it: this manager, or another when --enable-webhooks=false.
+		Stamps: stamps.Checker{Reader: mgr.GetClient()},
 
 		MaxConcurrentReconciles: maxReconciles,
 	}).SetupWithManager(mgr); err != nil {

@@ -90,6 +90,7 @@ type ModelDeploymentStatus struct {
 
 	// selector selects the pods of every version, for the scale subresource.
 	// +optional
+	// +kubebuilder:validation:MaxLength=1024
 	Selector string `json:"selector,omitempty"`
 
 	// stable is the version serving traffic.
@@ -151,31 +152,39 @@ type ModelDeploymentStatus struct {
 // GivenApproval is a sign-off that counted, with who gave it and when.
 type GivenApproval struct {
 	// role approved.
+	// +kubebuilder:validation:MaxLength=253
 	Role string `json:"role"`
 	// version approved.
+	// +kubebuilder:validation:MaxLength=253
 	Version string `json:"version"`
 	// approver's username, as stamped at admission.
+	// +kubebuilder:validation:MaxLength=253
 	Approver string `json:"approver"`
 	// approvedAt is when the approval was given.
 	ApprovedAt metav1.Time `json:"approvedAt"`
 	// approval is the name of the ModelApproval.
+	// +kubebuilder:validation:MaxLength=253
 	Approval string `json:"approval"`
 	// comment of the approver.
 	// +optional
+	// +kubebuilder:validation:MaxLength=1024
 	Comment string `json:"comment,omitempty"`
 }
 
 // VersionStatus identifies one version of the model and the Deployment running it.
 type VersionStatus struct {
 	// version of the model.
+	// +kubebuilder:validation:MaxLength=253
 	Version string `json:"version"`
 
 	// deployment is the name of the Deployment running the version.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
 	Deployment string `json:"deployment,omitempty"`
 
 	// templateHash identifies the pod template the version runs with.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
 	TemplateHash string `json:"templateHash,omitempty"`
 
 	// since is when the version became stable.
@@ -205,23 +214,53 @@ type CandidateStatus struct {
 	// them by up to a second.
 	// +optional
 	StepStartedAt *metav1.MicroTime `json:"stepStartedAt,omitempty"`
+
+	// requests are the manual controls handled during this rollout, each as
+	// "<annotation> by <user>", the last 8; the history entry keeps them.
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:MaxLength=320
+	// +listType=atomic
+	// +optional
+	Requests []string `json:"requests,omitempty"`
 }
 
 // HandledRequests echoes the last value of each manual-control annotation that
 // was handled, so each request is acted on exactly once.
 type HandledRequests struct {
-	// promote is the last serving.modelgate.dev/promote value handled.
+	// promote is the last serving.modelgate.dev/promote value handled (its
+	// first 1024 bytes).
+	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	Promote string `json:"promote,omitempty"`
 	// promoteFull is the last serving.modelgate.dev/promote-full value handled.
+	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	PromoteFull string `json:"promoteFull,omitempty"`
 	// abort is the last serving.modelgate.dev/abort value handled.
+	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	Abort string `json:"abort,omitempty"`
 	// retry is the last serving.modelgate.dev/retry value handled.
+	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	Retry string `json:"retry,omitempty"`
+	// promoteBy is who asked for the promote handled, as the admission
+	// webhook stamped it (serving.modelgate.dev/promote-by).
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	PromoteBy string `json:"promoteBy,omitempty"`
+	// promoteFullBy is who asked for the promote-full handled.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	PromoteFullBy string `json:"promoteFullBy,omitempty"`
+	// abortBy is who asked for the abort handled.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	AbortBy string `json:"abortBy,omitempty"`
+	// retryBy is who asked for the retry handled.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	RetryBy string `json:"retryBy,omitempty"`
 }
 
 // CheckResult is the outcome of one checklist item.
@@ -240,10 +279,12 @@ const (
 type ChecklistStatus struct {
 	// version the checklist ran against.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
 	Version string `json:"version,omitempty"`
 
 	// summary is the items passed out of those judged (not skipped), such as 21/22.
 	// +optional
+	// +kubebuilder:validation:MaxLength=1024
 	Summary string `json:"summary,omitempty"`
 
 	// passed counts items that passed.
@@ -282,9 +323,11 @@ type CapacityStatus struct {
 // ChecklistItemStatus is the result of one checklist item.
 type ChecklistItemStatus struct {
 	// id of the item.
+	// +kubebuilder:validation:MaxLength=253
 	ID string `json:"id"`
 	// section of the seed checklist the item answers.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
 	Section string `json:"section,omitempty"`
 	// result of the item.
 	Result CheckResult `json:"result"`
@@ -293,12 +336,15 @@ type ChecklistItemStatus struct {
 	Severity Severity `json:"severity,omitempty"`
 	// message says what was found.
 	// +optional
+	// +kubebuilder:validation:MaxLength=1024
 	Message string `json:"message,omitempty"`
 	// remediation says what to do about it.
 	// +optional
+	// +kubebuilder:validation:MaxLength=1024
 	Remediation string `json:"remediation,omitempty"`
 	// overrideReason is the reason of the spec's override of the severity, if any.
 	// +optional
+	// +kubebuilder:validation:MaxLength=1024
 	OverrideReason string `json:"overrideReason,omitempty"`
 	// severitySource says what set the severity when a ModelDeploymentPolicy
 	// selects the ModelDeployment: "policy/<name>" when a policy raised it
@@ -309,6 +355,7 @@ type ChecklistItemStatus struct {
 	SeveritySource string `json:"severitySource,omitempty"`
 	// attestedBy is who attested the item, for attested items.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
 	AttestedBy string `json:"attestedBy,omitempty"`
 	// attestedAt is when the item was attested.
 	// +optional
@@ -332,6 +379,7 @@ const (
 type AnalysisStatus struct {
 	// version under analysis; the counts start again for another version.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
 	Version string `json:"version,omitempty"`
 	// breaches counts breaching measurements of the version.
 	// +optional
@@ -391,29 +439,36 @@ type AnalysisRound struct {
 	Verdict Verdict `json:"verdict"`
 	// message names what decided the verdict.
 	// +optional
+	// +kubebuilder:validation:MaxLength=1024
 	Message string `json:"message,omitempty"`
 }
 
 // Measurement is one judged measurement.
 type Measurement struct {
 	// metric measured, such as errorRate.
+	// +kubebuilder:validation:MaxLength=253
 	Metric string `json:"metric"`
 	// version measured.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
 	Version string `json:"version,omitempty"`
 	// verdict of the measurement.
 	Verdict Verdict `json:"verdict"`
 	// value measured, as a decimal string.
 	// +optional
+	// +kubebuilder:validation:MaxLength=64
 	Value string `json:"value,omitempty"`
 	// bound the value was judged against.
 	// +optional
+	// +kubebuilder:validation:MaxLength=64
 	Bound string `json:"bound,omitempty"`
 	// query sent.
 	// +optional
+	// +kubebuilder:validation:MaxLength=4096
 	Query string `json:"query,omitempty"`
 	// message explains a NoData or Error verdict.
 	// +optional
+	// +kubebuilder:validation:MaxLength=1024
 	Message string `json:"message,omitempty"`
 	// time of the measurement.
 	Time metav1.Time `json:"time"`
@@ -423,25 +478,32 @@ type Measurement struct {
 type LoadTestStatus struct {
 	// version load-tested.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
 	Version string `json:"version,omitempty"`
 	// targetRPS is the rate asked for.
 	TargetRPS int32 `json:"targetRPS"`
 	// achievedRPS is the rate sustained, as a decimal string.
+	// +kubebuilder:validation:MaxLength=64
 	AchievedRPS string `json:"achievedRPS"`
 	// requests sent.
 	Requests int64 `json:"requests"`
 	// errorPercent of requests that failed, as a decimal string.
+	// +kubebuilder:validation:MaxLength=64
 	ErrorPercent string `json:"errorPercent"`
 	// p50Ms is the median latency in milliseconds, as a decimal string.
+	// +kubebuilder:validation:MaxLength=64
 	P50Ms string `json:"p50Ms"`
 	// p95Ms is the 95th percentile latency in milliseconds, as a decimal string.
+	// +kubebuilder:validation:MaxLength=64
 	P95Ms string `json:"p95Ms"`
 	// p99Ms is the 99th percentile latency in milliseconds, as a decimal string.
+	// +kubebuilder:validation:MaxLength=64
 	P99Ms string `json:"p99Ms"`
 	// verdict of the load test against its bounds.
 	Verdict Verdict `json:"verdict"`
 	// message says which bound was missed, if any.
 	// +optional
+	// +kubebuilder:validation:MaxLength=1024
 	Message string `json:"message,omitempty"`
 	// time the load test finished.
 	Time metav1.Time `json:"time"`
@@ -461,17 +523,21 @@ const (
 // HistoryEntry records one rollout.
 type HistoryEntry struct {
 	// version rolled out.
+	// +kubebuilder:validation:MaxLength=253
 	Version string `json:"version"`
 	// previous version it replaced, if any.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
 	Previous string `json:"previous,omitempty"`
 	// outcome of the rollout.
 	Outcome Outcome `json:"outcome"`
 	// reason for the outcome, CamelCase.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
 	Reason string `json:"reason,omitempty"`
 	// message explains the outcome.
 	// +optional
+	// +kubebuilder:validation:MaxLength=1024
 	Message string `json:"message,omitempty"`
 	// strategy used.
 	// +optional
@@ -486,17 +552,29 @@ type HistoryEntry struct {
 	// +kubebuilder:validation:MaxItems=16
 	// +listType=atomic
 	// +optional
+	// +kubebuilder:validation:items:MaxLength=1024
 	Approvers []string `json:"approvers,omitempty"`
 	// checklist summary at the time, such as 21/22.
 	// +optional
+	// +kubebuilder:validation:MaxLength=1024
 	Checklist string `json:"checklist,omitempty"`
 	// loadTest figures of the version, when one ran.
 	// +optional
 	LoadTest *LoadTestStatus `json:"loadTest,omitempty"`
 	// windowOverride records a rollout let through outside its deployment
 	// windows: the override's reason and who set it.
+	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	WindowOverride string `json:"windowOverride,omitempty"`
+
+	// requests are the manual controls that acted on this rollout (promote,
+	// promote-full, abort, retry), each as "<annotation> by <user>", the user
+	// as the admission webhook stamped it.
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:MaxLength=320
+	// +listType=atomic
+	// +optional
+	Requests []string `json:"requests,omitempty"`
 }
 
 // PolicyStatus is how the ModelDeploymentPolicies that select a
@@ -506,6 +584,7 @@ type PolicyStatus struct {
 	// +kubebuilder:validation:MaxItems=64
 	// +listType=atomic
 	// +optional
+	// +kubebuilder:validation:items:MaxLength=253
 	Policies []string `json:"policies,omitempty"`
 
 	// violations are where the spec asks for less than a policy allows; the
@@ -519,9 +598,12 @@ type PolicyStatus struct {
 // PolicyViolation is one place where a spec asks for less than a policy allows.
 type PolicyViolation struct {
 	// policy that sets the rule.
+	// +kubebuilder:validation:MaxLength=253
 	Policy string `json:"policy"`
 	// field of the ModelDeployment, such as spec.checklist.profile.
+	// +kubebuilder:validation:MaxLength=253
 	Field string `json:"field"`
 	// message says what the policy requires and how to comply.
+	// +kubebuilder:validation:MaxLength=1024
 	Message string `json:"message"`
 }

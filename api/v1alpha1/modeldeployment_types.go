@@ -64,6 +64,15 @@ const (
 	// AnnotationWindowOverrideBy is stamped by the admission webhook with the
 	// user who set the override; a value given by hand is replaced.
 	AnnotationWindowOverrideBy = "serving.modelgate.dev/window-override-by"
+	// AnnotationPromoteBy, AnnotationPromoteFullBy, AnnotationAbortBy and
+	// AnnotationRetryBy are stamped by the admission webhook with the user
+	// who set the manual control of the same name (RequesterAnnotation);
+	// values given by hand are replaced. status.requests and the history
+	// record them.
+	AnnotationPromoteBy     = AnnotationPromote + "-by"
+	AnnotationPromoteFullBy = AnnotationPromoteFull + "-by"
+	AnnotationAbortBy       = AnnotationAbort + "-by"
+	AnnotationRetryBy       = AnnotationRetry + "-by"
 
 	// LabelManagerReadable opts a Secret in to being read by modelgate's
 	// manager on a ModelDeployment's behalf (a Prometheus bearer token, a
@@ -82,9 +91,10 @@ type ModelDeploymentSpec struct {
 	// replicas is the number of model-server pods serving traffic when no rollout
 	// is in progress. During a rollout the pods are split between versions.
 	// The scale subresource exposes it, so a HorizontalPodAutoscaler may target
-	// the ModelDeployment itself.
+	// the ModelDeployment itself. At most 100000.
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100000
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
 
@@ -470,10 +480,10 @@ type StrategySpec struct {
 	TrafficRouting *TrafficRouting `json:"trafficRouting,omitempty"`
 
 	// progressDeadline is how long a candidate may take to become available
-	// before it is rolled back.
+	// before it is rolled back. At most 24h.
 	// +kubebuilder:default="10m"
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="must be a positive duration such as 30s, 2m or 1h"
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s') && duration(self) <= duration('24h')",message="must be a positive duration of at most 24h"
 	// +optional
 	ProgressDeadline *metav1.Duration `json:"progressDeadline,omitempty"`
 }
@@ -505,9 +515,9 @@ type CanaryStep struct {
 
 // Pause holds a rollout step for a duration, or until promoted.
 type Pause struct {
-	// duration of the pause. Empty waits for a manual promote.
+	// duration of the pause, at most 24h. Empty waits for a manual promote.
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="must be a positive duration such as 30s, 2m or 1h"
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s') && duration(self) <= duration('24h')",message="must be a positive duration of at most 24h"
 	// +optional
 	Duration *metav1.Duration `json:"duration,omitempty"`
 }
@@ -521,10 +531,10 @@ type BlueGreenStrategy struct {
 	AutoPromotion *bool `json:"autoPromotion,omitempty"`
 
 	// scaleDownDelay keeps the old version at full size after the switch, so a
-	// rollback is instant.
+	// rollback is instant. At most 24h.
 	// +kubebuilder:default="30s"
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s')",message="must be a duration such as 30s or 5m"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('24h')",message="must be a duration from 0s to 24h"
 	// +optional
 	ScaleDownDelay *metav1.Duration `json:"scaleDownDelay,omitempty"`
 }
@@ -538,9 +548,10 @@ type ShadowStrategy struct {
 	// +optional
 	MirrorPercent int32 `json:"mirrorPercent,omitempty"`
 
-	// duration of the shadow phase before the analysis decides.
+	// duration of the shadow phase before the analysis decides, at most 168h
+	// (a week).
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="must be a positive duration such as 30s, 2m or 1h"
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s') && duration(self) <= duration('168h')",message="must be a positive duration of at most 168h"
 	// +required
 	Duration metav1.Duration `json:"duration"`
 }
@@ -565,16 +576,18 @@ type ABTestStrategy struct {
 	// +optional
 	Cookies []Match `json:"cookies"`
 
-	// duration of the test before the analysis decides.
+	// duration of the test before the analysis decides, at most 720h (30
+	// days).
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="must be a positive duration such as 30s, 2m or 1h"
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s') && duration(self) <= duration('720h')",message="must be a positive duration of at most 720h"
 	// +required
 	Duration metav1.Duration `json:"duration"`
 
 	// replicas of the candidate during the test, sized for its cohort's
 	// traffic, which only the user knows. Defaults to half of the stable
-	// version's replicas, rounded up.
+	// version's replicas, rounded up. At most 100000.
 	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
 }
@@ -599,14 +612,18 @@ type RollingStrategy struct {
 	// while it replaces the old one (an absolute number or a percent of
 	// spec.replicas, rounded up): across the two versions' Deployments for a
 	// new version, and within the Deployment's own rolling update for a
-	// changed template of the same version. Default 25%.
+	// changed template of the same version. Default 25%. At most 100000
+	// pods or 100%.
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 0 && self <= 100000 : self.matches('^(100|[1-9]?[0-9])%$')",message="must be a number of pods from 0 to 100000 or a percent from 0% to 100%"
 	// +optional
 	MaxSurge *intstr.IntOrString `json:"maxSurge,omitempty"`
 
 	// maxUnavailable is how many of spec.replicas may be unavailable while a
 	// new version replaces the old one (rounded down), across the two
 	// versions' Deployments and within a Deployment's own rolling update.
-	// Default 25%; when both come to zero one pod of surge is allowed.
+	// Default 25%; when both come to zero one pod of surge is allowed. At
+	// most 100000 pods or 100%.
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 0 && self <= 100000 : self.matches('^(100|[1-9]?[0-9])%$')",message="must be a number of pods from 0 to 100000 or a percent from 0% to 100%"
 	// +optional
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
 }
@@ -644,10 +661,10 @@ const (
 
 // AnalysisSpec declares what is measured while traffic moves and during bake.
 type AnalysisSpec struct {
-	// interval between measurements.
+	// interval between measurements, at most 1h.
 	// +kubebuilder:default="30s"
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="must be a positive duration such as 30s, 2m or 1h"
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s') && duration(self) <= duration('1h')",message="must be a positive duration of at most 1h"
 	// +optional
 	Interval *metav1.Duration `json:"interval,omitempty"`
 
@@ -707,9 +724,10 @@ type AnalysisSpec struct {
 	LoadTest *LoadTestSpec `json:"loadTest,omitempty"`
 
 	// bake is how long the analysis keeps watching after promotion, with the
-	// previous version kept warm for an instant rollback.
+	// previous version kept warm for an instant rollback. At most 168h (a
+	// week).
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s')",message="must be a duration such as 0s, 10m or 1h"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('168h')",message="must be a duration from 0s to 168h"
 	// +optional
 	Bake *metav1.Duration `json:"bake,omitempty"`
 
@@ -725,10 +743,10 @@ type PrometheusSpec struct {
 	// +required
 	Address URL `json:"address"`
 
-	// timeout of one query.
+	// timeout of one query, at most 60s.
 	// +kubebuilder:default="5s"
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="must be a positive duration such as 5s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s') && duration(self) <= duration('60s')",message="must be a positive duration of at most 60s"
 	// +optional
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 
@@ -822,8 +840,9 @@ type ErrorRateTrigger struct {
 // LatencyTrigger bounds the 95th percentile latency.
 // +kubebuilder:validation:XValidation:rule="has(self.relativeTo) == has(self.maxIncreasePercent)",message="relativeTo and maxIncreasePercent go together"
 type LatencyTrigger struct {
-	// maxMilliseconds the 95th percentile may reach.
+	// maxMilliseconds the 95th percentile may reach, at most 3600000 (1h).
 	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=3600000
 	// +required
 	MaxMilliseconds int32 `json:"maxMilliseconds"`
 
@@ -852,7 +871,7 @@ const BaselineStable Baseline = "Stable"
 
 // IncreasePercent is a decimal percent of zero or more, written as a string.
 // +kubebuilder:validation:MaxLength=16
-// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]+([.][0-9]+)?$')",message="must be a percent of zero or more, such as \"50\" or \"200\""
+// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]+([.][0-9]+)?$') && double(self) <= 10000.0",message="must be a percent of zero or more, at most 10000, such as \"50\" or \"200\""
 type IncreasePercent string
 
 // PSI is a bound on the Population Stability Index, a positive decimal
@@ -987,10 +1006,10 @@ type SmokeTestSpec struct {
 	// +required
 	Requests []SmokeRequest `json:"requests"`
 
-	// timeout of each request.
+	// timeout of each request, at most 60s.
 	// +kubebuilder:default="5s"
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="must be a positive duration such as 5s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s') && duration(self) <= duration('60s')",message="must be a positive duration of at most 60s"
 	// +optional
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
@@ -1076,11 +1095,13 @@ type LoadTestSpec struct {
 	// Bounds are spelled max or min, then the quantity's unit, as the
 	// triggers' maxMilliseconds and maxPercent.
 	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=3600000
 	// +optional
 	MaxP95Milliseconds *int32 `json:"maxP95Milliseconds,omitempty"`
 
 	// maxP99Milliseconds is the greatest 99th percentile latency that passes.
 	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=3600000
 	// +optional
 	MaxP99Milliseconds *int32 `json:"maxP99Milliseconds,omitempty"`
 
@@ -1089,6 +1110,7 @@ type LoadTestSpec struct {
 	//
 	// Deprecated: use maxP95Milliseconds.
 	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=3600000
 	// +optional
 	P95Milliseconds *int32 `json:"p95Milliseconds,omitempty"`
 
@@ -1097,6 +1119,7 @@ type LoadTestSpec struct {
 	//
 	// Deprecated: use maxP99Milliseconds.
 	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=3600000
 	// +optional
 	P99Milliseconds *int32 `json:"p99Milliseconds,omitempty"`
 

@@ -228,15 +228,16 @@ type PolicyAnalysis struct {
 
 	// minCanaryDuration is the least time a Canary's timed pauses must add up
 	// to (a pause without duration, which waits for a person, counts as none).
-	// Other strategies are not concerned.
+	// Other strategies are not concerned. At most 720h.
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s')",message="must be a duration such as 10m or 1h"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('720h')",message="must be a duration from 0s to 720h"
 	// +optional
 	MinCanaryDuration *metav1.Duration `json:"minCanaryDuration,omitempty"`
 
-	// minBake is the least spec.analysis.bake.
+	// minBake is the least spec.analysis.bake, at most 168h (the most
+	// spec.analysis.bake may be).
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s')",message="must be a duration such as 10m or 1h"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('168h')",message="must be a duration from 0s to 168h"
 	// +optional
 	MinBake *metav1.Duration `json:"minBake,omitempty"`
 }

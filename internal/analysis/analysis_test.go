@@ -253,7 +253,7 @@ func TestQueries(t *testing.T) {
 
 	md.Spec.Analysis.Metrics[0].Query = `x{v="{{.Revision}}"}`
 	_, err = Queries(md, "2.0.0", "1.0.0", time.Minute)
-	g.Expect(err).To(MatchError(ContainSubstring("spec.analysis.metrics[0].query: the query template uses a variable other than")))
+	g.Expect(err).To(MatchError(ContainSubstring("spec.analysis.metrics[0].query: a query template may hold only the placeholders")))
 	md.Spec.Analysis.Metrics[0].Query = `x{v="{{.Version"}`
 	_, err = Queries(md, "2.0.0", "1.0.0", time.Minute)
 	g.Expect(err).To(MatchError(ContainSubstring("spec.analysis.metrics[0].query: the query template does not parse")))

@@ -27,7 +27,7 @@ type Prometheus struct {
 }
 
 // NewPrometheus is a client of the Prometheus at address. A bearer token, when
-// given, is sent with every query.
+// given, is sent with every query. Answers are read up to MaxAnswer bytes.
 func NewPrometheus(address, bearerToken string, timeout time.Duration, transport http.RoundTripper) (*Prometheus, error) {
 	if transport == nil {
 		transport = api.DefaultRoundTripper
@@ -35,6 +35,7 @@ func NewPrometheus(address, bearerToken string, timeout time.Duration, transport
 	if bearerToken != "" {
 		transport = bearer{token: bearerToken, next: transport}
 	}
+	transport = limitBody{next: transport, max: MaxAnswer}
 	c, err := api.NewClient(api.Config{Address: address, RoundTripper: transport})
 	if err != nil {
 		return nil, fmt.Errorf("spec.analysis.prometheus.address %q: %w", address, err)

@@ -6,9 +6,7 @@
 package analysis
 
 import (
-	"bytes"
 	"fmt"
-	"text/template"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -136,7 +134,11 @@ func renderAll(list []wanted, vars func(version string) Vars, w time.Duration) (
 	for _, l := range list {
 		v := vars(l.version)
 		v.Feature = l.feature
-		q, err := render(l.template, v)
+		var extra []string
+		if l.feature != "" {
+			extra = []string{"Feature"} // featureValue alone names a feature
+		}
+		q, err := renderChecked(l.template, v, extra)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", l.field, err)
 		}
@@ -152,14 +154,8 @@ func orDefault(v, def string) string {
 	return v
 }
 
+// render runs a query template that holds only placeholders (CheckTemplate)
+// and renders to at most MaxRendered bytes.
 func render(text string, vars Vars) (string, error) {
-	t, err := template.New("query").Option("missingkey=error").Parse(text)
-	if err != nil {
-		return "", fmt.Errorf("the query template does not parse: %w", err)
-	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, vars); err != nil {
-		return "", fmt.Errorf("the query template uses a variable other than .Namespace, .Name, .Version and .Window: %w", err)
-	}
-	return b.String(), nil
+	return renderChecked(text, vars, nil)
 }

@@ -47,6 +47,9 @@ func (r *ModelDeploymentReconciler) gatherApprovals(ctx context.Context, s *scop
 	version := md.Spec.Model.Version
 	ofVersion := slices.DeleteFunc(list.Items, func(ap servingv1alpha1.ModelApproval) bool { return ap.Spec.Version != version })
 	kept, ignored := approval.WithoutSelfApprovals(ofVersion, md.Annotations[servingv1alpha1.AnnotationSpecChangedBy], s.policy.Effective.SeparationOfDuties)
+	if s.untrusted != "" && len(kept) > 0 {
+		kept, ignored = nil, append(ignored, fmt.Sprintf("no ModelApproval counts: %s", s.untrusted))
+	}
 	s.approvals = approval.Judge(md, version, kept)
 	s.approvals.Ignored = append(s.approvals.Ignored, ignored...)
 	return nil
@@ -103,4 +106,30 @@ func (r *ModelDeploymentReconciler) modelDeploymentOfApproval(_ context.Context,
 		return nil
 	}
 	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: ap.Namespace, Name: ap.Spec.ModelDeployment}}}
+}
+
+// gatherStamps asks whether the identities the admission webhook stamps can
+// be believed now: approvals, the window override and the requesters of
+// manual controls count only when they can.
+func (r *ModelDeploymentReconciler) gatherStamps(ctx context.Context, s *scope) error {
+	if r.Stamps == nil {
+		return nil
+	}
+	why, err := r.Stamps.Untrusted(ctx)
+	if err != nil {
+		return err
+	}
+	s.untrusted = why
+	return nil
+}
+
+// requester reads who set a manual control as the webhook stamped it; while
+// the stamps cannot be believed, nobody known.
+func requester(s *scope) func(annotation string) string {
+	return func(annotation string) string {
+		if s.untrusted != "" {
+			return ""
+		}
+		return s.md.Annotations[annotation+"-by"]
+	}
 }

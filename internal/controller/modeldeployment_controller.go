@@ -53,6 +53,7 @@ import (
 	"github.com/modelgate/modelgate/internal/notify"
 	"github.com/modelgate/modelgate/internal/policy"
 	"github.com/modelgate/modelgate/internal/rollout"
+	"github.com/modelgate/modelgate/internal/statusbound"
 	"github.com/modelgate/modelgate/internal/traffic"
 	"github.com/modelgate/modelgate/internal/window"
 )
@@ -96,6 +97,13 @@ type ModelDeploymentReconciler struct {
 	Notifier *notify.Notifier
 	// Tester runs the smoke and load tests in the background; nil runs none.
 	Tester *loadtest.Tester
+	// Stamps says why the identities the admission webhook stamps (an
+	// approval's approver, who set a window override or a manual control)
+	// cannot be believed now, or "" when they can (stamps.Checker). Nil
+	// believes them: for unit tests that run no API server only.
+	Stamps interface {
+		Untrusted(ctx context.Context) (string, error)
+	}
 
 	roundsOnce sync.Once
 	// referencedObjs remembers the Secrets and ConfigMaps read past the
@@ -166,6 +174,9 @@ type scope struct {
 	policy policy.Result
 	// approvals are the sign-offs of the spec's version.
 	approvals approval.Result
+	// untrusted says why the identities the admission webhook stamps cannot
+	// be believed now; empty when they can.
+	untrusted string
 	// tests are the candidate's smoke and load tests, testsDue when to look
 	// again while they run, and loadTest the figures of a finished load test.
 	tests    *rollout.TestsState
@@ -228,7 +239,7 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		r.emitEvents(ctx, base, s, retErr)
 	}()
 
-	for _, step := range []func(context.Context, *scope) error{r.gather, r.gatherRoute, r.gatherPolicy, r.gatherApprovals, r.gatherChecklist, r.gatherAnalysis, r.gatherTests, r.decide} {
+	for _, step := range []func(context.Context, *scope) error{r.gather, r.gatherRoute, r.gatherPolicy, r.gatherStamps, r.gatherApprovals, r.gatherChecklist, r.gatherAnalysis, r.gatherTests, r.decide} {
 		if err := step(ctx, s); err != nil {
 			return ctrl.Result{}, r.stepError(ctx, s, err)
 		}
@@ -305,8 +316,9 @@ func requeueAfter(s *scope) time.Duration {
 // reports false, without an error, when the object changed since it was read:
 // the status was computed from a stale copy and must not be written (it would
 // append history twice and repeat events); the write that made it stale queues
-// the object again.
+// the object again. Every status string is cut to its schema bound first.
 func (r *ModelDeploymentReconciler) patchStatus(ctx context.Context, base, md *servingv1alpha1.ModelDeployment) (bool, error) {
+	statusbound.Apply(&md.Status)
 	if equality.Semantic.DeepEqual(base.Status, md.Status) {
 		return true, nil
 	}
@@ -418,7 +430,8 @@ func (r *ModelDeploymentReconciler) decide(_ context.Context, s *scope) error {
 	s.decision = rollout.Decide(rollout.Input{
 		MD: s.md, TemplateHash: s.templateHash, Deployments: s.observed, Now: s.now, Gate: gate, RouteProblem: s.routeProblem,
 		Analysis: s.analysis, Approvers: s.approvals.Approvers(),
-		Window: windowState(s), WindowOverride: windowOverride(s.md), Tests: s.tests,
+		Window: windowState(s), WindowOverride: windowOverride(s), Tests: s.tests,
+		Requester: requester(s),
 	})
 	s.notified = r.notifiedCondition(s.md)
 	s.decided = true
@@ -443,14 +456,20 @@ func windowState(s *scope) *rollout.WindowState {
 	if err != nil {
 		return &rollout.WindowState{Message: "the deployment windows cannot be read, so no rollout moves: " + err.Error()}
 	}
-	return &rollout.WindowState{Open: res.Open, NextStart: res.NextStart, Message: res.Message}
+	msg := res.Message
+	if s.untrusted != "" && s.md.Annotations[servingv1alpha1.AnnotationWindowOverride] != "" {
+		msg += "; the window override is not believed: " + s.untrusted
+	}
+	return &rollout.WindowState{Open: res.Open, NextStart: res.NextStart, Message: msg}
 }
 
 // windowOverride is the emergency override of the windows with who set it,
-// as the admission webhook stamped it.
-func windowOverride(md *servingv1alpha1.ModelDeployment) string {
+// as the admission webhook stamped it; none while the stamps cannot be
+// believed (windowState says why).
+func windowOverride(s *scope) string {
+	md := s.md
 	reason := md.Annotations[servingv1alpha1.AnnotationWindowOverride]
-	if reason == "" {
+	if reason == "" || s.untrusted != "" {
 		return ""
 	}
 	by := md.Annotations[servingv1alpha1.AnnotationWindowOverrideBy]

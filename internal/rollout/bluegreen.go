@@ -60,9 +60,9 @@ func decideBlueGreen(d *Decision, in Input, name string, replicas int32) {
 	}
 	switchNow := true
 	if v, ok := requested(md, servingv1alpha1.AnnotationPromote, d.Requests.Promote); ok {
-		d.Requests.Promote = v
+		handle(d, in, servingv1alpha1.AnnotationPromote, v)
 	} else if v, ok := requested(md, servingv1alpha1.AnnotationPromoteFull, d.Requests.PromoteFull); ok {
-		d.Requests.PromoteFull = v
+		handle(d, in, servingv1alpha1.AnnotationPromoteFull, v)
 	} else if md.Spec.Paused || !ptr.Deref(md.Spec.Strategy.BlueGreen.AutoPromotion, true) {
 		switchNow = false
 	}

@@ -72,7 +72,7 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 		return
 	}
 	if v, ok := requested(md, servingv1alpha1.AnnotationPromoteFull, d.Requests.PromoteFull); ok {
-		d.Requests.PromoteFull = v
+		handle(d, in, servingv1alpha1.AnnotationPromoteFull, v)
 		c.Step = last
 		d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonPromoteRequested,
 			fmt.Sprintf("Version %s is promoted by request, skipping the remaining steps", want)})
@@ -179,7 +179,7 @@ func pausing(d *Decision, in Input, step servingv1alpha1.CanaryStep, where strin
 	switch pause := step.Pause; {
 	case pause == nil:
 	case promoteAsked:
-		d.Requests.Promote = promoteValue
+		handle(d, in, servingv1alpha1.AnnotationPromote, promoteValue)
 	case pause.Duration == nil:
 		paused(d, ReasonWaitingForPromote, fmt.Sprintf("%s: waiting for a promote (annotate %s)", where, servingv1alpha1.AnnotationPromote))
 		return true

@@ -403,15 +403,16 @@ func TestDecideCanary(t *testing.T) {
 		{
 			name: "promote-full: the candidate comes up at full size beside the stable version at full size",
 			md: canaryMD(withCandidate("2.3.0", 10), atStep(0, started),
-				withAnnotation(servingv1alpha1.AnnotationPromoteFull, "now")),
+				withAnnotation(servingv1alpha1.AnnotationPromoteFull, "now"), withAnnotation(servingv1alpha1.AnnotationPromoteFullBy, "bob")),
 			deployments: deps(stableAt(10), candAt(1, 1)),
 			want: canaryOutcome{outcome: outcome{
 				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/Promoting", Reconciling: true,
 				Stable: "2.2.0/" + hashOld, Candidate: "2.3.0@100",
 				Run:    run(cand(10), stable(10)),
 				Events: []string{normal + "/PromoteRequested"},
-			}, Step: 3, Requests: servingv1alpha1.HandledRequests{PromoteFull: "now"}},
+			}, Step: 3, Requests: servingv1alpha1.HandledRequests{PromoteFull: "now", PromoteFullBy: "bob"}},
 			check: func(g Gomega, d Decision) {
+				g.Expect(d.Candidate.Requests).To(Equal([]string{"promote-full by bob"}), "kept with the rollout until its history entry")
 				g.Expect(d.Events[0].Message).To(Equal("Version 2.3.0 is promoted by request, skipping the remaining steps"))
 				g.Expect(d.Ready.Message).To(Equal("Version 2.3.0 passed every canary step and is scaling to 10 pods before it takes all traffic: 1/10 available"))
 			},
@@ -440,8 +441,11 @@ func TestDecideCanary(t *testing.T) {
 			}, Step: 3},
 		},
 		{
-			name:        "at full size with every pod available: promoted, the stable version deleted",
-			md:          canaryMD(withCandidate("2.3.0", 100), atStep(3, started)),
+			name: "at full size with every pod available: promoted, the stable version deleted",
+			md: canaryMD(withCandidate("2.3.0", 100), atStep(3, started),
+				func(md *servingv1alpha1.ModelDeployment) {
+					md.Status.Candidate.Requests = []string{"promote-full by bob"}
+				}),
 			deployments: deps(stableAt(10), candAt(10, 10)),
 			want: canaryOutcome{outcome: outcome{
 				Phase: servingv1alpha1.PhaseSucceeded, Ready: "True/Succeeded",
@@ -453,6 +457,7 @@ func TestDecideCanary(t *testing.T) {
 			check: func(g Gomega, d Decision) {
 				g.Expect(d.Finished[0].Strategy).To(Equal(servingv1alpha1.StrategyCanary))
 				g.Expect(d.Finished[0].StartedAt).To(Equal(&started))
+				g.Expect(d.Finished[0].Requests).To(Equal([]string{"promote-full by bob"}), "the history records who promoted it")
 				g.Expect(d.Stable).To(Equal(&servingv1alpha1.VersionStatus{Version: "2.3.0", Deployment: candidateName, TemplateHash: hashNew, Since: &now}))
 			},
 		},
@@ -483,7 +488,7 @@ func TestDecideCanary(t *testing.T) {
 		{
 			name: "abort: all traffic back on the stable version, the candidate rejected",
 			md: canaryMD(withCandidate("2.3.0", 50), atStep(1, ago(30*time.Second)),
-				withAnnotation(servingv1alpha1.AnnotationAbort, "latency doubled")),
+				withAnnotation(servingv1alpha1.AnnotationAbort, "latency doubled"), withAnnotation(servingv1alpha1.AnnotationAbortBy, "alice")),
 			deployments: deps(stableAt(5), candAt(5, 5)),
 			want: canaryOutcome{outcome: outcome{
 				Phase: servingv1alpha1.PhaseRolledBack, Ready: "False/Aborted", Stalled: "Aborted",
@@ -492,13 +497,14 @@ func TestDecideCanary(t *testing.T) {
 				Finished: []string{"2.3.0:RolledBack<-2.2.0"},
 				Events:   []string{warning + "/RolledBack"},
 			}, Step: -1, RolledBack: "Aborted", Rejected: "2.3.0/" + hashNew,
-				Requests: servingv1alpha1.HandledRequests{Abort: "latency doubled"}},
+				Requests: servingv1alpha1.HandledRequests{Abort: "latency doubled", AbortBy: "alice"}},
 			check: func(g Gomega, d Decision) {
 				g.Expect(d.Run[0].Version).To(Equal("2.2.0"), "the stable version is scaled up first")
 				g.Expect(d.Rejected).To(Equal(&servingv1alpha1.VersionStatus{Version: "2.3.0", Deployment: candidateName, TemplateHash: hashNew, Since: &now}))
 				g.Expect(d.Finished[0]).To(Equal(servingv1alpha1.HistoryEntry{
 					Version: "2.3.0", Previous: "2.2.0", Outcome: servingv1alpha1.OutcomeRolledBack, Reason: "Aborted", Message: abortMsg,
 					Strategy: servingv1alpha1.StrategyCanary, StartedAt: &started, FinishedAt: &now,
+					Requests: []string{"abort by alice"},
 				}))
 				g.Expect(d.Events[0].Message).To(Equal(abortMsg))
 				g.Expect(d.RolledBack).To(Equal(&ConditionResult{metav1.ConditionTrue, "Aborted", abortMsg}))
@@ -568,7 +574,7 @@ func TestDecideCanary(t *testing.T) {
 			name: "retry: the rejected version is tried again from step 0",
 			md: canaryMD(rolledBack,
 				withAnnotation(servingv1alpha1.AnnotationAbort, "latency doubled"),
-				withAnnotation(servingv1alpha1.AnnotationRetry, "r2"),
+				withAnnotation(servingv1alpha1.AnnotationRetry, "r2"), withAnnotation(servingv1alpha1.AnnotationRetryBy, "carol"),
 				withHandled(servingv1alpha1.HandledRequests{Abort: "latency doubled", Retry: "r1"})),
 			deployments: deps(stableAt(10), candAt(0, 0)),
 			want: canaryOutcome{outcome: outcome{
@@ -576,9 +582,10 @@ func TestDecideCanary(t *testing.T) {
 				Stable: "2.2.0/" + hashOld, Candidate: "2.3.0@10",
 				Run:    run(cand(1), stable(10)),
 				Events: []string{normal + "/RetryRequested", normal + "/RolloutStarted"},
-			}, Step: 0, Requests: servingv1alpha1.HandledRequests{Abort: "latency doubled", Retry: "r2"}},
+			}, Step: 0, Requests: servingv1alpha1.HandledRequests{Abort: "latency doubled", Retry: "r2", RetryBy: "carol"}},
 			check: func(g Gomega, d Decision) {
 				g.Expect(d.Events[0].Message).To(Equal("Version 2.3.0, rolled back before, is tried again by request"))
+				g.Expect(d.Candidate.Requests).To(Equal([]string{"retry by carol"}), "the new rollout knows who retried it")
 				g.Expect(d.Candidate.StartedAt).To(Equal(&now))
 				g.Expect(d.Candidate.StepStartedAt.Time).To(Equal(now.Time))
 			},

@@ -95,7 +95,7 @@ func decideExperiment(d *Decision, in Input, name string, replicas int32) {
 			handled    *string
 		}{{servingv1alpha1.AnnotationPromote, &d.Requests.Promote}, {servingv1alpha1.AnnotationPromoteFull, &d.Requests.PromoteFull}} {
 			if v, ok := requested(md, p.annotation, *p.handled); ok {
-				*p.handled = v
+				handle(d, in, p.annotation, v)
 				c.Step = experimentPromoting
 				d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonPromoteRequested,
 					fmt.Sprintf("Version %s is promoted by request at the end of its %s", want, x.kind)})

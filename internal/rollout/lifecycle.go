@@ -7,6 +7,8 @@ package rollout
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,13 +17,74 @@ import (
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/analysis"
 	"github.com/modelgate/modelgate/internal/desiredstate"
+	"github.com/modelgate/modelgate/internal/statusbound"
 )
 
 // requested returns the value of a manual-control annotation when it was not
 // handled yet.
 func requested(md *servingv1alpha1.ModelDeployment, annotation, handled string) (string, bool) {
-	v := md.Annotations[annotation]
+	v := statusbound.Cut(md.Annotations[annotation], servingv1alpha1.MaxRequestValue)
 	return v, v != "" && v != handled
+}
+
+// handle records a manual-control request as handled: its value and its
+// requester (as the admission webhook stamped it) in status.requests, and
+// "<annotation> by <user>" among the requests of the rollout, which its
+// history entry keeps.
+func handle(d *Decision, in Input, annotation, value string) {
+	d.handled = append(d.handled, record(d, in, annotation, value))
+}
+
+// record puts a request's value and requester into status.requests and
+// returns "<annotation> by <user>".
+func record(d *Decision, in Input, annotation, value string) string {
+	by := in.MD.Annotations[annotation+"-by"]
+	if in.Requester != nil {
+		by = in.Requester(annotation)
+	}
+	shown := by
+	if shown == "" {
+		shown = "an unknown user (no admission stamp: is modelgate's webhook installed?)"
+	}
+	r := &d.Requests
+	switch annotation {
+	case servingv1alpha1.AnnotationPromote:
+		r.Promote, r.PromoteBy = value, by
+	case servingv1alpha1.AnnotationPromoteFull:
+		r.PromoteFull, r.PromoteFullBy = value, by
+	case servingv1alpha1.AnnotationAbort:
+		r.Abort, r.AbortBy = value, by
+	case servingv1alpha1.AnnotationRetry:
+		r.Retry, r.RetryBy = value, by
+	}
+	return fmt.Sprintf("%s by %s", strings.TrimPrefix(annotation, "serving.modelgate.dev/"), shown)
+}
+
+// maxRequests is how many handled requests a rollout keeps.
+const maxRequests = 8
+
+// settleRequests adds the requests handled in this decision to those of the
+// candidate's rollout, and gives every history entry written now the
+// requests of its rollout (before, as status had them).
+func settleRequests(d *Decision, before []string) {
+	if len(d.handled) == 0 && len(before) == 0 {
+		return
+	}
+	last := func(l []string) []string {
+		if len(l) > maxRequests {
+			l = l[len(l)-maxRequests:]
+		}
+		return l
+	}
+	for i := range d.Finished {
+		if d.Finished[i].Outcome == servingv1alpha1.OutcomeSuperseded {
+			continue
+		}
+		d.Finished[i].Requests = last(append(slices.Clone(before), d.handled...))
+	}
+	if d.Candidate != nil && len(d.handled) > 0 {
+		d.Candidate.Requests = last(append(slices.Clone(d.Candidate.Requests), d.handled...))
+	}
 }
 
 // rolledBackNow rolls the candidate back when an abort is requested or its
@@ -29,7 +92,7 @@ func requested(md *servingv1alpha1.ModelDeployment, annotation, handled string) 
 func rolledBackNow(d *Decision, in Input, name string, replicas int32) bool {
 	want := in.MD.Spec.Model.Version
 	if v, ok := requested(in.MD, servingv1alpha1.AnnotationAbort, d.Requests.Abort); ok {
-		d.Requests.Abort = v
+		handle(d, in, servingv1alpha1.AnnotationAbort, v)
 		rollback(d, in, name, replicas, ReasonAborted, fmt.Sprintf("Version %s was rolled back by request (%s: %q)", want, servingv1alpha1.AnnotationAbort, v))
 		return true
 	}
@@ -98,7 +161,7 @@ func rolledBack(d *Decision, reason, msg string) {
 // names the version that was rolled back.
 func stillRejected(d *Decision, in Input) bool {
 	if v, ok := requested(in.MD, servingv1alpha1.AnnotationRetry, d.Requests.Retry); ok {
-		d.Requests.Retry = v
+		handle(d, in, servingv1alpha1.AnnotationRetry, v)
 		if d.Rejected != nil {
 			d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonRetryRequested,
 				fmt.Sprintf("Version %s, rolled back before, is tried again by request", d.Rejected.Version)})

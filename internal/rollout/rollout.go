@@ -69,6 +69,9 @@ type Input struct {
 	// WindowOverride is the emergency override of the windows, as "reason
 	// (set by user)", or empty.
 	WindowOverride string
+	// Requester says who set a manual-control annotation, as the history
+	// shows it; nil reads the admission webhook's stamp as it is.
+	Requester func(annotation string) string
 	// Tests are the smoke and load tests of the candidate; nil when the spec
 	// declares none.
 	Tests *TestsState
@@ -172,6 +175,9 @@ type Decision struct {
 	traffic desiredstate.RoutePlan
 	// testing keeps the candidate out of <name> while its tests run.
 	testing bool
+	// handled are the manual requests handled in this decision, as
+	// "<annotation> by <user>".
+	handled []string
 }
 
 // Decide computes the next step: which versions run at what size, what the
@@ -216,10 +222,15 @@ func Decide(in Input) Decision {
 			servingv1alpha1.AnnotationRetry:       &d.Requests.Retry,
 		} {
 			if v, ok := requested(md, annotation, *handled); ok {
-				*handled = v
+				record(&d, in, annotation, v)
 			}
 		}
 	}
+	var before []string
+	if prev.Candidate != nil {
+		before = prev.Candidate.Requests
+	}
+	settleRequests(&d, before)
 	d.Delete = unwanted(in.Deployments, d.Run, md)
 	d.Selectors = selectors(md, d.Stable, d.Candidate)
 	// <name> selects the stable version only when users must reach one

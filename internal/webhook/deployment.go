@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 
 	"reflect"
@@ -26,7 +27,8 @@ import (
 // +kubebuilder:webhook:path=/validate-serving-modelgate-dev-v1alpha1-modeldeploymentpolicy,mutating=false,failurePolicy=fail,sideEffects=None,groups=serving.modelgate.dev,resources=modeldeploymentpolicies,verbs=create;update,versions=v1alpha1,name=validate.modeldeploymentpolicies.serving.modelgate.dev,admissionReviewVersions=v1
 
 // DeploymentStamper records, from the request's identity, who set the
-// emergency override of the deployment windows, who last changed the model
+// emergency override of the deployment windows, who set each manual control
+// (promote, promote-full, abort, retry), who last changed the model
 // (version, URI or template: separation of duties), and who set each
 // checklist override (sign-offs). It reads and writes annotations and reads
 // the few spec fields it compares, as JSON, so a spec the API schema will
@@ -76,6 +78,7 @@ func (DeploymentStamper) Handle(_ context.Context, req admission.Request) admiss
 	}
 	who := policy.Signer{User: req.UserInfo.Username, Groups: req.UserInfo.Groups}
 	stamps := stampsFor(before, after, who)
+	maps.Copy(stamps, requesterStamps(before, after, who.User))
 	changed := false
 	for k, v := range stamps {
 		if after.Metadata.Annotations[k] != v {
@@ -151,6 +154,36 @@ func stampsFor(before, after *stampedView, who policy.Signer) map[string]string 
 	return out
 }
 
+// controls are the manual-control annotations whose requester is stamped in
+// the annotation of the same name with -by appended.
+var controls = []string{
+	servingv1alpha1.AnnotationPromote, servingv1alpha1.AnnotationPromoteFull,
+	servingv1alpha1.AnnotationAbort, servingv1alpha1.AnnotationRetry,
+}
+
+// requesterStamps are the values of the <control>-by annotations after a
+// request by user, as for window-override-by: user when the control is set
+// or changed, kept while it is unchanged, dropped with it.
+func requesterStamps(before, after *stampedView, user string) map[string]string {
+	var old stampedView
+	if before != nil {
+		old = *before
+	}
+	out := map[string]string{}
+	for _, c := range controls {
+		v := after.Metadata.Annotations[c]
+		switch {
+		case v == "":
+			out[c+"-by"] = ""
+		case old.Metadata.Annotations[c] != v:
+			out[c+"-by"] = user
+		default:
+			out[c+"-by"] = old.Metadata.Annotations[c+"-by"]
+		}
+	}
+	return out
+}
+
 // overridesOf reads spec.checklist.overrides leniently: what is not a string
 // where one is expected reads as empty, and the schema refuses it later.
 func overridesOf(v any) []servingv1alpha1.ChecklistOverride {
@@ -167,7 +200,8 @@ func overridesOf(v any) []servingv1alpha1.ChecklistOverride {
 // +kubebuilder:rbac:groups=serving.modelgate.dev,resources=modeldeploymentpolicies,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 
-// DeploymentValidator checks what the API schema cannot: time zones, and the
+// DeploymentValidator checks what the API schema cannot: time zones, query
+// templates (placeholders only), and the
 // ModelDeploymentPolicies that select the ModelDeployment (floors, sign-offs,
 // who may override a deployment window), against the request's identity.
 type DeploymentValidator struct {
@@ -199,6 +233,7 @@ func (DeploymentValidator) ValidateDelete(context.Context, *servingv1alpha1.Mode
 
 func (v DeploymentValidator) validate(ctx context.Context, oldMD, md *servingv1alpha1.ModelDeployment) (admission.Warnings, error) {
 	errs := window.Validate(md.Spec.DeploymentWindows)
+	errs = append(errs, validateQueries(md)...)
 	if v.Reader != nil {
 		perrs, err := v.validatePolicies(ctx, oldMD, md)
 		if err != nil {

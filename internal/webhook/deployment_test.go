@@ -77,3 +77,58 @@ func TestOverridesOfIsLenient(t *testing.T) {
 	g.Expect(overridesOf(v)).To(Equal([]servingv1alpha1.ChecklistOverride{{ID: "pdb"}, {}}))
 	g.Expect(overridesOf("not a list")).To(BeEmpty())
 }
+
+func TestValidateQueries(t *testing.T) {
+	g := NewWithT(t)
+	md := &servingv1alpha1.ModelDeployment{}
+	md.Name = "fraud-scorer"
+	md.Spec.Analysis = &servingv1alpha1.AnalysisSpec{
+		Prometheus: &servingv1alpha1.PrometheusSpec{Queries: &servingv1alpha1.QueryTemplates{
+			ErrorRate:    `x{v="{{.Version}}"}[{{.Window}}]`,
+			FeatureValue: `f{feature="{{.Feature}}"}`,
+			LatencyP95:   `{{.Feature}}`,
+		}},
+		Metrics: []servingv1alpha1.CustomMetric{
+			{Name: "ok", Query: `m{ns="{{.Namespace}}",n="{{.Name}}"}`},
+			{Name: "hostile", Query: `{{range 2000}}{{range 2000}}{{range 10}}{{$.Namespace}}{{end}}{{end}}{{end}}`},
+		},
+	}
+	_, err := DeploymentValidator{}.ValidateCreate(t.Context(), md)
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(err.Error()).To(ContainSubstring("spec.analysis.metrics[1].query: Invalid value"))
+	g.Expect(err.Error()).To(ContainSubstring("spec.analysis.prometheus.queries.latencyP95: Invalid value"))
+	g.Expect(err.Error()).NotTo(ContainSubstring("featureValue"))
+	g.Expect(err.Error()).NotTo(ContainSubstring("errorRate"))
+	g.Expect(err.Error()).NotTo(ContainSubstring("metrics[0]"))
+}
+
+func TestRequesterStamps(t *testing.T) {
+	const doc = `{"metadata":{"annotations":%s}}`
+	tests := []struct {
+		name          string
+		before, after string
+		want          map[string]string
+	}{
+		{name: "a control set now is stamped with the requester, a forged stamp replaced",
+			before: fmt.Sprintf(doc, `{}`),
+			after:  fmt.Sprintf(doc, `{"serving.modelgate.dev/abort":"latency","serving.modelgate.dev/abort-by":"mallory","serving.modelgate.dev/promote-full-by":"mallory"}`),
+			want: map[string]string{servingv1alpha1.AnnotationAbortBy: "bob", servingv1alpha1.AnnotationPromoteFullBy: "",
+				servingv1alpha1.AnnotationPromoteBy: "", servingv1alpha1.AnnotationRetryBy: ""}},
+		{name: "an unchanged control keeps its requester, whatever the request says",
+			before: fmt.Sprintf(doc, `{"serving.modelgate.dev/retry":"r1","serving.modelgate.dev/retry-by":"alice"}`),
+			after:  fmt.Sprintf(doc, `{"serving.modelgate.dev/retry":"r1","serving.modelgate.dev/retry-by":"mallory"}`),
+			want: map[string]string{servingv1alpha1.AnnotationAbortBy: "", servingv1alpha1.AnnotationPromoteFullBy: "",
+				servingv1alpha1.AnnotationPromoteBy: "", servingv1alpha1.AnnotationRetryBy: "alice"}},
+		{name: "a changed value is a new request",
+			before: fmt.Sprintf(doc, `{"serving.modelgate.dev/promote":"1","serving.modelgate.dev/promote-by":"alice"}`),
+			after:  fmt.Sprintf(doc, `{"serving.modelgate.dev/promote":"2","serving.modelgate.dev/promote-by":"alice"}`),
+			want: map[string]string{servingv1alpha1.AnnotationAbortBy: "", servingv1alpha1.AnnotationPromoteFullBy: "",
+				servingv1alpha1.AnnotationPromoteBy: "bob", servingv1alpha1.AnnotationRetryBy: ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			g.Expect(requesterStamps(view(t, tt.before), view(t, tt.after), "bob")).To(Equal(tt.want))
+		})
+	}
+}

@@ -113,13 +113,22 @@ var _ = Describe("A canary", func() {
 		}).Should(Equal("Pausing"))
 
 		By("aborting: all pods back on the stable version, the candidate at zero")
-		annotate(key, servingv1alpha1.AnnotationAbort, "error rate doubled on the dashboard")
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) {
+			// The requester written by hand is replaced at admission.
+			cur.Annotations[servingv1alpha1.AnnotationAbort] = "error rate doubled on the dashboard"
+			cur.Annotations[servingv1alpha1.AnnotationAbortBy] = "mallory"
+		})
 		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseRolledBack))
 		Eventually(replicasOf(stable)).Should(BeEquivalentTo(2), "the decision is recorded before it is applied")
 		cur := getMD(key)
 		Expect(cur.Status.Rejected.Version).To(Equal("2.0.0"))
 		Expect(cur.Status.History[0].Outcome).To(Equal(servingv1alpha1.OutcomeRolledBack))
 		Expect(cur.Status.History[0].Message).To(ContainSubstring("error rate doubled on the dashboard"))
+		by := cur.Annotations[servingv1alpha1.AnnotationAbortBy]
+		Expect(by).NotTo(BeEmpty())
+		Expect(by).NotTo(Equal("mallory"), "stamped from the request's identity")
+		Expect(cur.Status.Requests.AbortBy).To(Equal(by))
+		Expect(cur.Status.History[0].Requests).To(Equal([]string{"abort by " + by}), "the history records who aborted")
 		Expect(meta.FindStatusCondition(cur.Status.Conditions, servingv1alpha1.ConditionRolledBack).Reason).To(Equal("Aborted"))
 		Expect(kstatusOf(key)).To(Equal(kstatus.FailedStatus), "failed until the spec changes")
 		Eventually(func() []string { return eventReasons(ns, md.Name) }).Should(ContainElement("RolledBack"))
@@ -134,5 +143,7 @@ var _ = Describe("A canary", func() {
 		Expect(cur.Status.Rejected).To(BeNil())
 		Expect(cur.Status.Candidate.Version).To(Equal("2.0.0"))
 		Expect(cur.Status.Requests.Retry).To(Equal("try-2"))
+		Expect(cur.Status.Requests.RetryBy).To(Equal(by))
+		Expect(cur.Status.Candidate.Requests).To(Equal([]string{"retry by " + by}))
 	})
 })

@@ -76,8 +76,9 @@ var _ = Describe("A metrics provider that never answers", func() {
 			}}
 			md.Spec.Analysis = &servingv1alpha1.AnalysisSpec{
 				Interval: &metav1.Duration{Duration: time.Second},
-				// Far longer than the story: only the background keeps a reconcile from waiting on it.
-				Prometheus: &servingv1alpha1.PrometheusSpec{Address: servingv1alpha1.URL(srv.URL), Timeout: &metav1.Duration{Duration: time.Hour}},
+				// The longest the API allows, far longer than the story: only
+				// the background keeps a reconcile from waiting on it.
+				Prometheus: &servingv1alpha1.PrometheusSpec{Address: servingv1alpha1.URL(srv.URL), Timeout: &metav1.Duration{Duration: time.Minute}},
 				Triggers:   &servingv1alpha1.TriggersSpec{ErrorRate: &servingv1alpha1.ErrorRateTrigger{MaxPercent: "5"}},
 			}
 			Expect(k8sClient.Create(ctx, md)).To(Succeed())

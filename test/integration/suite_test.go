@@ -39,6 +39,7 @@ import (
 	"github.com/modelgate/modelgate/internal/loadtest"
 	"github.com/modelgate/modelgate/internal/notify"
 	"github.com/modelgate/modelgate/internal/probe"
+	"github.com/modelgate/modelgate/internal/stamps"
 	mgwebhook "github.com/modelgate/modelgate/internal/webhook"
 	"github.com/modelgate/modelgate/test/gatewayapi"
 )
@@ -147,6 +148,7 @@ var _ = BeforeSuite(func() {
 		APIReader:  mgr.GetAPIReader(),
 		Notifier:   notifier,
 		Tester:     tester,
+		Stamps:     stamps.Checker{Reader: mgr.GetClient()},
 	}).SetupWithManager(mgr)).To(Succeed())
 	Expect((&controller.ModelDeploymentPolicyReconciler{Client: mgr.GetClient(), Clock: clock.RealClock{}}).SetupWithManager(mgr)).To(Succeed())
 	go func() {

@@ -192,7 +192,69 @@ var _ = Describe("The API server validates a ModelDeployment", func() {
 		Entry("a name too long for the Services named after it",
 			`{metadata: {name: a-model-deployment-name-that-is-far-too-long-for-services}}`,
 			`metadata.name must be a DNS-1035 label of at most 52 characters`),
+		// Upper bounds (#18): no timeout, duration, count or percent without one.
+		Entry("an interval above 1h",
+			`{spec: {analysis: {interval: 2h}}}`,
+			`spec.analysis.interval: Invalid value: "2h": must be a positive duration of at most 1h`),
+		Entry("a progress deadline above 24h",
+			`{spec: {strategy: {progressDeadline: 25h}}}`,
+			`spec.strategy.progressDeadline: Invalid value: "25h": must be a positive duration of at most 24h`),
+		Entry("a canary pause above 24h",
+			`{spec: {strategy: {type: Canary, canary: {steps: [{weight: 10, pause: {duration: 48h}}]}}}}`,
+			`spec.strategy.canary.steps[0].pause.duration: Invalid value: "48h": must be a positive duration of at most 24h`),
+		Entry("a Prometheus timeout above 60s",
+			`{spec: {analysis: {prometheus: {address: "http://p:9090", timeout: 5m}}}}`,
+			`spec.analysis.prometheus.timeout: Invalid value: "5m": must be a positive duration of at most 60s`),
+		Entry("a smoke test timeout above 60s",
+			`{spec: {analysis: {smokeTest: {requests: [{path: /predict}], timeout: 1h}}}}`,
+			`spec.analysis.smokeTest.timeout: Invalid value: "1h": must be a positive duration of at most 60s`),
+		Entry("a bake above a week",
+			`{spec: {analysis: {bake: 200h}}}`,
+			`spec.analysis.bake: Invalid value: "200h": must be a duration from 0s to 168h`),
+		Entry("a shadow phase above a week",
+			`{spec: {strategy: {type: Shadow, trafficRouting: {gatewayAPI: {httpRoute: r}}, shadow: {duration: 169h}}}}`,
+			`spec.strategy.shadow.duration: Invalid value: "169h": must be a positive duration of at most 168h`),
+		Entry("a maxSurge that could wrap int32",
+			`{spec: {strategy: {type: Rolling, rolling: {maxSurge: 2147483647}}}}`,
+			`spec.strategy.rolling.maxSurge: Invalid value: 2147483647: must be a number of pods from 0 to 100000 or a percent from 0% to 100%`),
+		Entry("a maxUnavailable above 100%",
+			`{spec: {strategy: {type: Rolling, rolling: {maxUnavailable: "150%"}}}}`,
+			`spec.strategy.rolling.maxUnavailable: Invalid value: "150%": must be a number of pods from 0 to 100000 or a percent from 0% to 100%`),
+		Entry("replicas above 100000",
+			`{spec: {replicas: 2147483647}}`,
+			`spec.replicas: Invalid value: 2147483647: spec.replicas in body should be less than or equal to 100000`),
+		// Query templates hold only their placeholders (#18), refused by the
+		// ModelDeployment webhook.
+		Entry("the 76-byte query template that rendered 800 MB",
+			`{spec: {analysis: {metrics: [{name: m, max: "1", query: "{{range 2000}}{{range 2000}}{{range 10}}{{$.Namespace}}{{end}}{{end}}{{end}}"}]}}}`,
+			`spec.analysis.metrics[0].query: Invalid value:`, `may hold only the placeholders {{.Namespace}}, {{.Name}}, {{.Version}}, {{.Window}}`),
+		Entry("a function in a built-in query",
+			`{spec: {analysis: {prometheus: {address: "http://p:9090", queries: {errorRate: "{{printf \"%09999d\" 1}}"}}}}}`,
+			`spec.analysis.prometheus.queries.errorRate: Invalid value:`),
+		Entry("{{.Feature}} outside featureValue",
+			`{spec: {analysis: {prometheus: {address: "http://p:9090", queries: {accuracy: "x{f=\"{{.Feature}}\"}"}}}}}`,
+			`spec.analysis.prometheus.queries.accuracy: Invalid value:`, `{{.Feature}} is not one`),
 	)
+
+	It("accepts values at their upper bounds and templates of placeholders", func() {
+		u := withOverlay(ns, `
+spec:
+  replicas: 100000
+  strategy:
+    type: Rolling
+    rolling: {maxSurge: 100000, maxUnavailable: "100%"}
+    progressDeadline: 24h
+  analysis:
+    interval: 1h
+    bake: 168h
+    prometheus:
+      address: "http://prometheus.monitoring:9090"
+      timeout: 60s
+      queries: {featureValue: "f{feature=\"{{.Feature}}\",v=\"{{ .Version }}\"}", errorRate: "e{ns=\"{{.Namespace}}\",n=\"{{.Name}}\"}[{{.Window}}]"}
+    smokeTest: {requests: [{path: /predict}], timeout: 60s}
+`)
+		Expect(k8sClient.Create(ctx, u)).To(Succeed())
+	})
 
 	It("accepts every block of the API and fills in the defaults", func() {
 		u := withOverlay(ns, `
