@@ -29,7 +29,7 @@ func TestCheck(t *testing.T) {
 		{"100.100.100.200", true},
 		{"192.0.0.192", true},
 		{"168.63.129.16", true},
-		{"10.96.0.1", true},  // extra range
+		{"10.96.0.1", true}, // extra range
 		{"10.111.255.255", true},
 		{"10.112.0.1", false},
 		{"192.168.7.7", true}, // extra address
