@@ -15,8 +15,16 @@ import (
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
 
-// DefaultMaxJobs is how many jobs a Tester runs at once unless told otherwise.
-const DefaultMaxJobs = 2
+// Defaults of a Tester's bounds.
+const (
+	// DefaultMaxJobs is how many jobs a Tester runs at once, over every
+	// namespace.
+	DefaultMaxJobs = 8
+	// DefaultMaxJobsPerNamespace is how many of them one namespace may run:
+	// a team whose candidates hang holds at most these slots, and the other
+	// namespaces' jobs run in the rest.
+	DefaultMaxJobsPerNamespace = 2
+)
 
 // Key names a job: the ModelDeployment, the version under test and a hash of
 // the test specs (SpecHash). A ModelDeployment has at most one job; a key
@@ -95,14 +103,22 @@ func SpecHash(smoke *servingv1alpha1.SmokeTestSpec, load *servingv1alpha1.LoadTe
 }
 
 // Tester runs jobs off the reconcile loop: a reconcile asks with Ensure and
-// requeues until the job is done. It runs at most MaxJobs jobs at once, the
-// others waiting their turn in the order they were asked for. It is safe for
+// requeues until the job is done. It runs at most MaxJobsPerNamespace jobs
+// of a namespace and MaxJobs in all at once, the others waiting their turn in
+// the order they were asked for, a job of a namespace at its bound letting
+// the next one of another namespace pass. It is safe for
 // concurrent use, usable without Start, and, as a manager.Runnable, stops
 // with the manager: Stop cancels every job and waits for them.
 type Tester struct {
 	// MaxJobs bounds the jobs running at once. Default DefaultMaxJobs. Set
 	// it before the first Ensure.
 	MaxJobs int
+	// MaxJobsPerNamespace bounds the jobs of one namespace running at once.
+	// Default DefaultMaxJobsPerNamespace. Set it before the first Ensure.
+	MaxJobsPerNamespace int
+	// Client sends the tests: the manager gives one from NewClient dialing
+	// through the egress policy. Nil means one from NewClient per job.
+	Client *http.Client
 	// OnDone, when set, is called with the key of each job that finishes
 	// (not one cancelled), after its outcome is available to Ensure; the
 	// controller enqueues the ModelDeployment. It must not block: Stop waits
@@ -115,6 +131,8 @@ type Tester struct {
 	jobs    map[object]*job
 	queue   []*job // waiting, in the order asked
 	running int
+	// runningIn counts the running jobs by namespace.
+	runningIn map[string]int
 	stopped bool
 	wg      sync.WaitGroup
 }
@@ -143,6 +161,7 @@ type job struct {
 func (t *Tester) init() {
 	if t.jobs == nil {
 		t.jobs = map[object]*job{}
+		t.runningIn = map[string]int{}
 		t.base, t.stopAll = context.WithCancel(context.Background())
 	}
 }
@@ -237,20 +256,30 @@ func (t *Tester) cancelLocked(j *job) {
 	j.state = jobCancelled
 }
 
-// startLocked starts waiting jobs while fewer than MaxJobs run. Called with
-// mu held.
+// startLocked starts waiting jobs, first asked first, while fewer than
+// MaxJobs run, skipping those of a namespace that runs MaxJobsPerNamespace.
+// Called with mu held.
 func (t *Tester) startLocked() {
 	limit := t.MaxJobs
 	if limit <= 0 {
 		limit = DefaultMaxJobs
 	}
-	for !t.stopped && t.running < limit && len(t.queue) > 0 {
-		j := t.queue[0]
-		t.queue = t.queue[1:]
+	perNamespace := t.MaxJobsPerNamespace
+	if perNamespace <= 0 {
+		perNamespace = DefaultMaxJobsPerNamespace
+	}
+	for !t.stopped && t.running < limit {
+		i := slices.IndexFunc(t.queue, func(j *job) bool { return t.runningIn[j.key.Namespace] < perNamespace })
+		if i < 0 {
+			return
+		}
+		j := t.queue[i]
+		t.queue = slices.Delete(t.queue, i, i+1)
 		var ctx context.Context
 		ctx, j.cancel = context.WithCancel(t.base)
 		j.state = jobRunning
 		t.running++
+		t.runningIn[j.key.Namespace]++
 		t.wg.Go(func() { t.run(ctx, j) })
 	}
 }
@@ -261,6 +290,9 @@ func (t *Tester) run(ctx context.Context, j *job) {
 	t.mu.Lock()
 	j.cancel()
 	t.running--
+	if t.runningIn[j.key.Namespace]--; t.runningIn[j.key.Namespace] <= 0 {
+		delete(t.runningIn, j.key.Namespace)
+	}
 	finished := j.state == jobRunning && !t.stopped
 	if finished {
 		j.state, j.out = jobDone, out

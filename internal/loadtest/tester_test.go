@@ -9,6 +9,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
@@ -217,4 +218,59 @@ func TestSpecHash(t *testing.T) {
 	g.Expect(SpecHash(nil, &load)).NotTo(Equal(h))
 	g.Expect(SpecHash(&servingv1alpha1.SmokeTestSpec{}, nil)).NotTo(Equal(SpecHash(nil, nil)))
 	g.Expect(key("a", "1").String()).To(Equal("ml/a@1"))
+}
+
+// TestTesterSlotsPerNamespace: a team whose candidates hang holds at most
+// its namespace's slots; another namespace's job starts at once beside them,
+// and the jobs of all namespaces together stay under the global cap.
+func TestTesterSlotsPerNamespace(t *testing.T) {
+	g := NewWithT(t)
+	tr := &Tester{MaxJobs: 4, MaxJobsPerNamespace: 2}
+	defer tr.Stop()
+	in := func(ns, name string) Key { return Key{Namespace: ns, Name: name, Version: "1", SpecHash: "h1"} }
+
+	hanging := make([]*gate, 5)
+	for i := range hanging {
+		hanging[i] = newGate(passed)
+		tr.Ensure(in("team-a", "md"+string(rune('0'+i))), hanging[i].run)
+	}
+	g.Expect(counts(tr)()).To(Equal([2]int{2, 3}), "team-a runs two, its other three wait")
+
+	other := newGate(passed)
+	tr.Ensure(in("team-b", "md"), other.run)
+	g.Eventually(other.started.Load).Should(BeEquivalentTo(1), "team-b's job does not wait behind team-a's")
+	g.Expect(counts(tr)()).To(Equal([2]int{3, 3}))
+
+	c1, c2, c3 := newGate(passed), newGate(passed), newGate(passed)
+	tr.Ensure(in("team-c", "one"), c1.run)
+	tr.Ensure(in("team-c", "two"), c2.run)
+	tr.Ensure(in("team-c", "three"), c3.run)
+	g.Expect(counts(tr)()).To(Equal([2]int{4, 5}), "the global cap holds")
+
+	close(other.release)
+	g.Eventually(c2.started.Load).Should(BeEquivalentTo(1), "the freed slot goes to the first job that may run")
+	g.Expect(counts(tr)()).To(Equal([2]int{4, 4}))
+	for _, h := range hanging {
+		g.Expect(h.started.Load() <= 1).To(BeTrue())
+	}
+	g.Expect(hanging[2].started.Load()).To(BeZero(), "team-a stays at two")
+	close(c1.release)
+	close(c2.release)
+	g.Eventually(c3.started.Load).Should(BeEquivalentTo(1))
+	close(c3.release)
+}
+
+func TestSmokeTimeoutIsBounded(t *testing.T) {
+	tests := []struct {
+		spec *metav1.Duration
+		want time.Duration
+	}{
+		{nil, DefaultSmokeTimeout},
+		{&metav1.Duration{}, DefaultSmokeTimeout},
+		{&metav1.Duration{Duration: 2 * time.Second}, 2 * time.Second},
+		{&metav1.Duration{Duration: time.Hour}, MaxSmokeTimeout},
+	}
+	for _, tt := range tests {
+		NewWithT(t).Expect(smokeTimeout(servingv1alpha1.SmokeTestSpec{Timeout: tt.spec})).To(Equal(tt.want), "%v", tt.spec)
+	}
 }
