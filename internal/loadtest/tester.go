@@ -133,8 +133,8 @@ type Tester struct {
 	running int
 	// runningIn counts the running jobs by namespace.
 	runningIn map[string]int
-	stopped bool
-	wg      sync.WaitGroup
+	stopped   bool
+	wg        sync.WaitGroup
 }
 
 // object names a ModelDeployment.
