@@ -4,6 +4,7 @@ package main
 import (
 	"crypto/tls"
 	"flag"
+	"net/http"
 	"os"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -21,6 +22,7 @@ import (
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/controller"
+	"github.com/modelgate/modelgate/internal/egress"
 	"github.com/modelgate/modelgate/internal/loadtest"
 	"github.com/modelgate/modelgate/internal/notify"
 	"github.com/modelgate/modelgate/internal/probe"
@@ -39,6 +41,7 @@ func main() {
 		webhookHost            string
 		webhookCertDir         string
 		enableWebhooks         bool
+		egressDeny             string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint binds to; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorized through the API server.")
@@ -51,11 +54,25 @@ func main() {
 	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port the admission webhooks are served on.")
 	flag.StringVar(&webhookHost, "webhook-host", "", "Address the admission webhooks bind to; empty binds every address.")
 	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Folder holding tls.crt and tls.key for the webhooks (cert-manager mounts them); empty uses controller-runtime's default.")
+	flag.StringVar(&egressDeny, "egress-deny-cidrs", "", "Comma-separated CIDRs or addresses the manager never connects to when it fetches "+
+		"what a spec names (artifact, registry and model card probes, notification receivers, Prometheus), besides the "+
+		"link-local and cloud metadata addresses always denied: give the cluster's pod and Service ranges when nothing a spec "+
+		"names may be inside the cluster (an in-cluster Prometheus or receiver then cannot be reached). Smoke and load tests, "+
+		"which go only to the candidate's own pods, are held to the built-in list.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+
+	extraDenied, err := egress.ParsePrefixes(egressDeny)
+	if err != nil {
+		log.Error(err, "Invalid --egress-deny-cidrs")
+		os.Exit(1)
+	}
+	// One deny list, checked in the dialer of everything fetched on a spec's
+	// behalf (after DNS resolution, so rebinding does not slip past it).
+	specEgress := egress.New(extraDenied...)
 
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
@@ -96,9 +113,9 @@ func main() {
 	if !gatewayAPI {
 		log.Info("The cluster does not serve the Gateway API: HTTPRoutes and Gateways are not watched")
 	}
-	notifier := notify.New(notify.Options{})
+	notifier := notify.New(notify.Options{HTTPClient: specEgress.Client(0)})
 	utilruntime.Must(mgr.Add(notifier))
-	tester := &loadtest.Tester{}
+	tester := &loadtest.Tester{Client: loadtest.NewClient(egress.New().Dialer())}
 	utilruntime.Must(mgr.Add(tester))
 	if err := (&controller.ModelDeploymentReconciler{
 		Client:     mgr.GetClient(),
@@ -109,7 +126,8 @@ func main() {
 		APIReader:  mgr.GetAPIReader(),
 		Notifier:   notifier,
 		Tester:     tester,
-		Prober:     probe.New(probe.Options{}),
+		Prober:     probe.New(probe.Options{Client: specEgress.Client(probe.DefaultTimeout)}),
+		HTTPClient: &http.Client{Transport: specEgress.RoundTripper()},
 	}).SetupWithManager(mgr); err != nil {
 		log.Error(err, "Unable to set up the ModelDeployment controller")
 		os.Exit(1)
