@@ -13,6 +13,10 @@ export GOTOOLCHAIN = go1.27.3
 # GO111MODULE=off (go/packages does, for govulncheck and golangci-lint) would
 # otherwise be answered by the machine's own Go, which ignores GOTOOLCHAIN then.
 export PATH := $(shell GOTOOLCHAIN=$(GOTOOLCHAIN) $(GO) env GOROOT)/bin:$(PATH)
+# Tools that type-check Go source (controller-gen, golangci-lint, govulncheck)
+# cannot read a standard library newer than the Go they were built with: their
+# paths carry that Go's version, so a new one builds them anew.
+GO_VERSION := $(shell GOTOOLCHAIN=$(GOTOOLCHAIN) $(GO) env GOVERSION)
 
 ##@ Versions (the control plane's are read from the pinning modules in hack/tools/)
 
@@ -44,9 +48,9 @@ KWOK := $(LOCALBIN)/kwok-$(KWOK_VERSION)/kwok
 KWOKCTL := $(LOCALBIN)/kwok-$(KWOK_VERSION)/kwokctl
 # envtest wants etcd and kube-apiserver side by side in one folder.
 ENVTEST_ASSETS := $(LOCALBIN)/envtest-$(K8S_VERSION)-etcd-$(ETCD_VERSION)
-CONTROLLER_GEN := $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
-GOLANGCI_LINT := $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
-GOVULNCHECK := $(LOCALBIN)/govulncheck-$(GOVULNCHECK_VERSION)
+CONTROLLER_GEN := $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)-$(GO_VERSION)
+GOLANGCI_LINT := $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)-$(GO_VERSION)
+GOVULNCHECK := $(LOCALBIN)/govulncheck-$(GOVULNCHECK_VERSION)-$(GO_VERSION)
 INDEXDB := $(LOCALBIN)/vulndb-indexdb-$(VULNDB_VERSION)
 VULNDB := $(LOCALBIN)/vulndb-$(VULNDB_VERSION)
 MANAGER := $(LOCALBIN)/manager
