@@ -67,7 +67,7 @@ k get nodes
 
 bold "2. The ModelDeployment and ModelApproval CRDs"
 k apply --server-side --force-conflicts -f config/crd/bases
-for crd in modeldeployments modelapprovals; do
+for crd in modeldeployments modelapprovals modeldeploymentpolicies; do
 	until [[ $(k get crd $crd.serving.modelgate.dev -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' 2>/dev/null) == True ]]; do sleep 0.2; done
 done
 

@@ -1,6 +1,7 @@
 // Package v1alpha1 holds the serving.modelgate.dev/v1alpha1 API: the
-// ModelDeployment kind, its spec, and the status contract tools read, and the
-// ModelApproval kind of sign-offs.
+// ModelDeployment kind, its spec, and the status contract tools read, the
+// ModelApproval kind of sign-offs, and the cluster-scoped
+// ModelDeploymentPolicy kind of platform rules.
 //
 // +kubebuilder:object:generate=true
 // +groupName=serving.modelgate.dev
@@ -24,7 +25,8 @@ var (
 )
 
 func addKnownTypes(scheme *runtime.Scheme) error {
-	scheme.AddKnownTypes(GroupVersion, &ModelDeployment{}, &ModelDeploymentList{}, &ModelApproval{}, &ModelApprovalList{})
+	scheme.AddKnownTypes(GroupVersion, &ModelDeployment{}, &ModelDeploymentList{}, &ModelApproval{}, &ModelApprovalList{},
+		&ModelDeploymentPolicy{}, &ModelDeploymentPolicyList{})
 	metav1.AddToGroupVersion(scheme, GroupVersion)
 	return nil
 }

@@ -60,6 +60,10 @@ const (
 	// ConditionRolledBack is True when the last candidate was rolled back
 	// (abnormal-true).
 	ConditionRolledBack = "RolledBack"
+	// ConditionPolicyCompliant is False when the spec asks for less than a
+	// ModelDeploymentPolicy that selects it allows; its message names the
+	// policy and the field. The version is then judged by the policy's rules.
+	ConditionPolicyCompliant = "PolicyCompliant"
 )
 
 // ModelDeploymentStatus is what modelgate observed and decided.
@@ -120,6 +124,12 @@ type ModelDeploymentStatus struct {
 	// version when no rollout is in progress).
 	// +optional
 	Checklist *ChecklistStatus `json:"checklist,omitempty"`
+
+	// policy names the ModelDeploymentPolicies that select this
+	// ModelDeployment and where the spec asks for less than they allow.
+	// Absent when no policy selects it.
+	// +optional
+	Policy *PolicyStatus `json:"policy,omitempty"`
 
 	// analysis holds the last measurements.
 	// +optional
@@ -295,6 +305,13 @@ type ChecklistItemStatus struct {
 	// overrideReason is the reason of the spec's override of the severity, if any.
 	// +optional
 	OverrideReason string `json:"overrideReason,omitempty"`
+	// severitySource says what set the severity when a ModelDeploymentPolicy
+	// selects the ModelDeployment: "policy/<name>" when a policy raised it
+	// (by its minimum profile or an item floor), "spec" when the spec's
+	// profile or override stands. Empty when no policy selects it.
+	// +kubebuilder:validation:MaxLength=270
+	// +optional
+	SeveritySource string `json:"severitySource,omitempty"`
 	// attestedBy is who attested the item, for attested items.
 	// +optional
 	AttestedBy string `json:"attestedBy,omitempty"`
@@ -454,4 +471,31 @@ type HistoryEntry struct {
 	// windows: the override's reason and who set it.
 	// +optional
 	WindowOverride string `json:"windowOverride,omitempty"`
+}
+
+// PolicyStatus is how the ModelDeploymentPolicies that select a
+// ModelDeployment judge its spec.
+type PolicyStatus struct {
+	// policies that select the ModelDeployment, by name.
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	// +optional
+	Policies []string `json:"policies,omitempty"`
+
+	// violations are where the spec asks for less than a policy allows; the
+	// version is judged by the policy's rules instead.
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	// +optional
+	Violations []PolicyViolation `json:"violations,omitempty"`
+}
+
+// PolicyViolation is one place where a spec asks for less than a policy allows.
+type PolicyViolation struct {
+	// policy that sets the rule.
+	Policy string `json:"policy"`
+	// field of the ModelDeployment, such as spec.checklist.profile.
+	Field string `json:"field"`
+	// message says what the policy requires and how to comply.
+	Message string `json:"message"`
 }

@@ -694,6 +694,11 @@ type AnalysisSpec struct {
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s')",message="must be a duration such as 0s, 10m or 1h"
 	// +optional
 	Bake *metav1.Duration `json:"bake,omitempty"`
+
+	// judge compares the candidate's error rate with the stable version's by
+	// a statistical test instead of a bound per interval (docs/drift.md).
+	// +optional
+	Judge *JudgeSpec `json:"judge,omitempty"`
 }
 
 // PrometheusSpec says where and how to query Prometheus.
@@ -741,6 +746,23 @@ type QueryTemplates struct {
 	// +kubebuilder:validation:MaxLength=4096
 	// +optional
 	RequestCount string `json:"requestCount,omitempty"`
+
+	// errorCount returns the number of failed requests, for the judge.
+	// +kubebuilder:validation:MaxLength=4096
+	// +optional
+	ErrorCount string `json:"errorCount,omitempty"`
+
+	// predictionScore returns the histogram of prediction scores: one
+	// cumulative count per le label, +Inf included.
+	// +kubebuilder:validation:MaxLength=4096
+	// +optional
+	PredictionScore string `json:"predictionScore,omitempty"`
+
+	// featureValue returns the histogram of the input feature {{.Feature}}:
+	// one cumulative count per le label, +Inf included.
+	// +kubebuilder:validation:MaxLength=4096
+	// +optional
+	FeatureValue string `json:"featureValue,omitempty"`
 }
 
 // TriggersSpec are the checklist's rollback triggers.
@@ -757,21 +779,150 @@ type TriggersSpec struct {
 	// stable version's by more than the bound, relative to the stable version.
 	// +optional
 	AccuracyDrop *AccuracyDropTrigger `json:"accuracyDrop,omitempty"`
+
+	// predictionDrift rolls back when the candidate's prediction scores have
+	// moved from the stable version's over the same window.
+	// +optional
+	PredictionDrift *PredictionDriftTrigger `json:"predictionDrift,omitempty"`
+
+	// inputDrift rolls back when the inputs the candidate receives have moved
+	// from the stable version's over the same window, for any feature listed.
+	// +optional
+	InputDrift *InputDriftTrigger `json:"inputDrift,omitempty"`
 }
 
 // ErrorRateTrigger bounds the percent of failed requests.
+// +kubebuilder:validation:XValidation:rule="has(self.relativeTo) == has(self.maxIncreasePercent)",message="relativeTo and maxIncreasePercent go together"
 type ErrorRateTrigger struct {
 	// maxPercent of requests that may fail.
 	// +required
 	MaxPercent Percent `json:"maxPercent"`
+
+	StableComparison `json:",inline"`
 }
 
 // LatencyTrigger bounds the 95th percentile latency.
+// +kubebuilder:validation:XValidation:rule="has(self.relativeTo) == has(self.maxIncreasePercent)",message="relativeTo and maxIncreasePercent go together"
 type LatencyTrigger struct {
 	// maxMilliseconds the 95th percentile may reach.
 	// +kubebuilder:validation:Minimum=1
 	// +required
 	MaxMilliseconds int32 `json:"maxMilliseconds"`
+
+	StableComparison `json:",inline"`
+}
+
+// StableComparison bounds a measurement relative to the stable version's
+// over the same window, besides its absolute bound.
+type StableComparison struct {
+	// relativeTo is the version compared with: Stable.
+	// +optional
+	RelativeTo Baseline `json:"relativeTo,omitempty"`
+
+	// maxIncreasePercent is how far the candidate's value may exceed the
+	// stable's, in percent of it: "50" passes up to 1.5 times the stable's.
+	// +optional
+	MaxIncreasePercent IncreasePercent `json:"maxIncreasePercent,omitempty"`
+}
+
+// Baseline names the version a measurement is compared with.
+// +kubebuilder:validation:Enum=Stable
+type Baseline string
+
+// BaselineStable is the version serving before the candidate.
+const BaselineStable Baseline = "Stable"
+
+// IncreasePercent is a decimal percent of zero or more, written as a string.
+// +kubebuilder:validation:MaxLength=16
+// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]+([.][0-9]+)?$')",message="must be a percent of zero or more, such as \"50\" or \"200\""
+type IncreasePercent string
+
+// PSI is a bound on the Population Stability Index, a positive decimal
+// written as a string: by custom 0.1 is a moderate shift, 0.25 a large one.
+// +kubebuilder:validation:MaxLength=16
+// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]+([.][0-9]+)?$') && double(self) > 0.0",message="must be a positive decimal such as \"0.25\""
+type PSI string
+
+// PredictionDriftTrigger bounds how far the distribution of prediction
+// scores may move from the stable version's.
+type PredictionDriftTrigger struct {
+	// maxPSI is the greatest Population Stability Index that passes.
+	// +required
+	MaxPSI PSI `json:"maxPSI"`
+
+	// minObservations each version needs in the window; fewer is no data.
+	// +kubebuilder:default=200
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	MinObservations int32 `json:"minObservations,omitempty"`
+}
+
+// InputDriftTrigger bounds how far the distribution of each listed input
+// feature may move from the stable version's.
+type InputDriftTrigger struct {
+	// maxPSI is the greatest Population Stability Index that passes, per feature.
+	// +required
+	MaxPSI PSI `json:"maxPSI"`
+
+	// features are the input features compared, by name.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=set
+	// +required
+	Features []FeatureName `json:"features"`
+
+	// minObservations each version needs in the window; fewer is no data.
+	// +kubebuilder:default=200
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	MinObservations int32 `json:"minObservations,omitempty"`
+}
+
+// The name is written into PromQL, hence the narrow alphabet.
+
+// FeatureName is an input feature's name, as the model server labels it.
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=63
+// +kubebuilder:validation:Pattern=`^[A-Za-z_][A-Za-z0-9_.:-]*$`
+type FeatureName string
+
+// JudgeMethod names a statistical judge.
+// +kubebuilder:validation:Enum=Sequential
+type JudgeMethod string
+
+// JudgeSequential compares error rates with confidence sequences that stay
+// valid however often they are looked at.
+const JudgeSequential JudgeMethod = "Sequential"
+
+// Confidence is a decimal from 0.5 to below 1, written as a string.
+// +kubebuilder:validation:MaxLength=16
+// +kubebuilder:validation:XValidation:rule="self.matches('^0[.][0-9]+$') && double(self) >= 0.5",message="must be a decimal from 0.5 to below 1, such as \"0.95\""
+type Confidence string
+
+// JudgeSpec declares the statistical judge of the candidate against stable.
+type JudgeSpec struct {
+	// method of the test: Sequential.
+	// +required
+	Method JudgeMethod `json:"method"`
+
+	// confidence is one minus the greatest chance, over the whole analysis,
+	// of rolling back a candidate within the tolerance of stable, or of
+	// promoting early one beyond it.
+	// +kubebuilder:default="0.95"
+	// +optional
+	Confidence Confidence `json:"confidence,omitempty"`
+
+	// tolerancePercent is how many percentage points the candidate's error
+	// rate may exceed the stable's by: a rollback needs it shown worse by
+	// more, an early promotion shown worse by less.
+	// +kubebuilder:default="0"
+	// +optional
+	TolerancePercent Percent `json:"tolerancePercent,omitempty"`
+
+	// promoteEarly lets a canary finish its steps as soon as the judge shows
+	// the candidate no worse than stable, other triggers passing.
+	// +optional
+	PromoteEarly bool `json:"promoteEarly,omitempty"`
 }
 
 // AccuracyDropTrigger bounds the accuracy drop against the stable version.

@@ -46,12 +46,13 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.Float64Var(&f.ErrorRatio, "error-ratio", 0, "Fault: share of /predict requests answered 500, spread evenly.")
 	fs.DurationVar(&f.Latency, "latency", 0, "Fault: latency added to every /predict request.")
 	fs.Float64Var(&f.FlipRatio, "flip-ratio", 0, "Fault: share of predictions inverted, degrading accuracy.")
+	fs.Float64Var(&f.ScoreShift, "score-shift", 0, "Fault: added to every answer's probability of fraud (clamped to [0, 1]), class unchanged: prediction drift without errors.")
 	fs.DurationVar(&f.SlowStart, "slow-start", 0, "Fault: time after the start during which /readyz fails and /predict answers 503.")
 	env := map[string]string{
 		"address": modelserver.EnvAddress, "metrics-address": modelserver.EnvMetrics, "model-file": modelserver.EnvModelFile,
 		"model-version": modelserver.EnvVersion, "model-name": modelserver.EnvName,
 		"error-ratio": modelserver.EnvErrorRatio, "latency": modelserver.EnvLatency,
-		"flip-ratio": modelserver.EnvFlipRatio, "slow-start": modelserver.EnvSlowStart,
+		"flip-ratio": modelserver.EnvFlipRatio, "slow-start": modelserver.EnvSlowStart, "score-shift": modelserver.EnvScoreShift,
 	}
 	for name, envVar := range env {
 		fs.Lookup(name).Usage += " Env " + envVar + "."

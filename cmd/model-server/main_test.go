@@ -31,8 +31,9 @@ func TestParseOptions(t *testing.T) {
 		{name: "env as a pod passes it", env: map[string]string{
 			modelserver.EnvVersion: "2.3.0", modelserver.EnvName: "scorer", modelserver.EnvAddress: "127.1.1.4:8080",
 			modelserver.EnvErrorRatio: "0.2", modelserver.EnvLatency: "150ms", modelserver.EnvFlipRatio: "0.1", modelserver.EnvSlowStart: "3s",
+			modelserver.EnvScoreShift: "0.3",
 		}, check: func(t *testing.T, o options) {
-			want := modelserver.Faults{ErrorRatio: 0.2, Latency: 150 * time.Millisecond, FlipRatio: 0.1, SlowStart: 3 * time.Second}
+			want := modelserver.Faults{ErrorRatio: 0.2, Latency: 150 * time.Millisecond, FlipRatio: 0.1, SlowStart: 3 * time.Second, ScoreShift: 0.3}
 			if o.cfg.Version != "2.3.0" || o.cfg.ModelName != "scorer" || o.address != "127.1.1.4:8080" || o.cfg.Faults != want {
 				t.Errorf("got %+v, faults %+v", o, o.cfg.Faults)
 			}
@@ -52,6 +53,12 @@ func TestParseOptions(t *testing.T) {
 			}},
 		{name: "a bad env value names the variable", env: map[string]string{modelserver.EnvLatency: "soon"},
 			wantErr: `environment variable MODEL_SERVER_LATENCY="soon"`},
+		{name: "a score shift down by flag", args: []string{"--score-shift=-0.25"}, env: map[string]string{modelserver.EnvScoreShift: "0.3"},
+			check: func(t *testing.T, o options) {
+				if o.cfg.Faults.ScoreShift != -0.25 {
+					t.Errorf("score shift %g, want -0.25", o.cfg.Faults.ScoreShift)
+				}
+			}},
 		{name: "a bad flag", args: []string{"--flip-ratio=lots"}, wantErr: "invalid value"},
 		{name: "a stray argument", args: []string{"serve"}, wantErr: `unexpected arguments ["serve"]`},
 		{name: "a missing weights file", args: []string{"--model-file=/nonexistent/weights.json"}, wantErr: "--model-file: open /nonexistent"},

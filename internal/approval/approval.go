@@ -147,3 +147,26 @@ func refuse(ap servingv1alpha1.ModelApproval, allowed map[string][]string, attes
 	}
 	return fmt.Sprintf("%s by %s is for role %s, but %s is in none of its groups (%s)", ap.Name, who, s.Role, who, strings.Join(groups, ", "))
 }
+
+// WithoutSelfApprovals drops the approvals given by changedBy, the user who
+// last changed the model version, its URI or the template (as stamped at
+// admission in serving.modelgate.dev/spec-changed-by), when policy (the
+// ModelDeploymentPolicy requiring separation of duties) is not empty. It
+// returns the approvals that may count and, for each dropped one, why, in
+// the words of Result.Ignored. With no policy, or nobody recorded, nothing is
+// dropped.
+func WithoutSelfApprovals(approvals []servingv1alpha1.ModelApproval, changedBy, policy string) (kept []servingv1alpha1.ModelApproval, ignored []string) {
+	if policy == "" || changedBy == "" {
+		return approvals, nil
+	}
+	kept = make([]servingv1alpha1.ModelApproval, 0, len(approvals))
+	for _, ap := range approvals {
+		if ap.Spec.Approver == nil || ap.Spec.Approver.Username != changedBy {
+			kept = append(kept, ap)
+			continue
+		}
+		ignored = append(ignored, fmt.Sprintf("%s by %s does not count: %s last changed the model or its template, and policy %s requires an approval by someone else (separation of duties)",
+			ap.Name, changedBy, changedBy, policy))
+	}
+	return kept, ignored
+}

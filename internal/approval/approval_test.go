@@ -126,3 +126,55 @@ func TestMessage(t *testing.T) {
 	g.Expect(Judge(none, "1.0.0", nil).Required).To(BeFalse())
 	g.Expect(Judge(none, "1.0.0", nil).Approved()).To(BeTrue())
 }
+
+func TestWithoutSelfApprovals(t *testing.T) {
+	alice := approval("a1", "2.4.0", "security", "alice", 1, "sec-team")
+	bob := approval("a2", "2.4.0", "product-owner", "bob", 2, "leads")
+	aliceItem := attest("a3", "2.4.0", "security-scan", "security", "alice", "sec-team")
+	unstamped := servingv1alpha1.ModelApproval{ObjectMeta: metav1.ObjectMeta{Name: "a4"}}
+	all := []servingv1alpha1.ModelApproval{alice, bob, aliceItem, unstamped}
+	tests := []struct {
+		name      string
+		changedBy string
+		policy    string
+		kept      []string
+		ignored   []string
+	}{
+		{name: "no policy requires it: every approval stays", changedBy: "alice", kept: []string{"a1", "a2", "a3", "a4"}},
+		{name: "nobody recorded as the author: every approval stays", policy: "prod", kept: []string{"a1", "a2", "a3", "a4"}},
+		{
+			name: "the author's approvals, of roles and items, do not count", changedBy: "alice", policy: "prod",
+			kept: []string{"a2", "a4"},
+			ignored: []string{
+				"a1 by alice does not count: alice last changed the model or its template, and policy prod requires an approval by someone else (separation of duties)",
+				"a3 by alice does not count: alice last changed the model or its template, and policy prod requires an approval by someone else (separation of duties)",
+			},
+		},
+		{name: "an author who approved nothing drops nothing", changedBy: "carol", policy: "prod", kept: []string{"a1", "a2", "a3", "a4"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			kept, ignored := WithoutSelfApprovals(all, tt.changedBy, tt.policy)
+			var names []string
+			for _, k := range kept {
+				names = append(names, k.Name)
+			}
+			g.Expect(names).To(Equal(tt.kept))
+			g.Expect(ignored).To(Equal(tt.ignored))
+		})
+	}
+
+	t.Run("the second user's approval counts where the author's does not", func(t *testing.T) {
+		g := NewWithT(t)
+		m := md()
+		m.Spec.Approvals.Required = m.Spec.Approvals.Required[:1] // security only
+		kept, ignored := WithoutSelfApprovals([]servingv1alpha1.ModelApproval{alice}, "alice", "prod")
+		res := Judge(m, "2.4.0", kept)
+		g.Expect(res.Approved()).To(BeFalse())
+		g.Expect(ignored).To(HaveLen(1))
+		carol := approval("a5", "2.4.0", "security", "carol", 3, "sec-team")
+		kept, _ = WithoutSelfApprovals([]servingv1alpha1.ModelApproval{alice, carol}, "alice", "prod")
+		g.Expect(Judge(m, "2.4.0", kept).Approvers()).To(Equal([]string{"security=carol"}))
+	})
+}

@@ -93,6 +93,7 @@ func writeText(w io.Writer, js []manifestcheck.Judgement, style statusview.Style
 		if ids := j.Unknown(); len(ids) > 0 {
 			fmt.Fprintf(&b, "Not judged here, judged by the operator in the cluster: %s\n", strings.Join(ids, ", "))
 		}
+		writePolicy(&b, j, style)
 	}
 	if len(js) == 0 {
 		b.WriteString("No ModelDeployment found in the manifests: nothing to check.\n")
@@ -101,6 +102,21 @@ func writeText(w io.Writer, js []manifestcheck.Judgement, style statusview.Style
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writePolicy names the policies that select the ModelDeployment and where
+// its spec asks for less than they allow, which admission would refuse.
+func writePolicy(b *strings.Builder, j *manifestcheck.Judgement, style statusview.Style) {
+	if !j.Policy.Selected() {
+		return
+	}
+	fmt.Fprintf(b, "Policies: %s\n", strings.Join(j.Policy.Effective.Policies, ", "))
+	if vs := j.Violations(); len(vs) > 0 {
+		fmt.Fprintf(b, "%s (admission refuses it until they are fixed):\n", style.Bold("Policy violations"))
+		for _, v := range vs {
+			fmt.Fprintf(b, "  %s %s\n", style.Result(servingv1alpha1.CheckFail), v)
+		}
+	}
 }
 
 func plural(n int, one, many string) string {
@@ -112,7 +128,8 @@ func plural(n int, one, many string) string {
 
 // jsonReport is the JSON format.
 type jsonReport struct {
-	// Passed is true when no enforced item failed in any ModelDeployment.
+	// Passed is true when no enforced item failed and no policy is violated
+	// in any ModelDeployment.
 	Passed           bool                  `json:"passed"`
 	ModelDeployments []jsonModelDeployment `json:"modelDeployments"`
 }
@@ -131,6 +148,10 @@ type jsonModelDeployment struct {
 	Unknown []string `json:"unknown"`
 	// Checklist has the shape of the object's status.checklist.
 	Checklist servingv1alpha1.ChecklistStatus `json:"checklist"`
+	// Policy names the policies given with --policy that select the
+	// ModelDeployment and their violations, in the shape of status.policy;
+	// absent when none selects it.
+	Policy *servingv1alpha1.PolicyStatus `json:"policy,omitempty"`
 }
 
 func writeJSON(w io.Writer, js []manifestcheck.Judgement) error {
@@ -141,6 +162,7 @@ func writeJSON(w io.Writer, js []manifestcheck.Judgement) error {
 			Namespace: j.MD.Namespace, Name: j.MD.Name, Version: j.MD.Spec.Model.Version, Profile: statusview.Profile(j.MD),
 			File: j.Source.Path, Line: j.Source.Line, Passed: j.Passed(),
 			Failed: nonNil(j.Failed()), Unknown: nonNil(j.Unknown()), Checklist: j.Result.Status,
+			Policy: j.Policy.Status(),
 		}
 		r.Passed = r.Passed && m.Passed
 		r.ModelDeployments = append(r.ModelDeployments, m)

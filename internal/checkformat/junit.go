@@ -101,6 +101,12 @@ func writeJUnit(w io.Writer, js []manifestcheck.Judgement) error {
 			}
 			s.Cases = append(s.Cases, c)
 		}
+		for _, v := range j.Violations() {
+			s.Cases = append(s.Cases, junitCase{Name: "policy " + v.Policy + " " + v.Field, ClassName: "ModelDeploymentPolicy",
+				File: j.Source.Path, Line: j.Source.Line,
+				Failure: &junitFailure{Message: v.Message, Type: "PolicyViolation", Text: v.String()}})
+			s.Failures++
+		}
 		s.Tests = len(s.Cases)
 		all.Tests += s.Tests
 		all.Failures += s.Failures

@@ -20,6 +20,8 @@ const (
 	SARIFSchema  = "https://json.schemastore.org/sarif-2.1.0.json"
 	// ToolName is the driver's name in SARIF.
 	ToolName = "kubectl-modelgate"
+	// sarifError is the level of a failure.
+	sarifError = "error"
 	// checklistDocs explains every rule.
 	checklistDocs = "https://github.com/modelgate/modelgate/blob/main/docs/checklist.md#the-items"
 )
@@ -93,6 +95,9 @@ type sarifResultProps struct {
 	Severity        string `json:"severity,omitempty"`
 	Remediation     string `json:"remediation,omitempty"`
 	OverrideReason  string `json:"overrideReason,omitempty"`
+	// Policy and Field name a policy violation's rule and the spec's field.
+	Policy string `json:"policy,omitempty"`
+	Field  string `json:"field,omitempty"`
 }
 
 type sarifLocation struct {
@@ -146,7 +151,7 @@ func writeSARIF(w io.Writer, js []manifestcheck.Judgement, version string) error
 			kind, lvl := "fail", ""
 			switch it.Result {
 			case servingv1alpha1.CheckFail:
-				lvl = "error"
+				lvl = sarifError
 			case servingv1alpha1.CheckWarn:
 				lvl = "warning"
 			case servingv1alpha1.CheckUnknown:
@@ -175,6 +180,7 @@ func writeSARIF(w io.Writer, js []manifestcheck.Judgement, version string) error
 			})
 		}
 	}
+	results = appendPolicyResults(results, js)
 	log := sarifLog{Schema: SARIFSchema, Version: SARIFVersion, Runs: []sarifRun{{
 		Tool:        sarifTool{Driver: sarifDriver{Name: ToolName, Version: version, InformationURI: "https://github.com/modelgate/modelgate", Rules: rules}},
 		Invocations: []sarifInvocation{{ExecutionSuccessful: true}},
@@ -189,7 +195,7 @@ func writeSARIF(w io.Writer, js []manifestcheck.Judgement, version string) error
 func level(s servingv1alpha1.Severity) string {
 	switch s {
 	case servingv1alpha1.SeverityEnforce:
-		return "error"
+		return sarifError
 	case servingv1alpha1.SeverityWarn:
 		return "warning"
 	}
@@ -229,4 +235,26 @@ func artifactURI(path string) string {
 		u.Scheme = "file"
 	}
 	return u.String()
+}
+
+// appendPolicyResults adds each policy violation as an error of the rule
+// "policy" (outside the catalogue, so without a rule index): admission would
+// refuse the ModelDeployment.
+func appendPolicyResults(results []sarifResult, js []manifestcheck.Judgement) []sarifResult {
+	for i := range js {
+		j := &js[i]
+		for _, v := range j.Violations() {
+			results = append(results, sarifResult{
+				RuleID: "policy", RuleIndex: -1, Kind: "fail", Level: sarifError,
+				Message: sarifText{fmt.Sprintf("%s %s: %s", name(j), j.MD.Spec.Model.Version, v)},
+				Locations: []sarifLocation{{
+					PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: artifactURI(j.Source.Path)}, Region: sarifRegion{StartLine: j.Source.Line}},
+					LogicalLocations: []sarifLogical{{Name: j.MD.Name, FullyQualifiedName: "ModelDeployment/" + name(j), Kind: "resource"}},
+				}},
+				Properties: sarifResultProps{ModelDeployment: name(j), Version: j.MD.Spec.Model.Version, Result: string(servingv1alpha1.CheckFail),
+					Policy: v.Policy, Field: v.Field},
+			})
+		}
+	}
+	return results
 }

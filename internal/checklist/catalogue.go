@@ -78,24 +78,3 @@ func Catalogue() []Check {
 	}
 	return out
 }
-
-// EffectiveSeverity is the severity of an item for a ModelDeployment: its
-// profile's, or its override's. The gatherer uses it to skip network probes
-// for items that are off.
-func EffectiveSeverity(md *servingv1alpha1.ModelDeployment, id string) servingv1alpha1.Severity {
-	for _, o := range md.Spec.Checklist.Overrides {
-		if o.ID == id {
-			return o.Severity
-		}
-	}
-	profile := md.Spec.Checklist.Profile
-	if profile == "" {
-		profile = servingv1alpha1.ProfileProduction
-	}
-	for _, it := range table {
-		if it.id == id {
-			return severities(it.production, it.staging, it.dev)[profile]
-		}
-	}
-	return off
-}

@@ -47,11 +47,19 @@ type Inputs struct {
 	// Secrets by name, with the names of their keys only; values are never read.
 	Secrets map[string]SecretKeys
 	// ConfigMaps by name (the model card's).
-	ConfigMaps      map[string]*corev1.ConfigMap
-	Services        []corev1.Service
-	Ingresses       []networkingv1.Ingress
-	HTTPRoutes      []gatewayv1.HTTPRoute
-	Gateways        []gatewayv1.Gateway
+	ConfigMaps map[string]*corev1.ConfigMap
+	Services   []corev1.Service
+	Ingresses  []networkingv1.Ingress
+	HTTPRoutes []gatewayv1.HTTPRoute
+	Gateways   []gatewayv1.Gateway
+	// SharedGateways are the Gateways in other namespaces that the model's
+	// HTTPRoutes attach to, by "namespace/name". A Gateway looked up and not
+	// found maps to nil; one not looked up at all (the offline check) is
+	// absent, and leaves tls Unknown.
+	SharedGateways map[string]*gatewayv1.Gateway
+	// ReferenceGrants of the namespaces holding the certificates that
+	// Gateways name across namespaces.
+	ReferenceGrants []gatewayv1.ReferenceGrant
 	ResourceQuotas  []corev1.ResourceQuota
 	Deployments     []appsv1.Deployment
 	NodeAllocatable []corev1.ResourceList
@@ -67,6 +75,10 @@ type Inputs struct {
 	// Unavailable names inputs the gatherer could not read, with the reason,
 	// keyed by kind such as "HorizontalPodAutoscaler" or "HTTPRoute".
 	Unavailable map[string]string
+
+	// Policy is what the ModelDeploymentPolicies that select MD make of its
+	// severities; nil when none does.
+	Policy *PolicySeverities
 }
 
 // Attestation is who ticked an attested item, and when.
@@ -86,10 +98,12 @@ const (
 	KindIngress       = "Ingress"
 	KindHTTPRoute     = "HTTPRoute"
 	KindGateway       = "Gateway"
-	KindQuota         = "ResourceQuota"
-	KindDeployment    = "Deployment"
-	KindNode          = "Node"
-	KindApproval      = "ModelApproval"
+	// KindReferenceGrant is read in the namespaces of cross-namespace certificates.
+	KindReferenceGrant = "ReferenceGrant"
+	KindQuota          = "ResourceQuota"
+	KindDeployment     = "Deployment"
+	KindNode           = "Node"
+	KindApproval       = "ModelApproval"
 )
 
 // SecretKeys is the set of keys a Secret holds.
@@ -107,8 +121,12 @@ type RemoteResults struct {
 type ModelCardDocument struct {
 	// Body is the card's text (Markdown), when it could be fetched.
 	Body string
-	// Err says why it could not be fetched; the check reports Unknown.
+	// Err says why it could not be fetched; the check reports Unknown,
+	// unless NotFound.
 	Err string
+	// NotFound is set when the server answered that the card is not there
+	// (404 or 410): the card is missing, a failure rather than an unknown.
+	NotFound bool
 }
 
 // Finding is what one check found.
@@ -179,7 +197,8 @@ type Result struct {
 func (r Result) Passed() bool { return len(r.Blocking) == 0 }
 
 // Evaluate runs every check of the catalogue against the inputs, applying the
-// profile's severity and the spec's overrides, and summarises the result.
+// profile's severity and the spec's overrides (and, when in.Policy is set, the
+// platform's floors under them), and summarises the result.
 //
 // An Enforce item blocks on Fail and on Unknown: a check that could not be
 // judged never lets a version through. A Warn item that fails is reported as
@@ -187,10 +206,7 @@ func (r Result) Passed() bool { return len(r.Blocking) == 0 }
 // not run.
 func Evaluate(catalogue []Check, in *Inputs) Result {
 	spec := in.MD.Spec.Checklist
-	profile := spec.Profile
-	if profile == "" {
-		profile = servingv1alpha1.ProfileProduction
-	}
+	profile := profileOf(in)
 	overrides := make(map[string]servingv1alpha1.ChecklistOverride, len(spec.Overrides))
 	for _, o := range spec.Overrides {
 		overrides[o.ID] = o
@@ -204,9 +220,11 @@ func Evaluate(catalogue []Check, in *Inputs) Result {
 	for i := range catalogue {
 		c := &catalogue[i]
 		item := servingv1alpha1.ChecklistItemStatus{ID: c.ID, Section: c.Section, Severity: c.Severity[profile]}
-		if o, ok := overrides[c.ID]; ok {
+		o, overridden := overrides[c.ID]
+		if overridden {
 			item.Severity, item.OverrideReason = o.Severity, o.Reason
 		}
+		in.Policy.applyPolicy(&item, !overridden)
 		if item.Severity == servingv1alpha1.SeverityOff {
 			item.Result, item.Message = servingv1alpha1.CheckSkipped, "Turned off by the "+string(profile)+" profile"
 			if item.OverrideReason != "" {
@@ -295,9 +313,11 @@ func judgeAttestation(in *Inputs, at servingv1alpha1.Attestation, overrides map[
 		section = "Attestations"
 	}
 	item := servingv1alpha1.ChecklistItemStatus{ID: at.ID, Section: section, Severity: servingv1alpha1.SeverityEnforce}
-	if o, ok := overrides[at.ID]; ok {
+	o, overridden := overrides[at.ID]
+	if overridden {
 		item.Severity, item.OverrideReason = o.Severity, o.Reason
 	}
+	in.Policy.applyPolicy(&item, false)
 	version := in.MD.Spec.Model.Version
 	got, ticked := in.Attested[at.ID]
 	switch {

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -631,27 +632,42 @@ func gatewayListeners(in *Inputs, route *gatewayv1.HTTPRoute, i int, service str
 	if p.Namespace != nil {
 		ns = string(*p.Namespace)
 	}
-	via := fmt.Sprintf("HTTPRoute %s sends traffic to Service %s through Gateway %s", route.Name, service, p.Name)
-	if ns != md.Namespace {
-		r.unknown(fmt.Sprintf("HTTPRoute %s sends traffic to Service %s through Gateway %s/%s in another namespace, which modelgate does not read", route.Name, service, ns, p.Name),
-			fmt.Sprintf("Ask the owner of Gateway %s/%s to confirm an HTTPS listener with a valid certificate, then override the tls item with that as the reason.", ns, p.Name))
-		return nil, nil, via
+	shared := ns != md.Namespace
+	gwName := string(p.Name)
+	if shared {
+		gwName = ns + "/" + gwName
 	}
+	via := fmt.Sprintf("HTTPRoute %s sends traffic to Service %s through Gateway %s", route.Name, service, gwName)
 	if why, ok := in.Unavailable[KindGateway]; ok {
-		r.unknown(fmt.Sprintf("%s, but Gateways in namespace %s could not be read: %s", via, md.Namespace, why),
-			rbacRemediation("gateways.gateway.networking.k8s.io", md.Namespace))
+		r.unknown(fmt.Sprintf("%s, but Gateways in namespace %s could not be read: %s", via, ns, why),
+			rbacRemediation("gateways.gateway.networking.k8s.io", ns))
 		return nil, nil, via
 	}
 	var gw *gatewayv1.Gateway
-	for j := range in.Gateways {
-		if in.Gateways[j].Name == string(p.Name) && localTo(in, in.Gateways[j].Namespace) {
-			gw = &in.Gateways[j]
-			break
+	if shared {
+		found, looked := in.SharedGateways[gwName]
+		if !looked {
+			r.unknown(fmt.Sprintf("%s in another namespace, which was not read", via),
+				fmt.Sprintf("Check Gateway %s against a cluster, where modelgate reads it, or ask its owner to confirm an HTTPS listener with a valid certificate.", gwName))
+			return nil, nil, via
+		}
+		gw = found
+	} else {
+		for j := range in.Gateways {
+			if in.Gateways[j].Name == string(p.Name) && localTo(in, in.Gateways[j].Namespace) {
+				gw = &in.Gateways[j]
+				break
+			}
 		}
 	}
 	if gw == nil {
-		r.problem(fmt.Sprintf("HTTPRoute %s names Gateway %s in spec.parentRefs[%d], which does not exist in namespace %s", route.Name, p.Name, i, md.Namespace),
+		r.problem(fmt.Sprintf("HTTPRoute %s names Gateway %s in spec.parentRefs[%d], which does not exist in namespace %s", route.Name, p.Name, i, ns),
 			fmt.Sprintf("Fix spec.parentRefs[%d] of HTTPRoute %s to name an existing Gateway with an HTTPS listener.", i, route.Name))
+		return nil, nil, via
+	}
+	if refused := routeRefusedBy(route, i, ns); refused != "" {
+		r.problem(fmt.Sprintf("%s, which has not accepted the route: %s", via, refused),
+			fmt.Sprintf("Make Gateway %s accept HTTPRoute %s (its listeners' allowedRoutes must admit namespace %s), or attach the route to a Gateway that does.", gwName, route.Name, route.Namespace))
 		return nil, nil, via
 	}
 	var attached []*gatewayv1.Listener
@@ -693,38 +709,148 @@ func judgeListenerTLS(in *Inputs, gw *gatewayv1.Gateway, l *gatewayv1.Listener) 
 		return listenerJudgement{faults: []string{fmt.Sprintf("listener %s has no tls.certificateRefs", l.Name)}}
 	}
 	var lr tlsReport
-	names := judgeListenerCertificates(in, l, &lr)
+	if status := listenerStatusFault(gw, l); status != "" {
+		return listenerJudgement{faults: []string{status}}
+	}
+	evidence := judgeListenerCertificates(in, gw, l, &lr)
 	switch {
 	case len(lr.problems) > 0:
 		return listenerJudgement{faults: lr.problems, certFixes: lr.fixes}
 	case len(lr.unknowns) > 0:
 		return listenerJudgement{faults: lr.unknowns, mayBeGood: true}
 	}
-	return listenerJudgement{good: fmt.Sprintf("Gateway %s listener %s (Secret %s)", gw.Name, l.Name, strings.Join(names, ", "))}
+	if resolved := listenerCondition(gw, l, string(gatewayv1.ListenerConditionResolvedRefs)); resolved != nil && resolved.Status == metav1.ConditionTrue {
+		evidence = append(evidence, "ResolvedRefs=True")
+	}
+	return listenerJudgement{good: fmt.Sprintf("Gateway %s listener %s (%s)", gatewayName(in, gw), l.Name, strings.Join(evidence, ", "))}
+}
+
+// gatewayName is a Gateway's name, with its namespace when it is not the model's.
+func gatewayName(in *Inputs, gw *gatewayv1.Gateway) string {
+	if localTo(in, gw.Namespace) {
+		return gw.Name
+	}
+	return gw.Namespace + "/" + gw.Name
 }
 
 // judgeListenerCertificates judges the tls.certificateRefs of a listener that
-// terminates TLS into lr, and returns the names of the Secrets it checked.
-func judgeListenerCertificates(in *Inputs, l *gatewayv1.Listener, lr *tlsReport) []string {
+// terminates TLS into lr, and returns the evidence for them: the Secrets it
+// checked and the ReferenceGrants that let the Gateway use them.
+//
+// A Secret in the model's namespace is read (key names only). One in another
+// namespace (a shared Gateway's) is never read: that namespace is not the
+// team's. Its evidence is what the Gateway API offers instead: a certificate
+// outside the Gateway's namespace needs a ReferenceGrant there, and the
+// Gateway's implementation reports unresolved certificates in the listener's
+// ResolvedRefs condition (see listenerStatusFault).
+func judgeListenerCertificates(in *Inputs, gw *gatewayv1.Gateway, l *gatewayv1.Listener, lr *tlsReport) []string {
 	md := in.MD
-	var names []string
+	gwNS := gw.Namespace
+	if gwNS == "" {
+		gwNS = md.Namespace
+	}
+	var evidence []string
 	for k, c := range l.TLS.CertificateRefs {
 		where := fmt.Sprintf("listener %s tls.certificateRefs[%d]", l.Name, k)
-		cns := md.Namespace
+		cns := gwNS
 		if c.Namespace != nil {
 			cns = string(*c.Namespace)
 		}
 		switch {
 		case ptr.Deref(c.Group, "") != "" || ptr.Deref(c.Kind, "Secret") != "Secret":
 			lr.unknown(fmt.Sprintf("%s is a %s %s, which modelgate cannot check", where, ptr.Deref(c.Kind, "Secret"), c.Name), "")
-		case cns != md.Namespace:
-			lr.unknown(fmt.Sprintf("%s names Secret %s/%s in another namespace, which modelgate does not read", where, cns, c.Name), "")
-		default:
-			names = append(names, string(c.Name))
+			continue
+		case cns == md.Namespace:
+			evidence = append(evidence, "Secret "+string(c.Name))
 			judgeTLSSecret(in, where, string(c.Name), lr)
+		default:
+			evidence = append(evidence, fmt.Sprintf("Secret %s/%s, not read", cns, c.Name))
+		}
+		if cns == gwNS {
+			continue
+		}
+		if why, ok := in.Unavailable[KindReferenceGrant]; ok {
+			lr.unknown(fmt.Sprintf("%s names Secret %s/%s, but ReferenceGrants in namespace %s could not be read: %s", where, cns, c.Name, cns, why),
+				rbacRemediation("referencegrants.gateway.networking.k8s.io", cns))
+			continue
+		}
+		grant := grantFor(in.ReferenceGrants, gwNS, cns, string(c.Name))
+		if grant == "" {
+			lr.problem(fmt.Sprintf("%s names Secret %s/%s, and no ReferenceGrant in namespace %s lets Gateways of namespace %s use it", where, cns, c.Name, cns, gwNS),
+				fmt.Sprintf("Create in namespace %s a ReferenceGrant with spec.from [{group: gateway.networking.k8s.io, kind: Gateway, namespace: %s}] and spec.to [{group: \"\", kind: Secret, name: %s}].", cns, gwNS, c.Name))
+			continue
+		}
+		evidence = append(evidence, "ReferenceGrant "+cns+"/"+grant)
+	}
+	return evidence
+}
+
+// grantFor names the first ReferenceGrant (by name) in namespace ns that lets
+// Gateways of namespace from use Secret secret, or "".
+func grantFor(grants []gatewayv1.ReferenceGrant, from, ns, secret string) string {
+	var names []string
+	for i := range grants {
+		g := &grants[i]
+		if g.Namespace != ns {
+			continue
+		}
+		fromOK := slices.ContainsFunc(g.Spec.From, func(f gatewayv1.ReferenceGrantFrom) bool {
+			return f.Group == gatewayv1.GroupName && f.Kind == "Gateway" && string(f.Namespace) == from
+		})
+		toOK := slices.ContainsFunc(g.Spec.To, func(t gatewayv1.ReferenceGrantTo) bool {
+			return t.Group == "" && t.Kind == "Secret" && (t.Name == nil || string(*t.Name) == secret)
+		})
+		if fromOK && toOK {
+			names = append(names, g.Name)
 		}
 	}
-	return names
+	if len(names) == 0 {
+		return ""
+	}
+	return slices.Min(names)
+}
+
+// listenerCondition is a condition the Gateway's implementation reports on a listener, or nil.
+func listenerCondition(gw *gatewayv1.Gateway, l *gatewayv1.Listener, typ string) *metav1.Condition {
+	for i := range gw.Status.Listeners {
+		if gw.Status.Listeners[i].Name == l.Name {
+			return meta.FindStatusCondition(gw.Status.Listeners[i].Conditions, typ)
+		}
+	}
+	return nil
+}
+
+// listenerStatusFault is what the Gateway's implementation says is wrong with
+// a listener (its certificates unresolved, or the listener not programmed),
+// or "". A listener without status, as before any implementation saw it, is
+// judged from its spec alone.
+func listenerStatusFault(gw *gatewayv1.Gateway, l *gatewayv1.Listener) string {
+	for _, typ := range []gatewayv1.ListenerConditionType{gatewayv1.ListenerConditionResolvedRefs, gatewayv1.ListenerConditionProgrammed} {
+		if c := listenerCondition(gw, l, string(typ)); c != nil && c.Status == metav1.ConditionFalse {
+			return fmt.Sprintf("listener %s reports %s=False (reason %s)", l.Name, typ, c.Reason)
+		}
+	}
+	return ""
+}
+
+// routeRefusedBy says why the Gateway of route.spec.parentRefs[i] (in
+// namespace ns) refused the route, from the route's status.parents, or "".
+func routeRefusedBy(route *gatewayv1.HTTPRoute, i int, ns string) string {
+	p := route.Spec.ParentRefs[i]
+	for _, s := range route.Status.Parents {
+		sp := s.ParentRef
+		spNS := route.Namespace
+		if sp.Namespace != nil {
+			spNS = string(*sp.Namespace)
+		}
+		if sp.Name != p.Name || spNS != ns || ptr.Deref(sp.SectionName, "") != ptr.Deref(p.SectionName, "") {
+			continue
+		}
+		if c := meta.FindStatusCondition(s.Conditions, string(gatewayv1.RouteConditionAccepted)); c != nil && c.Status == metav1.ConditionFalse {
+			return fmt.Sprintf("Accepted=False (reason %s)", c.Reason)
+		}
+	}
+	return ""
 }
 
 // gatewayJudgement gathers what judgeListenerTLS found on the listeners of
@@ -771,6 +897,10 @@ func (g *gatewayJudgement) report(in *Inputs, route *gatewayv1.HTTPRoute, i int,
 		for _, f := range g.certFixes {
 			r.fix(f)
 		}
+		return
+	}
+	if !localTo(in, gw.Namespace) {
+		r.problem(msg, fmt.Sprintf("Ask the owner of Gateway %s for an HTTPS listener (tls.mode Terminate) with a valid certificate, and attach HTTPRoute %s to it by spec.parentRefs[%d].sectionName.", gatewayName(in, gw), route.Name, i))
 		return
 	}
 	r.problem(msg, fmt.Sprintf("Give Gateway %s an HTTPS listener (tls.mode Terminate) whose tls.certificateRefs name a kubernetes.io/tls Secret in namespace %s with tls.crt and tls.key, and attach HTTPRoute %s to it.", gw.Name, in.MD.Namespace, route.Name))

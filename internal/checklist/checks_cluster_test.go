@@ -633,6 +633,64 @@ func clCert(name string) gatewayv1.SecretObjectReference {
 	return gatewayv1.SecretObjectReference{Name: gatewayv1.ObjectName(name)}
 }
 
+func clCertIn(ns, name string) gatewayv1.SecretObjectReference {
+	c := clCert(name)
+	c.Namespace = ptr.To(gatewayv1.Namespace(ns))
+	return c
+}
+
+// clShared is a parentRef to a Gateway of namespace infra.
+func clShared(gateway string) gatewayv1.ParentReference {
+	return gatewayv1.ParentReference{Name: gatewayv1.ObjectName(gateway), Namespace: ptr.To[gatewayv1.Namespace]("infra")}
+}
+
+func clSharedSection(gateway, section string) gatewayv1.ParentReference {
+	p := clShared(gateway)
+	p.SectionName = ptr.To(gatewayv1.SectionName(section))
+	return p
+}
+
+// clSharedGateway is a Gateway of namespace infra, read by the gatherer.
+func clSharedGateway(name string, status []gatewayv1.ListenerStatus, listeners ...gatewayv1.Listener) func(*Inputs) {
+	return func(in *Inputs) {
+		if in.SharedGateways == nil {
+			in.SharedGateways = map[string]*gatewayv1.Gateway{}
+		}
+		in.SharedGateways["infra/"+name] = &gatewayv1.Gateway{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "infra"},
+			Spec:       gatewayv1.GatewaySpec{GatewayClassName: "envoy", Listeners: listeners},
+			Status:     gatewayv1.GatewayStatus{Listeners: status},
+		}
+	}
+}
+
+// clNoSharedGateway says the gatherer looked for Gateway infra/name and found none.
+func clNoSharedGateway(name string) func(*Inputs) {
+	return func(in *Inputs) { in.SharedGateways = map[string]*gatewayv1.Gateway{"infra/" + name: nil} }
+}
+
+func clListenerStatus(listener, typ string, status metav1.ConditionStatus, reason string) []gatewayv1.ListenerStatus {
+	return []gatewayv1.ListenerStatus{{Name: gatewayv1.SectionName(listener), Conditions: []metav1.Condition{{Type: typ, Status: status, Reason: reason}}}}
+}
+
+// clGrant is a ReferenceGrant in ns letting Gateways of namespace from use
+// Secret secret ("" for every Secret).
+func clGrant(ns, name, from, secret string) func(*Inputs) {
+	to := gatewayv1.ReferenceGrantTo{Kind: "Secret"}
+	if secret != "" {
+		to.Name = ptr.To(gatewayv1.ObjectName(secret))
+	}
+	return func(in *Inputs) {
+		in.ReferenceGrants = append(in.ReferenceGrants, gatewayv1.ReferenceGrant{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+			Spec: gatewayv1.ReferenceGrantSpec{
+				From: []gatewayv1.ReferenceGrantFrom{{Group: gatewayv1.GroupName, Kind: "Gateway", Namespace: gatewayv1.Namespace(from)}},
+				To:   []gatewayv1.ReferenceGrantTo{to},
+			},
+		})
+	}
+}
+
 func TestTLS(t *testing.T) {
 	hostTLS := networkingv1.IngressTLS{Hosts: []string{"fraud.example.com"}, SecretName: "fraud-tls"}
 	sectionRef := func(gw, section string) gatewayv1.ParentReference {
@@ -837,22 +895,93 @@ func TestTLS(t *testing.T) {
 			want: servingv1alpha1.CheckFail, msg: []string{"lacks tls.crt"},
 		},
 		{
-			name: "the certificate is in another namespace",
-			in: clInputs(clRoutes(clRoute("fraud", "fraud-scorer", clParent("public"))), func(in *Inputs) {
-				c := clCert("wildcard")
-				c.Namespace = ptr.To[gatewayv1.Namespace]("certs")
-				clGateway("public", clHTTPS("https", c))(in)
-			}),
-			want: servingv1alpha1.CheckUnknown, msg: []string{"names Secret certs/wildcard in another namespace, which modelgate does not read"},
+			name: "the certificate is in another namespace, no ReferenceGrant lets the Gateway use it",
+			in: clInputs(clRoutes(clRoute("fraud", "fraud-scorer", clParent("public"))),
+				clGateway("public", clHTTPS("https", clCertIn("certs", "wildcard")))),
+			want: servingv1alpha1.CheckFail,
+			msg:  []string{"listener https tls.certificateRefs[0] names Secret certs/wildcard, and no ReferenceGrant in namespace certs lets Gateways of namespace risk use it"},
+			fix:  []string{"Create in namespace certs a ReferenceGrant with spec.from [{group: gateway.networking.k8s.io, kind: Gateway, namespace: risk}] and spec.to [{group: \"\", kind: Secret, name: wildcard}]."},
 		},
 		{
-			name: "the Gateway is in another namespace",
-			in: clInputs(clRoutes(clRoute("fraud", "fraud-scorer", gatewayv1.ParentReference{
-				Name: "shared", Namespace: ptr.To[gatewayv1.Namespace]("infra"),
-			}))),
+			name: "the certificate is in another namespace, a ReferenceGrant there lets the Gateway use it",
+			in: clInputs(clRoutes(clRoute("fraud", "fraud-scorer", clParent("public"))),
+				clGateway("public", clHTTPS("https", clCertIn("certs", "wildcard"))),
+				clGrant("certs", "teams-use-wildcard", "risk", "wildcard"), clGrant("certs", "another-secret", "risk", "web-tls"), clGrant("certs", "another-team", "web", "wildcard")),
+			want: servingv1alpha1.CheckPass,
+			msg:  []string{"TLS is terminated by Gateway public listener https (Secret certs/wildcard, not read, ReferenceGrant certs/teams-use-wildcard)"},
+		},
+		{
+			name: "ReferenceGrants could not be read",
+			in: clInputs(clRoutes(clRoute("fraud", "fraud-scorer", clParent("public"))),
+				clGateway("public", clHTTPS("https", clCertIn("certs", "wildcard"))), clUnavailable("ReferenceGrant", "forbidden")),
+			want: servingv1alpha1.CheckUnknown, msg: []string{"but ReferenceGrants in namespace certs could not be read: forbidden"},
+		},
+		{
+			name: "a shared Gateway the offline check did not read",
+			in:   clInputs(clRoutes(clRoute("fraud", "fraud-scorer", clShared("shared")))),
 			want: servingv1alpha1.CheckUnknown,
-			msg:  []string{"HTTPRoute fraud sends traffic to Service fraud-scorer through Gateway infra/shared in another namespace, which modelgate does not read"},
-			fix:  []string{"Ask the owner of Gateway infra/shared"},
+			msg:  []string{"HTTPRoute fraud sends traffic to Service fraud-scorer through Gateway infra/shared in another namespace, which was not read"},
+		},
+		{
+			name: "a shared Gateway that does not exist",
+			in:   clInputs(clRoutes(clRoute("fraud", "fraud-scorer", clShared("shared"))), clNoSharedGateway("shared")),
+			want: servingv1alpha1.CheckFail,
+			msg:  []string{"HTTPRoute fraud names Gateway shared in spec.parentRefs[0], which does not exist in namespace infra"},
+		},
+		{
+			name: "a shared Gateway terminating TLS with a certificate of its own namespace",
+			in: clInputs(clRoutes(clRoute("fraud", "fraud-scorer", clShared("shared"))),
+				clSharedGateway("shared", nil, clHTTP("http"), clHTTPS("https", clCert("wildcard")))),
+			want: servingv1alpha1.CheckWarn,
+			msg: []string{"TLS is terminated by Gateway infra/shared listener https (Secret infra/wildcard, not read)",
+				"HTTPRoute fraud is also attached to the plain-text listener http"},
+		},
+		{
+			name: "a shared Gateway whose implementation resolved the certificate",
+			in: clInputs(clRoutes(clRoute("fraud", "fraud-scorer", clSharedSection("shared", "https"))),
+				clSharedGateway("shared", clListenerStatus("https", "ResolvedRefs", metav1.ConditionTrue, "ResolvedRefs"), clHTTPS("https", clCert("wildcard")))),
+			want: servingv1alpha1.CheckPass,
+			msg:  []string{"TLS is terminated by Gateway infra/shared listener https (Secret infra/wildcard, not read, ResolvedRefs=True)"},
+		},
+		{
+			name: "a shared Gateway whose implementation could not resolve the certificate",
+			in: clInputs(clRoutes(clRoute("fraud", "fraud-scorer", clShared("shared"))),
+				clSharedGateway("shared", clListenerStatus("https", "ResolvedRefs", metav1.ConditionFalse, "InvalidCertificateRef"), clHTTPS("https", clCert("wildcard")))),
+			want: servingv1alpha1.CheckFail,
+			msg:  []string{"through Gateway infra/shared, which has no listener terminating TLS with a valid certificate: listener https reports ResolvedRefs=False (reason InvalidCertificateRef)"},
+			fix:  []string{"Ask the owner of Gateway infra/shared for an HTTPS listener"},
+		},
+		{
+			name: "a shared Gateway using a certificate of a third namespace, allowed there",
+			in: clInputs(clRoutes(clRoute("fraud", "fraud-scorer", clShared("shared"))),
+				clSharedGateway("shared", nil, clHTTPS("https", clCertIn("certs", "wildcard"))), clGrant("certs", "infra-gateways", "infra", "")),
+			want: servingv1alpha1.CheckPass,
+			msg:  []string{"Gateway infra/shared listener https (Secret certs/wildcard, not read, ReferenceGrant certs/infra-gateways)"},
+		},
+		{
+			name: "a shared Gateway using a certificate of a third namespace, with no ReferenceGrant",
+			in: clInputs(clRoutes(clRoute("fraud", "fraud-scorer", clShared("shared"))),
+				clSharedGateway("shared", nil, clHTTPS("https", clCertIn("certs", "wildcard"))), clGrant("certs", "for-risk", "risk", "")),
+			want: servingv1alpha1.CheckFail,
+			msg:  []string{"no ReferenceGrant in namespace certs lets Gateways of namespace infra use it"},
+		},
+		{
+			name: "a shared Gateway that has not accepted the route",
+			in: clInputs(clRoutes(func() gatewayv1.HTTPRoute {
+				r := clRoute("fraud", "fraud-scorer", clShared("shared"))
+				r.Status.Parents = []gatewayv1.RouteParentStatus{{ParentRef: clShared("shared"), ControllerName: "example.com/gateway",
+					Conditions: []metav1.Condition{{Type: "Accepted", Status: metav1.ConditionFalse, Reason: "NotAllowedByListeners"}}}}
+				return r
+			}()), clSharedGateway("shared", nil, clHTTPS("https", clCert("wildcard")))),
+			want: servingv1alpha1.CheckFail,
+			msg:  []string{"through Gateway infra/shared, which has not accepted the route: Accepted=False (reason NotAllowedByListeners)"},
+			fix:  []string{"its listeners' allowedRoutes must admit namespace risk"},
+		},
+		{
+			name: "a shared Gateway could not be read",
+			in: clInputs(clRoutes(clRoute("fraud", "fraud-scorer", clShared("shared"))),
+				clUnavailable("Gateway", "forbidden")),
+			want: servingv1alpha1.CheckUnknown, msg: []string{"but Gateways in namespace infra could not be read: forbidden"},
 		},
 		{
 			name: "Gateways could not be read",

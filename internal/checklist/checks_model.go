@@ -312,6 +312,9 @@ func checkModelCard(in *Inputs) Finding {
 	switch {
 	case doc == nil:
 		return Skip("Network checks were not run, so %s was not fetched", where)
+	case doc.NotFound:
+		return Fail(fmt.Sprintf("Publish the model card at %s, fix spec.model.modelCard.url, or keep the card in a ConfigMap with spec.model.modelCard.configMapRef.", RedactURL(string(card.URL))),
+			"%s was not found: %s", modelCapitalize(where), doc.Err)
 	case doc.Err != "":
 		return Unknown(fmt.Sprintf("Make %s reachable from the operator, or keep the card in a ConfigMap with spec.model.modelCard.configMapRef.", RedactURL(string(card.URL))),
 			"%s could not be fetched: %s", modelCapitalize(where), doc.Err)

@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
 
 // podRunners judge the pod template: probes, resources, secrets, security
@@ -249,6 +251,30 @@ type podSecretRef struct {
 	from string
 }
 
+// specSecretRefs lists the Secrets the manager itself reads for a
+// ModelDeployment: the Prometheus bearer token and the notification
+// receivers' URLs. A missing one would show only later, as an analysis in
+// Error or notifications that never arrive.
+func specSecretRefs(md *servingv1alpha1.ModelDeployment) []podSecretRef {
+	var refs []podSecretRef
+	if a := md.Spec.Analysis; a != nil && a.Prometheus != nil && a.Prometheus.BearerTokenSecretRef != nil {
+		r := a.Prometheus.BearerTokenSecretRef
+		refs = append(refs, podSecretRef{secret: r.Name, key: r.Key, from: "spec.analysis.prometheus.bearerTokenSecretRef"})
+	}
+	for i, n := range md.Spec.Notifications {
+		for _, rcv := range []struct {
+			kind string
+			r    *servingv1alpha1.WebhookReceiver
+		}{{"webhook", n.Webhook}, {"slack", n.Slack}} {
+			if rcv.r != nil {
+				refs = append(refs, podSecretRef{secret: rcv.r.URLSecretRef.Name, key: rcv.r.URLSecretRef.Key,
+					from: fmt.Sprintf("spec.notifications[%d].%s.urlSecretRef (receiver %s)", i, rcv.kind, n.Name)})
+			}
+		}
+	}
+	return refs
+}
+
 // podSecretRefs lists every reference of the pod spec to a Secret.
 func podSecretRefs(spec *corev1.PodSpec) []podSecretRef {
 	var refs []podSecretRef
@@ -321,7 +347,7 @@ func checkPodSecrets(in *Inputs) Finding {
 		return Unknown(access, "The Secrets the pod template references could not be read: %s", reason)
 	}
 
-	refs := podSecretRefs(spec)
+	refs := append(podSecretRefs(spec), specSecretRefs(in.MD)...)
 	seen := map[string]bool{}
 	var problems []string
 	names := map[string]struct{}{}
@@ -353,7 +379,7 @@ func checkPodSecrets(in *Inputs) Finding {
 		if len(names) == 0 {
 			return Pass("The pod template references no Secret and writes no credential into its environment")
 		}
-		return Pass("All %d Secrets the pod template references exist with the referenced keys (%s), and no credential is written into its environment",
+		return Pass("All %d Secrets the pod template and the spec reference exist with the referenced keys (%s), and no credential is written into its environment",
 			len(names), strings.Join(modelSortedKeys(names), ", "))
 	}
 	var fixes []string

@@ -265,6 +265,23 @@ func TestPodSecrets(t *testing.T) {
 		}, want: servingv1alpha1.CheckPass},
 		{name: "projected secret key missing", change: func(in *Inputs) { in.Secrets["registry-token"] = SecretKeys{} },
 			want: servingv1alpha1.CheckFail, msg: []string{`Secret "registry-token" has no key "token" referenced by projected volume "bundle"`}},
+		{name: "the Prometheus token the analysis reads, missing", change: func(in *Inputs) {
+			in.MD.Spec.Analysis = &servingv1alpha1.AnalysisSpec{Prometheus: &servingv1alpha1.PrometheusSpec{
+				Address: "https://prometheus.example", BearerTokenSecretRef: &servingv1alpha1.SecretKeyReference{Name: "prom-token", Key: "token"}}}
+		}, want: servingv1alpha1.CheckFail, msg: []string{`Secret "prom-token" referenced by spec.analysis.prometheus.bearerTokenSecretRef was not found`}},
+		{name: "the Prometheus token the analysis reads, present", change: func(in *Inputs) {
+			in.Secrets["prom-token"] = SecretKeys{"token": {}}
+			in.MD.Spec.Analysis = &servingv1alpha1.AnalysisSpec{Prometheus: &servingv1alpha1.PrometheusSpec{
+				Address: "https://prometheus.example", BearerTokenSecretRef: &servingv1alpha1.SecretKeyReference{Name: "prom-token", Key: "token"}}}
+		}, want: servingv1alpha1.CheckPass, msg: []string{"All 6 Secrets the pod template and the spec reference", "prom-token"}},
+		{name: "a notification receiver's URL key missing", change: func(in *Inputs) {
+			in.Secrets["hooks"] = SecretKeys{"slack": {}}
+			in.MD.Spec.Notifications = []servingv1alpha1.Notification{
+				{Name: "team", Slack: &servingv1alpha1.WebhookReceiver{URLSecretRef: servingv1alpha1.SecretKeyReference{Name: "hooks", Key: "slack"}}},
+				{Name: "audit", Webhook: &servingv1alpha1.WebhookReceiver{URLSecretRef: servingv1alpha1.SecretKeyReference{Name: "hooks", Key: "audit"}}},
+			}
+		}, want: servingv1alpha1.CheckFail, msg: []string{`Secret "hooks" has no key "audit" referenced by spec.notifications[1].webhook.urlSecretRef (receiver audit)`},
+			notMsg: []string{"slack"}},
 		{name: "imagePullSecret missing", change: func(in *Inputs) { delete(in.Secrets, "regcred") },
 			want: servingv1alpha1.CheckFail, msg: []string{`Secret "regcred" referenced by imagePullSecrets was not found`}},
 		{name: "every problem listed once, sorted", change: func(in *Inputs) {

@@ -51,7 +51,7 @@ type RemoteProber interface {
 // sent, so its check reports what the spec alone shows.
 func ProbeRemote(ctx context.Context, p RemoteProber, in *Inputs) {
 	md := in.MD
-	on := func(id string) bool { return EffectiveSeverity(md, id) != servingv1alpha1.SeverityOff }
+	on := func(id string) bool { return in.Severity(id) != servingv1alpha1.SeverityOff }
 	var wg sync.WaitGroup
 	if on("model-artifact") {
 		wg.Go(func() { in.Remote.Artifact = p.Artifact(ctx, md.Spec.Model.URI) })

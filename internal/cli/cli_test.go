@@ -29,6 +29,7 @@ func TestStatusAndReportGolden(t *testing.T) {
 	}{
 		{"status-canary.golden", canaryMD(), "status"},
 		{"status-blocked.golden", blockedMD(), "status"},
+		{"status-policy.golden", policyMD(), "status"},
 		{"report-canary.golden", canaryMD(), "report"},
 		{"report-promoted.golden", promotedMD(), "report"},
 		{"report-blocked.golden", blockedMD(), "report"},

@@ -208,3 +208,22 @@ func blockedMD() *servingv1alpha1.ModelDeployment {
 		},
 	}
 }
+
+// policyMD is blockedMD as the operator shows it once a ModelDeploymentPolicy
+// selects it: the pdb item's floor set by the policy over the team's override,
+// and the violation in status.policy.
+func policyMD() *servingv1alpha1.ModelDeployment {
+	md := blockedMD()
+	md.Spec.Checklist.Overrides = []servingv1alpha1.ChecklistOverride{{ID: "pdb", Severity: "Off", Reason: "no time"}}
+	for i := range md.Status.Checklist.Items {
+		it := &md.Status.Checklist.Items[i]
+		it.SeveritySource = "spec"
+		if it.ID == "pdb" {
+			it.SeveritySource, it.OverrideReason = "policy/production", "no time"
+		}
+	}
+	md.Status.Policy = &servingv1alpha1.PolicyStatus{Policies: []string{"production"}, Violations: []servingv1alpha1.PolicyViolation{{
+		Policy: "production", Field: "spec.checklist.overrides[id=pdb].severity",
+		Message: "item pdb may not be lowered below Enforce, and Off is asked; remove the override or raise it to Enforce"}}}
+	return md
+}

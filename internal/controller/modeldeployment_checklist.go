@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -35,7 +36,7 @@ const hpaTargetIndex = ".spec.scaleTargetRef"
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies;ingresses,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets;configmaps;resourcequotas;nodes,verbs=get;list;watch
-// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes;gateways,verbs=get;list;watch
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes;gateways;referencegrants,verbs=get;list;watch
 
 // gatherChecklist reads, from the cache, everything the checklist judges, and
 // asks the network probes about the artifact, the registry and a model card URL.
@@ -48,7 +49,7 @@ func (r *ModelDeploymentReconciler) gatherChecklist(ctx context.Context, s *scop
 		in.Deployments = append(in.Deployments, *s.deployments[name])
 	}
 	for _, gather := range []func(context.Context, *checklist.Inputs) error{
-		r.gatherHPAs, r.gatherNamespaceObjects, r.gatherSecrets, r.gatherModelCard,
+		r.gatherHPAs, r.gatherNamespaceObjects, r.gatherSharedGateways, r.gatherSecrets, r.gatherModelCard,
 	} {
 		if err := gather(ctx, in); err != nil {
 			return err
@@ -136,6 +137,101 @@ func (r *ModelDeploymentReconciler) gatherNamespaceObjects(ctx context.Context, 
 		in.NodeAllocatable = append(in.NodeAllocatable, nodes.Items[i].Status.Allocatable)
 	}
 	return nil
+}
+
+// gatherSharedGateways reads what tls judges a shared Gateway by: the
+// Gateways in other namespaces that the namespace's HTTPRoutes attach to
+// (a missing one recorded as nil), and the ReferenceGrants of the namespaces
+// whose certificates any of the Gateways name across namespaces. Secrets of
+// other namespaces are never read.
+func (r *ModelDeploymentReconciler) gatherSharedGateways(ctx context.Context, in *checklist.Inputs) error {
+	if !r.GatewayAPI {
+		return nil
+	}
+	md := in.MD
+	gateways := slices.Clone(in.Gateways)
+	for _, key := range sharedGatewayKeys(md.Namespace, in.HTTPRoutes) {
+		if in.SharedGateways == nil {
+			in.SharedGateways = map[string]*gatewayv1.Gateway{}
+		}
+		ns, name, _ := strings.Cut(key, "/")
+		gw := &gatewayv1.Gateway{}
+		err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, gw)
+		switch {
+		case err == nil:
+			in.SharedGateways[key] = gw
+			gateways = append(gateways, *gw)
+		case apierrors.IsNotFound(err):
+			in.SharedGateways[key] = nil
+		default:
+			return listError(in, checklist.KindGateway, err)
+		}
+	}
+	for _, ns := range certificateNamespaces(gateways) {
+		var grants gatewayv1.ReferenceGrantList
+		if err := r.List(ctx, &grants, client.InNamespace(ns)); err != nil {
+			return listError(in, checklist.KindReferenceGrant, err)
+		}
+		in.ReferenceGrants = append(in.ReferenceGrants, byName(grants.Items)...)
+	}
+	return nil
+}
+
+// sharedGatewayKeys are the "namespace/name" of the Gateways outside
+// namespace ns that routes attach to, sorted.
+func sharedGatewayKeys(ns string, routes []gatewayv1.HTTPRoute) []string {
+	var keys []string
+	for i := range routes {
+		for _, key := range gatewayParents(&routes[i]) {
+			if !strings.HasPrefix(key, ns+"/") && !slices.Contains(keys, key) {
+				keys = append(keys, key)
+			}
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// gatewayParents are the "namespace/name" of the Gateways a route attaches to.
+func gatewayParents(route *gatewayv1.HTTPRoute) []string {
+	var keys []string
+	for _, p := range route.Spec.ParentRefs {
+		if ptr.Deref(p.Group, gatewayv1.GroupName) != gatewayv1.GroupName || ptr.Deref(p.Kind, "Gateway") != "Gateway" {
+			continue
+		}
+		ns := route.Namespace
+		if p.Namespace != nil {
+			ns = string(*p.Namespace)
+		}
+		keys = append(keys, ns+"/"+string(p.Name))
+	}
+	return keys
+}
+
+// certificateNamespaces are the namespaces, other than each Gateway's own,
+// of the Secrets the Gateways' listeners name, sorted.
+func certificateNamespaces(gateways []gatewayv1.Gateway) []string {
+	out := make([]string, 0, len(gateways))
+	for i := range gateways {
+		out = append(out, gatewayCertificateNamespaces(&gateways[i])...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func gatewayCertificateNamespaces(gw *gatewayv1.Gateway) []string {
+	var out []string
+	for _, l := range gw.Spec.Listeners {
+		if l.TLS == nil {
+			continue
+		}
+		for _, c := range l.TLS.CertificateRefs {
+			if c.Namespace != nil && string(*c.Namespace) != gw.Namespace {
+				out = append(out, string(*c.Namespace))
+			}
+		}
+	}
+	return out
 }
 
 // gatherSecrets reads the key names of the namespace's Secrets. The cache

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -534,7 +535,15 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 				return okOld && okNew && !equality.Semantic.DeepEqual(oldNode.Status.Allocatable, newNode.Status.Allocatable)
 			}}))
 	if r.GatewayAPI {
-		b = b.Watches(&gatewayv1.HTTPRoute{}, inNamespace).Watches(&gatewayv1.Gateway{}, inNamespace)
+		if err := mgr.GetFieldIndexer().IndexField(ctx, &gatewayv1.HTTPRoute{}, routeGatewayIndex, routeGateways); err != nil {
+			return fmt.Errorf("indexing HTTPRoutes by Gateway: %w", err)
+		}
+		if err := mgr.GetFieldIndexer().IndexField(ctx, &gatewayv1.Gateway{}, gatewayCertificateIndex, gatewayCertificateNamespacesOf); err != nil {
+			return fmt.Errorf("indexing Gateways by certificate namespace: %w", err)
+		}
+		b = b.Watches(&gatewayv1.HTTPRoute{}, inNamespace).
+			Watches(&gatewayv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfGateway)).
+			Watches(&gatewayv1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfReferenceGrant))
 	}
 	return b.Named("modeldeployment").
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
@@ -546,6 +555,67 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 // selectors and references the checks judge.
 func (r *ModelDeploymentReconciler) modelDeploymentsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
 	return r.modelDeployments(ctx, o, client.InNamespace(o.GetNamespace()))
+}
+
+// Indexes that map a shared Gateway's changes back to the ModelDeployments
+// whose routes it carries.
+const (
+	// routeGatewayIndex indexes HTTPRoutes by the "namespace/name" of their Gateways.
+	routeGatewayIndex = ".spec.parentRefs.gateway"
+	// gatewayCertificateIndex indexes Gateways by the namespaces of certificates they name across namespaces.
+	gatewayCertificateIndex = ".spec.listeners.tls.certificateRefs.namespace"
+)
+
+func routeGateways(o client.Object) []string {
+	route, ok := o.(*gatewayv1.HTTPRoute)
+	if !ok {
+		return nil
+	}
+	return gatewayParents(route)
+}
+
+func gatewayCertificateNamespacesOf(o client.Object) []string {
+	gw, ok := o.(*gatewayv1.Gateway)
+	if !ok {
+		return nil
+	}
+	return gatewayCertificateNamespaces(gw)
+}
+
+// modelDeploymentsOfGateway maps a Gateway to the ModelDeployments of every
+// namespace with an HTTPRoute attached to it, its own namespace included.
+func (r *ModelDeploymentReconciler) modelDeploymentsOfGateway(ctx context.Context, o client.Object) []reconcile.Request {
+	var routes gatewayv1.HTTPRouteList
+	if err := r.List(ctx, &routes, client.MatchingFields{routeGatewayIndex: o.GetNamespace() + "/" + o.GetName()}); err != nil {
+		logf.FromContext(ctx).Error(err, "Listing HTTPRoutes to map a Gateway change", "gateway", klog.KObj(o))
+	}
+	namespaces := make([]string, 0, 1+len(routes.Items))
+	namespaces = append(namespaces, o.GetNamespace())
+	for i := range routes.Items {
+		namespaces = append(namespaces, routes.Items[i].Namespace)
+	}
+	slices.Sort(namespaces)
+	namespaces = slices.Compact(namespaces)
+	out := make([]reconcile.Request, 0, len(namespaces))
+	for _, ns := range namespaces {
+		out = append(out, r.modelDeployments(ctx, o, client.InNamespace(ns))...)
+	}
+	return out
+}
+
+// modelDeploymentsOfReferenceGrant maps a ReferenceGrant to the
+// ModelDeployments served by Gateways whose certificates are in its namespace.
+func (r *ModelDeploymentReconciler) modelDeploymentsOfReferenceGrant(ctx context.Context, o client.Object) []reconcile.Request {
+	var gateways gatewayv1.GatewayList
+	if err := r.List(ctx, &gateways, client.MatchingFields{gatewayCertificateIndex: o.GetNamespace()}); err != nil {
+		logf.FromContext(ctx).Error(err, "Listing Gateways to map a ReferenceGrant change", "referenceGrant", klog.KObj(o))
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range gateways.Items {
+		out = append(out, r.modelDeploymentsOfGateway(ctx, &gateways.Items[i])...)
+	}
+	return out
 }
 
 // allModelDeployments maps a cluster-wide change (a node's GPUs) to every ModelDeployment.

@@ -4,6 +4,8 @@
 // Services, Ingresses, HTTPRoutes, Gateways, ResourceQuotas) are those of the
 // same namespace in the manifests, and what only a cluster holds is marked
 // unavailable, so its checks say they could not judge rather than guess.
+// ModelDeploymentPolicies given beside the manifests judge them as admission
+// and the operator would.
 package manifestcheck
 
 import (
@@ -24,6 +26,7 @@ import (
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/checklist"
 	"github.com/modelgate/modelgate/internal/manifests"
+	"github.com/modelgate/modelgate/internal/policy"
 )
 
 // Scheme holds the kinds the operator reads: modelgate's, Kubernetes' own
@@ -58,6 +61,18 @@ type Options struct {
 	// Prober answers the network-backed items (artifact, registry, model card
 	// URL). Nil leaves them to report that network checks were not run.
 	Prober checklist.RemoteProber
+
+	// Policies are the ModelDeploymentPolicies to judge by, as in the cluster.
+	Policies []servingv1alpha1.ModelDeploymentPolicy
+	// NamespaceLabels are the labels of a namespace no Namespace manifest
+	// describes, for the policies' namespaceSelectors. A Namespace among the
+	// manifests gives its own labels.
+	NamespaceLabels map[string]string
+	// Applier is who will apply the manifests: the overrides a policy lets
+	// only some groups sign off count as signed by them. Nil: nobody, so
+	// such overrides are violations, as they would be from a user outside
+	// those groups.
+	Applier *policy.Signer
 }
 
 // Judgement is the checklist's verdict on one ModelDeployment.
@@ -65,7 +80,14 @@ type Judgement struct {
 	MD     *servingv1alpha1.ModelDeployment
 	Source manifests.Source
 	Result checklist.Result
+	// Policy is the judgement of the policies (Options.Policies) that select
+	// MD; its zero value when none does.
+	Policy policy.Result
 }
+
+// Violations are where the spec asks for less than a policy allows: the
+// admission webhook would refuse it.
+func (j *Judgement) Violations() []policy.Violation { return j.Policy.Violations }
 
 // Failed lists the ids of enforced items that failed: what makes the check fail.
 func (j *Judgement) Failed() []string {
@@ -91,8 +113,8 @@ func (j *Judgement) idsWith(result servingv1alpha1.CheckResult) []string {
 	return ids
 }
 
-// Passed reports whether no enforced item failed.
-func (j *Judgement) Passed() bool { return len(j.Failed()) == 0 }
+// Passed reports whether no enforced item failed and no policy is violated.
+func (j *Judgement) Passed() bool { return len(j.Failed()) == 0 && len(j.Violations()) == 0 }
 
 // InvalidSpec is a ModelDeployment no check can judge, such as one whose
 // template has no serving container; the operator stalls on it too.
@@ -120,7 +142,12 @@ func Check(ctx context.Context, objects []manifests.Object, opts Options) ([]Jud
 		src manifests.Source
 	}
 	var mds []found
+	nsLabels := map[string]map[string]string{}
 	for _, o := range objects {
+		if ns, ok := o.Object.(*corev1.Namespace); ok {
+			nsLabels[ns.Name] = ns.Labels
+			continue
+		}
 		if md, ok := o.Object.(*servingv1alpha1.ModelDeployment); ok {
 			md = md.DeepCopy()
 			if md.Namespace == "" {
@@ -149,6 +176,10 @@ func Check(ctx context.Context, objects []manifests.Object, opts Options) ([]Jud
 		for _, k := range offlineKinds {
 			in.Unavailable[k] = Offline
 		}
+		judged := judgePolicies(f.md, nsLabels, opts)
+		if judged.Selected() {
+			in.Policy = &judged.Effective.Checklist
+		}
 		if opts.Prober != nil {
 			checklist.ProbeRemote(ctx, opts.Prober, in)
 		}
@@ -159,9 +190,27 @@ func Check(ctx context.Context, objects []manifests.Object, opts Options) ([]Jud
 				it.Remediation = OfflineRemediation(f.md.Name)
 			}
 		}
-		out = append(out, Judgement{MD: f.md, Source: f.src, Result: res})
+		out = append(out, Judgement{MD: f.md, Source: f.src, Result: res, Policy: judged})
 	}
 	return out, joinErrors(invalid)
+}
+
+// judgePolicies judges md by opts.Policies, with its namespace's labels from
+// a Namespace manifest or else opts.NamespaceLabels, and its overrides signed
+// by opts.Applier, as admission would sign them.
+func judgePolicies(md *servingv1alpha1.ModelDeployment, nsLabels map[string]map[string]string, opts Options) policy.Result {
+	if len(opts.Policies) == 0 {
+		return policy.Result{}
+	}
+	labels, ok := nsLabels[md.Namespace]
+	if !ok {
+		labels = opts.NamespaceLabels
+	}
+	var signOffs policy.SignOffs
+	if opts.Applier != nil {
+		signOffs = policy.StampOverrides(nil, md.Spec.Checklist.Overrides, nil, *opts.Applier)
+	}
+	return policy.Judge(opts.Policies, md, labels, signOffs)
 }
 
 // surroundings are the objects of one namespace the checks read.

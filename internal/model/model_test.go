@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -184,5 +185,31 @@ func TestGeneratorIsDeterministicAndFraudLike(t *testing.T) {
 	}
 	if NewGenerator(8).Next().X[0] == a[0].X[0] {
 		t.Error("another seed drew the same first amount")
+	}
+}
+
+// The histogram buckets of every feature fit the training data: each bucket
+// holds at least 0.5% of it, at most 1% lies above the last bound.
+func TestFeatureBucketsFitTheTrainingData(t *testing.T) {
+	cfg := DefaultTrainConfig
+	data := NewGenerator(cfg.Seed).Generate(cfg.Samples)
+	for j, f := range Features {
+		if !sort.Float64sAreSorted(f.Buckets) || len(f.Buckets) < 2 || len(f.Buckets) > 12 {
+			t.Errorf("%s: buckets %v, want 2 to 12 increasing bounds", f.Name, f.Buckets)
+			continue
+		}
+		counts := make([]int, len(f.Buckets)+1)
+		for _, e := range data {
+			counts[sort.SearchFloat64s(f.Buckets, e.X[j])]++ // the first bound >= x: Prometheus' le
+		}
+		n := float64(len(data))
+		for i, ub := range f.Buckets {
+			if share := float64(counts[i]) / n; share < 0.005 {
+				t.Errorf("%s: the bucket le=%g holds %.2f%% of the training data, want at least 0.5%%", f.Name, ub, 100*share)
+			}
+		}
+		if share := float64(counts[len(f.Buckets)]) / n; share > 0.01 {
+			t.Errorf("%s: %.2f%% of the training data is above le=%g, want at most 1%%", f.Name, 100*share, f.Buckets[len(f.Buckets)-1])
+		}
 	}
 }

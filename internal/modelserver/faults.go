@@ -17,6 +17,10 @@ type Faults struct {
 	// FlipRatio is the share of predictions inverted, in [0, 1]: it degrades
 	// the accuracy /feedback measures by about that much.
 	FlipRatio float64
+	// ScoreShift is added to the probability of fraud of every answer,
+	// clamped to [0, 1], in [-1, 1]: the scores drift while the predicted
+	// class, the error rate and the accuracy stay the model's.
+	ScoreShift float64
 	// SlowStart keeps /readyz failing (and /predict answering 503) for this
 	// long after the start, like a model that takes time to load.
 	SlowStart time.Duration
@@ -28,6 +32,9 @@ func (f Faults) Validate() error {
 		if math.IsNaN(r) || r < 0 || r > 1 {
 			return fmt.Errorf("%s %g is not in [0, 1]", name, r)
 		}
+	}
+	if math.IsNaN(f.ScoreShift) || f.ScoreShift < -1 || f.ScoreShift > 1 {
+		return fmt.Errorf("score shift %g is not in [-1, 1]", f.ScoreShift)
 	}
 	if f.Latency < 0 || f.SlowStart < 0 {
 		return fmt.Errorf("latency %s and slow start %s must not be negative", f.Latency, f.SlowStart)

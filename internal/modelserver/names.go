@@ -20,6 +20,14 @@ const (
 	// MetricPredictions counts answered predictions by LabelPrediction, for
 	// comparing what two versions answer (shadow, A/B).
 	MetricPredictions = "model_predictions_total"
+	// MetricScore is a histogram of the probability of fraud of every
+	// answered prediction, as answered (faults included), over ScoreBuckets:
+	// the distribution prediction drift compares between versions.
+	MetricScore = "model_prediction_score"
+	// MetricFeature is a histogram of each input feature's raw value in
+	// answered predictions, by LabelFeature, each feature with buckets of its
+	// own (model.Features[i].Buckets): the distributions input drift compares.
+	MetricFeature = "model_feature_value"
 )
 
 // Label names and values of the model server's metrics.
@@ -34,6 +42,8 @@ const (
 	LabelOutcome = "outcome"
 	// LabelPrediction is PredictionFraud or PredictionLegit.
 	LabelPrediction = "prediction"
+	// LabelFeature is a feature's name, as in a /predict request.
+	LabelFeature = "feature"
 
 	OutcomeCorrect  = "correct"
 	OutcomeWrong    = "wrong"
@@ -45,6 +55,13 @@ const (
 // milliseconds where latency triggers are usually set, so histogram_quantile
 // has little to interpolate.
 var DurationBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5}
+
+// ScoreBuckets of MetricScore: the shipped model calls most payments legit
+// with a score near zero and most fraud near one, so the buckets are fine at
+// both ends; each holds at least 2% of the scores of the training data, and
+// there are few of them, since two samples of one distribution differ by
+// chance more the more buckets they are split into.
+var ScoreBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975, 0.99}
 
 // Environment variables the model server reads; each has a flag of the same
 // meaning (see cmd/model-server), and a flag given on the command line wins.
@@ -59,4 +76,5 @@ const (
 	EnvLatency    = "MODEL_SERVER_LATENCY"
 	EnvFlipRatio  = "MODEL_SERVER_FLIP_RATIO"
 	EnvSlowStart  = "MODEL_SERVER_SLOW_START"
+	EnvScoreShift = "MODEL_SERVER_SCORE_SHIFT"
 )

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -56,6 +57,9 @@ type metrics struct {
 	duration    *prometheus.HistogramVec // no variable labels; a Vec for promhttp
 	feedback    *prometheus.CounterVec
 	predictions *prometheus.CounterVec
+	score       prometheus.Histogram
+	// features are in the order of model.Features.
+	features []prometheus.Histogram
 }
 
 // New checks the config and registers the metrics in a registry of the
@@ -113,6 +117,20 @@ func (s *Server) register() *metrics {
 		predictions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: MetricPredictions, Help: "Predictions answered, by predicted class.",
 		}, []string{LabelPrediction}),
+	}
+	m.score = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: MetricScore, Help: "Probability of fraud of answered predictions.", Buckets: ScoreBuckets,
+	})
+	r.MustRegister(m.score)
+	// One histogram per feature under one name, told apart by a constant
+	// feature label: a HistogramVec would force the same buckets on all.
+	for _, f := range model.Features {
+		h := prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: MetricFeature, Help: "Raw value of each input feature of answered predictions.",
+			ConstLabels: prometheus.Labels{LabelFeature: f.Name}, Buckets: f.Buckets,
+		})
+		r.MustRegister(h)
+		m.features = append(m.features, h)
 	}
 	// No Go collector: its go_info carries a "version" label of its own (the
 	// Go release), which would clash with the model version on every series.
@@ -223,6 +241,15 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
 		// so that the confidence it reports stays consistent with it.
 		p = model.Prediction{Fraud: !p.Fraud, Probability: 1 - p.Probability}
 	}
+	if shift := s.cfg.Faults.ScoreShift; shift != 0 {
+		// Only the score moves: the class stays the model's decision, so the
+		// accuracy and the classes counted do not change with it.
+		p.Probability = math.Max(0, math.Min(1, p.Probability+shift))
+	}
+	for i, f := range model.Features {
+		s.metrics.features[i].Observe(x[f.Name])
+	}
+	s.metrics.score.Observe(p.Probability)
 	id := fmt.Sprintf("%s-%d", s.idBase, s.seq.Add(1))
 	s.recent.add(id, p.Fraud)
 	class := className(p.Fraud)

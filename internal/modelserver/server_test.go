@@ -309,7 +309,7 @@ func TestEverySeriesCarriesVersionAndModel(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{MetricRequests, MetricRequestDuration, MetricFeedback, MetricPredictions, "process_cpu_seconds_total"} {
+	for _, want := range []string{MetricRequests, MetricRequestDuration, MetricFeedback, MetricPredictions, MetricScore, MetricFeature, "process_cpu_seconds_total"} {
 		if !names[want] {
 			t.Errorf("no %s among the metrics", want)
 		}
@@ -328,6 +328,7 @@ func TestNewRefusesABadConfig(t *testing.T) {
 		{name: "no version", cfg: Config{Model: model.Shipped()}, wantErr: "set MODEL_VERSION"},
 		{name: "no model", cfg: Config{Version: "1.0.0"}, wantErr: "no model"},
 		{name: "an error ratio above one", cfg: Config{Model: model.Shipped(), Version: "1.0.0", Faults: Faults{ErrorRatio: 1.5}}, wantErr: "error ratio 1.5 is not in [0, 1]"},
+		{name: "a score shift beyond one", cfg: Config{Model: model.Shipped(), Version: "1.0.0", Faults: Faults{ScoreShift: 1.5}}, wantErr: "score shift 1.5 is not in [-1, 1]"},
 		{name: "a negative latency", cfg: Config{Model: model.Shipped(), Version: "1.0.0", Faults: Faults{Latency: -time.Second}}, wantErr: "must not be negative"},
 	}
 	for _, tt := range tests {

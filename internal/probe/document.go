@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 
 	"github.com/modelgate/modelgate/internal/checklist"
@@ -38,6 +39,8 @@ func (p *Prober) document(ctx context.Context, raw, host string) outcome {
 		return outcome{doc: checklist.ModelCardDocument{Err: host + ": " + p.describe(err)}, transient: true}
 	case status >= 500 || status < 200 || (status >= 300 && status < 400):
 		return outcome{doc: checklist.ModelCardDocument{Err: host + " answered " + httpStatus(status)}, transient: true}
+	case status == http.StatusNotFound || status == http.StatusGone:
+		return outcome{doc: checklist.ModelCardDocument{Err: host + " answered " + httpStatus(status), NotFound: true}}
 	case status >= 400:
 		return outcome{doc: checklist.ModelCardDocument{Err: host + " answered " + httpStatus(status)}}
 	case tooLarge:

@@ -626,6 +626,10 @@ func TestDocument(t *testing.T) {
 			_, _ = w.Write([]byte(strings.Repeat("#", maxBody+1)))
 		case "/cards/busy.md":
 			w.WriteHeader(http.StatusBadGateway)
+		case "/cards/retired.md":
+			w.WriteHeader(http.StatusGone)
+		case "/cards/forbidden.md":
+			w.WriteHeader(http.StatusForbidden)
 		default:
 			http.NotFound(w, r)
 		}
@@ -633,12 +637,15 @@ func TestDocument(t *testing.T) {
 	p := New(Options{Client: srv.Client()})
 
 	tests := []struct {
-		path string
-		body string
-		err  string
+		path     string
+		body     string
+		err      string
+		notFound bool
 	}{
 		{path: "/cards/fraud.md", body: card},
-		{path: "/cards/missing.md", err: "answered HTTP 404 Not Found"},
+		{path: "/cards/missing.md", err: "answered HTTP 404 Not Found", notFound: true},
+		{path: "/cards/retired.md", err: "answered HTTP 410 Gone", notFound: true},
+		{path: "/cards/forbidden.md", err: "answered HTTP 403 Forbidden"},
 		{path: "/cards/busy.md", err: "answered HTTP 502 Bad Gateway"},
 		{path: "/cards/huge.md", err: "larger than 1 MiB"},
 	}
@@ -648,6 +655,7 @@ func TestDocument(t *testing.T) {
 			d := p.Document(context.Background(), srv.URL+tt.path)
 			g.Expect(d).NotTo(BeNil())
 			g.Expect(d.Body).To(Equal(tt.body))
+			g.Expect(d.NotFound).To(Equal(tt.notFound), "a missing card fails; other answers leave it unknown")
 			if tt.err == "" {
 				g.Expect(d.Err).To(BeEmpty())
 			} else {

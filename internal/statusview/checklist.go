@@ -170,6 +170,7 @@ func Counts(st *servingv1alpha1.ChecklistStatus) string {
 // WriteChecklist writes the items by the seed's headings, indented by
 // indent: a tick box, the id and what it verifies; for an item that did not
 // pass, its result, severity and override, then what was found and what to do.
+// A severity a ModelDeploymentPolicy set is shown with the policy's name.
 func WriteChecklist(b *strings.Builder, items []servingv1alpha1.ChecklistItemStatus, indent string, style Style) {
 	width := 0
 	for _, it := range items {
@@ -199,6 +200,9 @@ func WriteChecklist(b *strings.Builder, items []servingv1alpha1.ChecklistItemSta
 			detail := inner + "      "
 			if it.OverrideReason != "" {
 				fmt.Fprintf(b, "%sOverride: %s\n", detail, it.OverrideReason)
+			}
+			if p, ok := strings.CutPrefix(it.SeveritySource, checklist.SourcePolicy); ok {
+				fmt.Fprintf(b, "%s%s set by ModelDeploymentPolicy %s\n", detail, it.Severity, p)
 			}
 			if it.AttestedBy != "" {
 				fmt.Fprintf(b, "%sAttested by %s\n", detail, it.AttestedBy)

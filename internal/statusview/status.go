@@ -42,6 +42,7 @@ func Status(w io.Writer, md *servingv1alpha1.ModelDeployment, now time.Time, sty
 
 	b.WriteString("\n")
 	writeStatusChecklist(&b, md, style)
+	writePolicy(&b, st.Policy, style)
 	b.WriteString("\n")
 	writeRollout(&b, md, now, style)
 	writeConditions(&b, st.Conditions, now, style)
@@ -60,6 +61,19 @@ func writeStatusChecklist(b *strings.Builder, md *servingv1alpha1.ModelDeploymen
 	WriteChecklist(b, cl.Items, "", style)
 	if c := cl.Capacity; c != nil {
 		fmt.Fprintf(b, "  Footprint: steady %s, peak %s\n", resources(c.Steady), resources(c.Peak))
+	}
+}
+
+// writePolicy names the ModelDeploymentPolicies that select the
+// ModelDeployment and where its spec asks for less than they allow; nothing
+// when none selects it.
+func writePolicy(b *strings.Builder, p *servingv1alpha1.PolicyStatus, style Style) {
+	if p == nil || len(p.Policies) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "%s: %s\n", style.Bold("Policies"), strings.Join(p.Policies, ", "))
+	for _, v := range p.Violations {
+		fmt.Fprintf(b, "  %s %s: %s (policy %s)\n", style.Result(servingv1alpha1.CheckFail), v.Field, v.Message, v.Policy)
 	}
 }
 

@@ -106,3 +106,24 @@ func TestCell(t *testing.T) {
 	g.Expect(cell("a | b\n c")).To(Equal(`a \| b c`))
 	g.Expect(splitCamel("RolledBack")).To(Equal("Rolled Back"))
 }
+
+// TestSeveritySource: an item whose severity a ModelDeploymentPolicy set says
+// which one; an item the spec decides says nothing more.
+func TestSeveritySource(t *testing.T) {
+	g := NewWithT(t)
+	var b strings.Builder
+	WriteChecklist(&b, []servingv1alpha1.ChecklistItemStatus{
+		{ID: "pdb", Section: "Business Continuity", Result: servingv1alpha1.CheckFail, Severity: servingv1alpha1.SeverityEnforce,
+			SeveritySource: "policy/production", OverrideReason: "no time", Message: "No PodDisruptionBudget"},
+		{ID: "tls", Section: "Security Checks", Result: servingv1alpha1.CheckPass, Severity: servingv1alpha1.SeverityEnforce, SeveritySource: "spec"},
+	}, "", Style{})
+	g.Expect(b.String()).To(Equal(`Security and Compliance
+  Security Checks
+    [x] tls  Encryption in transit (TLS) enabled where the model is exposed
+Business Continuity
+  [ ] pdb    Disruption budget protects the pods and allows a disruption  FAIL
+        Override: no time
+        Enforce set by ModelDeploymentPolicy production
+        No PodDisruptionBudget
+`))
+}

@@ -1,8 +1,9 @@
 // Package webhook holds modelgate's admission webhooks: ModelApprovals get
 // their approver stamped from the authenticated request (as cert-manager does
 // for CertificateRequests) and can be neither forged nor edited;
-// ModelDeployments get what the API schema cannot check (time zones) and the
-// identity of whoever overrides a deployment window.
+// ModelDeployments get what the API schema cannot check (time zones, the
+// platform's ModelDeploymentPolicies) and the identity of whoever overrides
+// a deployment window, changes the model or sets a checklist override.
 package webhook
 
 import (
@@ -10,10 +11,12 @@ import (
 	"fmt"
 	"slices"
 
+	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -87,10 +90,27 @@ func Setup(mgr ctrl.Manager, clk clock.PassiveClock) error {
 		Complete(); err != nil {
 		return fmt.Errorf("registering the ModelApproval webhooks: %w", err)
 	}
+	// The ModelDeployment validator reads policies and namespaces from the
+	// cache: informers registered now start with the manager, so the first
+	// write after a restart does not wait for them to sync. Best effort: a
+	// CRD not established yet is watched on first use instead, and until it
+	// is, ModelDeployment writes are refused saying why (fail closed).
+	namespaces := &metav1.PartialObjectMetadata{}
+	namespaces.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	for _, o := range []client.Object{namespaces, &servingv1alpha1.ModelDeploymentPolicy{}} {
+		if _, err := mgr.GetCache().GetInformer(context.Background(), o); err != nil {
+			ctrl.Log.WithName("webhook").Info("Cannot watch yet what the ModelDeployment webhook reads; it will on first use", "kind", fmt.Sprintf("%T", o), "error", err.Error())
+		}
+	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &servingv1alpha1.ModelDeployment{}).
-		WithValidator(DeploymentValidator{}).
+		WithValidator(DeploymentValidator{Reader: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).
 		Complete(); err != nil {
 		return fmt.Errorf("registering the ModelDeployment webhooks: %w", err)
+	}
+	if err := ctrl.NewWebhookManagedBy(mgr, &servingv1alpha1.ModelDeploymentPolicy{}).
+		WithValidator(PolicyValidator{}).
+		Complete(); err != nil {
+		return fmt.Errorf("registering the ModelDeploymentPolicy webhook: %w", err)
 	}
 	mgr.GetWebhookServer().Register(DeploymentStamperPath, &webhook.Admission{Handler: DeploymentStamper{}})
 	return nil

@@ -100,7 +100,7 @@ var _ = BeforeSuite(func() {
 		kubectl("apply", "--server-side", "-f", path)
 	}
 	// kubectl wait fails, rather than waits, on a CRD that has no conditions yet.
-	for _, crd := range []string{"modeldeployments.serving.modelgate.dev", "httproutes.gateway.networking.k8s.io"} {
+	for _, crd := range []string{"modeldeployments.serving.modelgate.dev", "modeldeploymentpolicies.serving.modelgate.dev", "httproutes.gateway.networking.k8s.io"} {
 		Eventually(func() (string, error) {
 			return kubectlErr("get", "crd/"+crd, "-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}`)
 		}).Should(Equal("True"))

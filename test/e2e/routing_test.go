@@ -149,19 +149,41 @@ apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: %[1]s}
 spec:
-  parentRefs: [{name: public}]
+  parentRefs: [{name: public, namespace: %[2]s}]
   rules:
   - matches: [{path: {type: PathPrefix, value: /predict}}]
     backendRefs: [{name: %[1]s, port: 8080}]
-`, name)
+`, name, gatewayNS)
 }
+
+// gatewayNS holds the shared Gateway the routes attach to, the layout the
+// Gateway API recommends: one Gateway in an infrastructure namespace.
+const gatewayNS = "gateway-infra"
+
+const sharedGateway = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: public}
+spec:
+  gatewayClassName: example
+  listeners:
+  - name: https
+    port: 443
+    protocol: HTTPS
+    allowedRoutes: {namespaces: {from: All}}
+    tls: {certificateRefs: [{name: wildcard-tls}]}
+`
 
 // routingNS keeps these specs' objects apart from the other containers', which
 // may run before or after them.
 const routingNS = "routing"
 
 var _ = Describe("Traffic routing on a local cluster", Ordered, func() {
-	BeforeAll(func() { kubectl("create", "namespace", routingNS) })
+	BeforeAll(func() {
+		kubectl("create", "namespace", routingNS)
+		kubectl("create", "namespace", gatewayNS)
+		kubectl("-n", gatewayNS, "apply", "-f", writeTemp(sharedGateway))
+	})
 	get := func(jsonpath string, what ...string) func() string {
 		return func() string {
 			out, _ := kubectlErr(append(append([]string{"-n", routingNS, "get"}, what...), "-o", "jsonpath="+jsonpath)...)
@@ -178,7 +200,10 @@ metadata: {name: router-canary}
 spec:
   model: {name: router-canary, version: 1.0.0, uri: "pvc://models/router-canary/1.0.0"}
   replicas: 4
-  checklist: {profile: development}
+  checklist:
+    profile: development
+    # Judged, not enforced: the route's Gateway is the shared one of gateway-infra.
+    overrides: [{id: tls, severity: Warn, reason: "judged for the shared Gateway, without blocking"}]
   strategy:
     type: Canary
     canary: {steps: [{weight: 25}, {weight: 50, pause: {duration: 2s}}, {weight: 75}]}
@@ -189,6 +214,9 @@ spec:
 `))
 		Eventually(get("{.status.phase}", "md/router-canary")).Should(Equal("Succeeded"))
 		Eventually(get("{.spec.rules[0].backendRefs[*].weight}", "httproute/router-canary")).Should(Equal("100 0"))
+		Expect(get(`{.status.checklist.items[?(@.id=="tls")].message}`, "md/router-canary")()).To(Equal(
+			"TLS is terminated by Gateway gateway-infra/public listener https (Secret gateway-infra/wildcard-tls, not read)"),
+			"the shared Gateway in another namespace is read and judged")
 
 		ctx, cancel := context.WithCancel(context.Background())
 		DeferCleanup(cancel)

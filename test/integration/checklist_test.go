@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -216,6 +217,38 @@ var _ = Describe("The readiness checklist", func() {
 		Expect(k8sClient.Update(ctx, secret)).To(Succeed())
 		Eventually(func() servingv1alpha1.CheckResult { return checklistItem(getMD(key), "secrets").Result }).Should(Equal(servingv1alpha1.CheckPass))
 		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseProgressing))
+	})
+
+	It("fails model-card when the card's URL answers 404, naming the status, and holds the version", func() {
+		productionSurroundings(ns, "fraud-scorer")
+		Expect(k8sClient.Create(ctx, pdbFor(ns, "fraud-scorer"))).To(Succeed())
+		md := productionModelDeployment(ns, "fraud-scorer")
+		md.Spec.Model.ModelCard = &servingv1alpha1.ModelCardRef{URL: servingv1alpha1.URL(artifactServer.URL + "/cards/fraud-scorer.md")}
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		Eventually(func() servingv1alpha1.CheckResult { return itemResults(getMD(key))["model-card"] }).Should(Equal(servingv1alpha1.CheckFail))
+		Expect(checklistItem(getMD(key), "model-card").Message).To(HaveSuffix("/cards/fraud-scorer.md was not found: " +
+			strings.TrimPrefix(artifactServer.URL, "https://") + " answered HTTP 404 Not Found"))
+		Expect(getMD(key).Status.Phase).To(Equal(servingv1alpha1.PhaseVerifying), "a missing card blocks, not waits")
+	})
+
+	It("blocks a version whose analysis names a Prometheus token Secret that does not exist, until it does", func() {
+		md := newModelDeployment(ns, "1.0.0", 1)
+		md.Spec.Analysis = &servingv1alpha1.AnalysisSpec{Prometheus: &servingv1alpha1.PrometheusSpec{
+			Address:              "http://prometheus.monitoring:9090",
+			BearerTokenSecretRef: &servingv1alpha1.SecretKeyReference{Name: "prometheus-token", Key: "token"},
+		}}
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		Eventually(func() servingv1alpha1.CheckResult { return itemResults(getMD(key))["secrets"] }).Should(Equal(servingv1alpha1.CheckFail))
+		Expect(checklistItem(getMD(key), "secrets").Message).To(Equal(
+			`Secret "prometheus-token" referenced by spec.analysis.prometheus.bearerTokenSecretRef was not found`))
+		Expect(getMD(key).Status.Phase).To(Equal(servingv1alpha1.PhaseVerifying))
+
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "prometheus-token", Namespace: ns},
+			Data: map[string][]byte{"token": []byte("t0ken")}})).To(Succeed())
+		Eventually(func() servingv1alpha1.CheckResult { return itemResults(getMD(key))["secrets"] }).Should(Equal(servingv1alpha1.CheckPass))
+		Expect(checklistItem(getMD(key), "secrets").Message).NotTo(ContainSubstring("t0ken"))
 	})
 
 	It("lets a bare template through with the development profile, and still shows the whole checklist", func() {

@@ -102,7 +102,7 @@ spec:
 		teamPDB.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"team": "growth"}}
 		Expect(k8sClient.Create(ctx, teamPDB)).To(Succeed())
 
-		Eventually(func() servingv1alpha1.CheckResult { return checklistItem(getMD(key), "pdb").Result }).
+		Eventually(func() servingv1alpha1.CheckResult { return itemResults(getMD(key))["pdb"] }).
 			Should(Equal(servingv1alpha1.CheckPass))
 		Expect(checklistItem(getMD(key), "pdb").Message).To(ContainSubstring("growth-team"))
 		playDeploymentController(deploymentOf(ns, md.Name, "1.0.0"))
@@ -110,7 +110,7 @@ spec:
 
 		By("moving the pods to a team no PDB selects: the change is judged by the labels the pods would carry, and held")
 		updateMD(key, func(md *servingv1alpha1.ModelDeployment) { md.Spec.Template.Labels["team"] = "risk" })
-		Eventually(func() servingv1alpha1.CheckResult { return checklistItem(getMD(key), "pdb").Result }).
+		Eventually(func() servingv1alpha1.CheckResult { return itemResults(getMD(key))["pdb"] }).
 			Should(Equal(servingv1alpha1.CheckFail))
 		Eventually(func() string {
 			return meta.FindStatusCondition(getMD(key).Status.Conditions, servingv1alpha1.ConditionReady).Message

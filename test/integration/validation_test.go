@@ -243,3 +243,106 @@ spec:
 		Expect(md.Spec.Checklist.Profile).To(Equal(servingv1alpha1.ProfileProduction))
 	})
 })
+
+var _ = Describe("The API server validates drift triggers, stable comparisons and the judge", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	DescribeTable("and refuses bad input, naming the field",
+		func(overlay string, wantInError ...string) {
+			err := k8sClient.Create(ctx, withOverlay(ns, overlay))
+			Expect(err).To(HaveOccurred(), "the API server accepted:\n%s", overlay)
+			for _, want := range wantInError {
+				Expect(err.Error()).To(ContainSubstring(want))
+			}
+		},
+		Entry("a PSI bound of zero",
+			`{spec: {analysis: {triggers: {predictionDrift: {maxPSI: "0"}}}}}`,
+			`spec.analysis.triggers.predictionDrift.maxPSI: Invalid value: "0": must be a positive decimal such as "0.25"`),
+		Entry("a negative PSI bound",
+			`{spec: {analysis: {triggers: {inputDrift: {maxPSI: "-0.1", features: [amount]}}}}}`,
+			`spec.analysis.triggers.inputDrift.maxPSI: Invalid value: "-0.1": must be a positive decimal`),
+		Entry("prediction drift without a bound",
+			`{spec: {analysis: {triggers: {predictionDrift: {minObservations: 100}}}}}`,
+			`spec.analysis.triggers.predictionDrift.maxPSI: Required value`),
+		Entry("input drift without features",
+			`{spec: {analysis: {triggers: {inputDrift: {maxPSI: "0.2"}}}}}`,
+			`spec.analysis.triggers.inputDrift.features: Required value`),
+		Entry("input drift over an empty list of features",
+			`{spec: {analysis: {triggers: {inputDrift: {maxPSI: "0.2", features: []}}}}}`,
+			`spec.analysis.triggers.inputDrift.features: Invalid value`, `at least 1 items`),
+		Entry("a feature name that would break the query",
+			`{spec: {analysis: {triggers: {inputDrift: {maxPSI: "0.2", features: ['amount"} or vector(1) #']}}}}}`,
+			`spec.analysis.triggers.inputDrift.features[0]: Invalid value`, `should match`),
+		Entry("a feature listed twice",
+			`{spec: {analysis: {triggers: {inputDrift: {maxPSI: "0.2", features: [amount, amount]}}}}}`,
+			`spec.analysis.triggers.inputDrift.features[1]: Duplicate value: "amount"`),
+		Entry("too few observations to judge",
+			`{spec: {analysis: {triggers: {predictionDrift: {maxPSI: "0.2", minObservations: 0}}}}}`,
+			`spec.analysis.triggers.predictionDrift.minObservations: Invalid value: 0`),
+		Entry("relativeTo without maxIncreasePercent",
+			`{spec: {analysis: {triggers: {errorRate: {maxPercent: "5", relativeTo: Stable}}}}}`,
+			`spec.analysis.triggers.errorRate: Invalid value: relativeTo and maxIncreasePercent go together`),
+		Entry("maxIncreasePercent without relativeTo",
+			`{spec: {analysis: {triggers: {latencyP95: {maxMilliseconds: 300, maxIncreasePercent: "50"}}}}}`,
+			`spec.analysis.triggers.latencyP95: Invalid value: relativeTo and maxIncreasePercent go together`),
+		Entry("an unknown baseline",
+			`{spec: {analysis: {triggers: {errorRate: {maxPercent: "5", relativeTo: previous, maxIncreasePercent: "50"}}}}}`,
+			`spec.analysis.triggers.errorRate.relativeTo: Unsupported value: "previous"`),
+		Entry("a negative increase",
+			`{spec: {analysis: {triggers: {latencyP95: {maxMilliseconds: 300, relativeTo: Stable, maxIncreasePercent: "-10"}}}}}`,
+			`spec.analysis.triggers.latencyP95.maxIncreasePercent: Invalid value: "-10": must be a percent of zero or more`),
+		Entry("a judge without a method",
+			`{spec: {analysis: {judge: {confidence: "0.95"}}}}`,
+			`spec.analysis.judge.method: Required value`),
+		Entry("an unknown judge",
+			`{spec: {analysis: {judge: {method: Bayesian}}}}`,
+			`spec.analysis.judge.method: Unsupported value: "Bayesian"`),
+		Entry("a confidence of one",
+			`{spec: {analysis: {judge: {method: Sequential, confidence: "1"}}}}`,
+			`spec.analysis.judge.confidence: Invalid value: "1": must be a decimal from 0.5 to below 1`),
+		Entry("a confidence below one half",
+			`{spec: {analysis: {judge: {method: Sequential, confidence: "0.3"}}}}`,
+			`spec.analysis.judge.confidence: Invalid value: "0.3": must be a decimal from 0.5 to below 1`),
+		Entry("a tolerance above 100 points",
+			`{spec: {analysis: {judge: {method: Sequential, tolerancePercent: "101"}}}}`,
+			`spec.analysis.judge.tolerancePercent: Invalid value: "101": must be a percent from 0 to 100`),
+	)
+
+	It("accepts them and fills in the defaults", func() {
+		u := withOverlay(ns, `
+spec:
+  analysis:
+    prometheus:
+      address: "http://prometheus.monitoring:9090"
+      queries:
+        errorCount: 'sum(increase(errors_total{version="{{.Version}}"}[{{.Window}}]))'
+        predictionScore: 'sum by (le) (increase(score_bucket{version="{{.Version}}"}[{{.Window}}]))'
+        featureValue: 'sum by (le) (increase(feature_bucket{version="{{.Version}}",feature="{{.Feature}}"}[{{.Window}}]))'
+    triggers:
+      errorRate: {maxPercent: "5", relativeTo: Stable, maxIncreasePercent: "50"}
+      latencyP95: {maxMilliseconds: 300, relativeTo: Stable, maxIncreasePercent: "200"}
+      predictionDrift: {maxPSI: "0.25"}
+      inputDrift: {maxPSI: "0.2", features: [amount, merchant_risk], minObservations: 500}
+    judge: {method: Sequential, promoteEarly: true}
+`)
+		Expect(k8sClient.Create(ctx, u)).To(Succeed())
+
+		md := &servingv1alpha1.ModelDeployment{}
+		Expect(k8sClient.Get(ctx, objectKey(u), md)).To(Succeed())
+		tr := md.Spec.Analysis.Triggers
+		Expect(tr.ErrorRate.RelativeTo).To(Equal(servingv1alpha1.BaselineStable))
+		Expect(tr.ErrorRate.MaxIncreasePercent).To(BeEquivalentTo("50"))
+		Expect(tr.LatencyP95.MaxIncreasePercent).To(BeEquivalentTo("200"))
+		Expect(tr.PredictionDrift.MaxPSI).To(BeEquivalentTo("0.25"))
+		Expect(tr.PredictionDrift.MinObservations).To(BeEquivalentTo(200), "the default")
+		Expect(tr.InputDrift.Features).To(ConsistOf(servingv1alpha1.FeatureName("amount"), servingv1alpha1.FeatureName("merchant_risk")))
+		Expect(tr.InputDrift.MinObservations).To(BeEquivalentTo(500))
+		j := md.Spec.Analysis.Judge
+		Expect(j.Method).To(Equal(servingv1alpha1.JudgeSequential))
+		Expect(j.Confidence).To(BeEquivalentTo("0.95"), "the default")
+		Expect(j.TolerancePercent).To(BeEquivalentTo("0"), "the default")
+		Expect(j.PromoteEarly).To(BeTrue())
+		Expect(md.Spec.Analysis.Prometheus.Queries.FeatureValue).To(ContainSubstring(`feature="{{.Feature}}"`))
+	})
+})
