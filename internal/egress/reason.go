@@ -11,6 +11,8 @@ import (
 	"syscall"
 )
 
+const reasonTLS = "TLS handshake failed"
+
 // Reason says in a few fixed words why a request got no answer: "timeout",
 // "connection refused", "TLS handshake failed", "DNS lookup failed"... It is
 // classified from the error's type, never copied from its text, which may
@@ -48,7 +50,7 @@ func Reason(err error) string {
 	case errors.As(err, &certErr), errors.As(err, &unknown), errors.As(err, &hostErr), errors.As(err, &invalid):
 		return "TLS certificate not trusted"
 	case tlsAlert(), errors.As(err, &record):
-		return "TLS handshake failed"
+		return reasonTLS
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
@@ -58,9 +60,9 @@ func Reason(err error) string {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "connection closed without an answer"
 	case errors.As(err, &opErr) && opErr.Op == "remote error":
-		return "TLS handshake failed"
+		return reasonTLS
 	case isTLS(err):
-		return "TLS handshake failed"
+		return reasonTLS
 	}
 	return "request failed"
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 )
 
+const schemeHTTPS = "https"
+
 // MaxRedirects is the most redirects a request follows.
 const MaxRedirects = 3
 
@@ -31,9 +33,9 @@ func CheckRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > MaxRedirects {
 		return ErrTooManyRedirects
 	}
-	if req.URL.Scheme != "https" {
+	if req.URL.Scheme != schemeHTTPS {
 		for _, v := range via {
-			if v.URL.Scheme == "https" {
+			if v.URL.Scheme == schemeHTTPS {
 				return ErrRedirectDowngrade
 			}
 		}
@@ -51,7 +53,7 @@ func hostPort(u *url.URL) string {
 	port := u.Port()
 	if port == "" {
 		port = "80"
-		if u.Scheme == "https" {
+		if u.Scheme == schemeHTTPS {
 			port = "443"
 		}
 	}

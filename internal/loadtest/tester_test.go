@@ -251,7 +251,7 @@ func TestTesterSlotsPerNamespace(t *testing.T) {
 	g.Eventually(c2.started.Load).Should(BeEquivalentTo(1), "the freed slot goes to the first job that may run")
 	g.Expect(counts(tr)()).To(Equal([2]int{4, 4}))
 	for _, h := range hanging {
-		g.Expect(h.started.Load() <= 1).To(BeTrue())
+		g.Expect(h.started.Load()).To(BeNumerically("<=", 1))
 	}
 	g.Expect(hanging[2].started.Load()).To(BeZero(), "team-a stays at two")
 	close(c1.release)
