@@ -1,5 +1,8 @@
-# Build the manager binary.
-FROM golang:1.26 AS builder
+# Build the manager binary, with the Go release the Makefile uses (go1.26.8's
+# standard library has known vulnerabilities). TODO(#18): pin both images by
+# digest (docker buildx imagetools inspect golang:1.27.3); this machine reaches
+# no image registry to read the digests.
+FROM golang:1.27.3 AS builder
 ARG TARGETOS
 ARG TARGETARCH
 

@@ -5,6 +5,18 @@
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec
 GO ?= go
+# The Go release everything is built and tested with: the go command fetches
+# it from the module proxy the first time. go1.26.8's standard library has
+# known vulnerabilities (make vuln).
+export GOTOOLCHAIN = go1.27.3
+# Its bin/ goes first on the PATH: tools that ask `go` for its version with
+# GO111MODULE=off (go/packages does, for govulncheck and golangci-lint) would
+# otherwise be answered by the machine's own Go, which ignores GOTOOLCHAIN then.
+export PATH := $(shell GOTOOLCHAIN=$(GOTOOLCHAIN) $(GO) env GOROOT)/bin:$(PATH)
+# Tools that type-check Go source (controller-gen, golangci-lint, govulncheck)
+# cannot read a standard library newer than the Go they were built with: their
+# paths carry that Go's version, so a new one builds them anew.
+GO_VERSION := $(shell GOTOOLCHAIN=$(GOTOOLCHAIN) $(GO) env GOVERSION)
 
 ##@ Versions (the control plane's are read from the pinning modules in hack/tools/)
 
@@ -18,6 +30,11 @@ PROMETHEUS_DEB_VERSION ?= 2.42.0+ds-5+b6
 PROMETHEUS_VERSION := $(firstword $(subst +, ,$(PROMETHEUS_DEB_VERSION)))
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
+GOVULNCHECK_VERSION ?= v1.10.0
+# The Go vulnerability database, as the golang.org/x/vulndb module: its
+# data/osv holds the OSV reports, which its cmd/indexdb turns into the layout
+# govulncheck reads with -db file://. Raise it to take newer reports.
+VULNDB_VERSION ?= v0.0.0-20261105234957-e22db6528018
 
 ##@ Tool locations
 
@@ -32,8 +49,11 @@ KWOK := $(LOCALBIN)/kwok-$(KWOK_VERSION)/kwok
 KWOKCTL := $(LOCALBIN)/kwok-$(KWOK_VERSION)/kwokctl
 # envtest wants etcd and kube-apiserver side by side in one folder.
 ENVTEST_ASSETS := $(LOCALBIN)/envtest-$(K8S_VERSION)-etcd-$(ETCD_VERSION)
-CONTROLLER_GEN := $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
-GOLANGCI_LINT := $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+CONTROLLER_GEN := $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)-$(GO_VERSION)
+GOLANGCI_LINT := $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)-$(GO_VERSION)
+GOVULNCHECK := $(LOCALBIN)/govulncheck-$(GOVULNCHECK_VERSION)-$(GO_VERSION)
+INDEXDB := $(LOCALBIN)/vulndb-indexdb-$(VULNDB_VERSION)
+VULNDB := $(LOCALBIN)/vulndb-$(VULNDB_VERSION)
 MANAGER := $(LOCALBIN)/manager
 # The kubectl plugin: with bin/ on the PATH, `kubectl modelgate` runs it.
 PLUGIN := $(LOCALBIN)/kubectl-modelgate
@@ -102,6 +122,16 @@ test-unit: ## Unit tests: table tests of the pure packages, with the race detect
 	@rm -rf $(COVER_DIR)/unit && mkdir -p $(COVER_DIR)/unit
 	$(GO) test $(RACE) $(TEST_FLAGS) -cover -coverpkg=$(COVER_PKGS) $(UNIT_PKGS) -args -test.gocoverdir=$(COVER_DIR)/unit
 
+FUZZ_TIME ?= 30s
+.PHONY: fuzz
+fuzz: ## Run each fuzz target (func Fuzz* in internal/ and cmd/) for FUZZ_TIME, default 30s; make test-unit runs their seed corpora.
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' internal cmd | xargs -n1 dirname | sort -u); do \
+		for target in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -d' ' -f2); do \
+			echo "Fuzzing $$target in ./$$dir for $(FUZZ_TIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZ_TIME) ./$$dir; \
+		done; \
+	done
+
 .PHONY: test-integration
 test-integration: $(ENVTEST_ASSETS) model-server $(PROMETHEUS) $(HELM) $(KUBECTL) ## Integration tests: envtest (a real kube-apiserver and etcd) user stories; the data plane and Prometheus helpers with the real binaries; the Helm chart against config/.
 	@rm -rf $(COVER_DIR)/integration && mkdir -p $(COVER_DIR)/integration
@@ -127,6 +157,11 @@ coverage: ## Print the coverage of the product's code over every layer that ran.
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## Run golangci-lint.
 	$(GOLANGCI_LINT) run ./...
+
+.PHONY: vuln
+vuln: $(GOVULNCHECK) $(VULNDB) ## Run govulncheck, offline, against the pinned vulnerability database: fails on any vulnerability the code reaches.
+	@echo "govulncheck $(GOVULNCHECK_VERSION), $$($(GO) version | cut -d' ' -f3), database golang.org/x/vulndb@$(VULNDB_VERSION)"
+	$(GOVULNCHECK) -db file://$(VULNDB) ./...
 
 .PHONY: vet
 vet: ## Run go vet.
@@ -224,7 +259,7 @@ demo-down: $(KWOKCTL) $(KUBECTL) ## Stop the demo's operator and remove its clus
 ##@ Tools (built once into bin/, reused after)
 
 .PHONY: tools
-tools: cluster-tools $(CONTROLLER_GEN) $(GOLANGCI_LINT) $(PROMETHEUS) $(HELM) ## Build every tool.
+tools: cluster-tools $(CONTROLLER_GEN) $(GOLANGCI_LINT) $(PROMETHEUS) $(HELM) $(GOVULNCHECK) $(VULNDB) ## Build every tool.
 
 .PHONY: cluster-tools
 cluster-tools: $(KUBE_APISERVER) $(KUBE_CONTROLLER_MANAGER) $(KUBE_SCHEDULER) $(KUBECTL) $(ETCD) $(KWOK) $(KWOKCTL) $(ENVTEST_ASSETS)
@@ -271,6 +306,20 @@ $(CONTROLLER_GEN):
 
 $(GOLANGCI_LINT):
 	$(call go-install-tool,$@,github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
+
+$(GOVULNCHECK):
+	$(call go-install-tool,$@,golang.org/x/vuln/cmd/govulncheck,$(GOVULNCHECK_VERSION))
+
+$(INDEXDB):
+	$(call go-install-tool,$@,golang.org/x/vulndb/cmd/indexdb,$(VULNDB_VERSION))
+
+# The database is built from the module's files, offline once the module is
+# in the module cache; a partial build is never left behind.
+$(VULNDB): $(INDEXDB)
+	@set -e; dir=$$($(GO) mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$$/\1/p'); \
+	[ -d "$$dir/data/osv" ] || { echo "golang.org/x/vulndb@$(VULNDB_VERSION) has no data/osv"; exit 1; }; \
+	echo "Indexing $$(ls "$$dir/data/osv" | wc -l) OSV reports of golang.org/x/vulndb@$(VULNDB_VERSION)"; \
+	rm -rf $@.tmp; $(INDEXDB) -vulns "$$dir/data/osv" -out $@.tmp; mv $@.tmp $@
 
 # go-install-tool installs package $2 at version $3 into the versioned path $1.
 define go-install-tool

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"hash/fnv"
+	"net/http"
 	"os"
 	"time"
 
@@ -31,6 +32,7 @@ import (
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/controller"
+	"github.com/modelgate/modelgate/internal/egress"
 	"github.com/modelgate/modelgate/internal/loadtest"
 	"github.com/modelgate/modelgate/internal/notify"
 	"github.com/modelgate/modelgate/internal/probe"
@@ -56,6 +58,7 @@ func main() {
 		enableWebhooks         bool
 		maxReconciles          int
 		watchLabelSelector     string
+		egressDeny             string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint binds to; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorized through the API server.")
@@ -76,11 +79,25 @@ func main() {
 	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Folder holding tls.crt and tls.key for the webhooks (cert-manager mounts them); empty uses controller-runtime's default.")
 	flag.IntVar(&maxReconciles, "max-concurrent-reconciles", controller.DefaultMaxConcurrentReconciles, "ModelDeployments reconciled at once. Queries, tests and notifications run in the background, never on these workers.")
 	flag.StringVar(&watchLabelSelector, "watch-label-selector", "", "Reconcile only the ModelDeployments whose labels match this selector (such as shard=a, or !shard for those without one): run one manager per shard, each with its own leader lease, when a cluster outgrows one (docs/scale.md).")
+	flag.StringVar(&egressDeny, "egress-deny-cidrs", "", "Comma-separated CIDRs or addresses the manager never connects to when it fetches "+
+		"what a spec names (artifact, registry and model card probes, notification receivers, Prometheus), besides the "+
+		"link-local and cloud metadata addresses always denied: give the cluster's pod and Service ranges when nothing a spec "+
+		"names may be inside the cluster (an in-cluster Prometheus or receiver then cannot be reached). Smoke and load tests, "+
+		"which go only to the candidate's own pods, are held to the built-in list.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+
+	extraDenied, err := egress.ParsePrefixes(egressDeny)
+	if err != nil {
+		log.Error(err, "Invalid --egress-deny-cidrs")
+		os.Exit(1)
+	}
+	// One deny list, checked in the dialer of everything fetched on a spec's
+	// behalf (after DNS resolution, so rebinding does not slip past it).
+	specEgress := egress.New(extraDenied...)
 
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
@@ -142,9 +159,9 @@ func main() {
 	if !gatewayAPI {
 		log.Info("The cluster does not serve the Gateway API: HTTPRoutes and Gateways are not watched")
 	}
-	notifier := notify.New(notify.Options{})
+	notifier := notify.New(notify.Options{HTTPClient: specEgress.Client(0)})
 	utilruntime.Must(mgr.Add(notifier))
-	tester := &loadtest.Tester{}
+	tester := &loadtest.Tester{MaxJobs: loadtest.DefaultMaxJobs, MaxJobsPerNamespace: loadtest.DefaultMaxJobsPerNamespace}
 	utilruntime.Must(mgr.Add(tester))
 	if err := (&controller.ModelDeploymentReconciler{
 		Client:     mgr.GetClient(),
@@ -155,7 +172,9 @@ func main() {
 		APIReader:  mgr.GetAPIReader(),
 		Notifier:   notifier,
 		Tester:     tester,
-		Prober:     probe.New(probe.Options{}),
+		TestClient: loadtest.NewClient(egress.New().Dialer()),
+		Prober:     probe.New(probe.Options{Client: specEgress.Client(probe.DefaultTimeout)}),
+		HTTPClient: &http.Client{Transport: specEgress.RoundTripper()},
 		// Approvals, window overrides and requesters count only while the
 		// cluster sends writes through the stamping webhook, whoever serves
 		// it: this manager, or another when --enable-webhooks=false.

@@ -97,6 +97,9 @@ type ModelDeploymentReconciler struct {
 	Notifier *notify.Notifier
 	// Tester runs the smoke and load tests in the background; nil runs none.
 	Tester *loadtest.Tester
+	// TestClient sends the smoke and load tests (the manager's dials through
+	// the egress policy); nil makes one per job with loadtest.NewClient.
+	TestClient *http.Client
 	// Stamps says why the identities the admission webhook stamps (an
 	// approval's approver, who set a window override or a manual control)
 	// cannot be believed now, or "" when they can (stamps.Checker). Nil

@@ -3,12 +3,10 @@ package controller
 import (
 	"context"
 	"fmt"
-	"net"
-	"strconv"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/modelgate/modelgate/internal/desiredstate"
@@ -21,6 +19,7 @@ import (
 const testsPollInterval = 2 * time.Second
 
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=list
 
 // gatherTests runs the declared smoke and load tests against the candidate's
 // ready endpoints (of <name>-candidate, which selects the candidate alone),
@@ -51,7 +50,7 @@ func (r *ModelDeploymentReconciler) gatherTests(ctx context.Context, s *scope) e
 	}
 	smoke, load, version, clk := spec.SmokeTest, spec.LoadTest, cand.Version, r.Clock
 	outcome, done := r.Tester.Ensure(key, func(ctx context.Context) loadtest.Outcome {
-		return loadtest.Run(ctx, nil, targets, smoke, load, version, clk, loadtest.Limits{})
+		return loadtest.Run(ctx, r.TestClient, targets, smoke, load, version, clk, loadtest.Limits{})
 	})
 	if !done {
 		s.testsDue = testsPollInterval
@@ -66,32 +65,28 @@ func (r *ModelDeploymentReconciler) gatherTests(ctx context.Context, s *scope) e
 }
 
 // candidateEndpoints are the base URLs of the candidate's ready endpoints, on
-// the Services' http port: nothing but the candidate is ever tested.
+// the Services' http port: only addresses of the candidate's own pods, in
+// slices the EndpointSlice controller wrote (loadtest.Targets), so that a
+// slice made by hand cannot aim the tests elsewhere. The pods are listed
+// past the cache, which holds none.
 func (r *ModelDeploymentReconciler) candidateEndpoints(ctx context.Context, s *scope) ([]string, error) {
+	svc := desiredstate.CandidateServiceName(s.md)
 	var slices discoveryv1.EndpointSliceList
-	if err := r.List(ctx, &slices, client.InNamespace(s.md.Namespace),
-		client.MatchingLabels{discoveryv1.LabelServiceName: desiredstate.CandidateServiceName(s.md)}); err != nil {
-		return nil, fmt.Errorf("listing the endpoints of %s: %w", desiredstate.CandidateServiceName(s.md), err)
+	if err := r.List(ctx, &slices, client.InNamespace(s.md.Namespace), client.MatchingLabels{
+		discoveryv1.LabelServiceName: svc, discoveryv1.LabelManagedBy: loadtest.EndpointSliceControllerName}); err != nil {
+		return nil, fmt.Errorf("listing the endpoints of %s: %w", svc, err)
 	}
-	var out []string
-	for _, sl := range slices.Items {
-		port := int32(0)
-		for _, p := range sl.Ports {
-			if ptr.Deref(p.Name, "") == "http" && p.Port != nil {
-				port = *p.Port
-			}
-		}
-		if port == 0 {
-			continue
-		}
-		for _, ep := range sl.Endpoints {
-			if !ptr.Deref(ep.Conditions.Ready, false) {
-				continue
-			}
-			for _, a := range ep.Addresses {
-				out = append(out, "http://"+net.JoinHostPort(a, strconv.Itoa(int(port))))
-			}
-		}
+	if len(slices.Items) == 0 {
+		return nil, nil
 	}
-	return out, nil
+	reader := r.APIReader
+	if reader == nil {
+		reader = r.Client
+	}
+	var pods corev1.PodList
+	if err := reader.List(ctx, &pods, client.InNamespace(s.md.Namespace),
+		client.MatchingLabels(desiredstate.VersionLabels(s.md, s.md.Status.Candidate.Version))); err != nil {
+		return nil, fmt.Errorf("listing the pods of candidate %s: %w", s.md.Status.Candidate.Version, err)
+	}
+	return loadtest.Targets(slices.Items, pods.Items, "http"), nil
 }

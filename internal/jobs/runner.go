@@ -27,14 +27,20 @@ type Panicker interface {
 }
 
 // Runner runs jobs in the background, each keyed by K, with outcome T. It
-// runs at most MaxJobs jobs at once, the others waiting their turn in the
-// order they were asked for. It is safe for concurrent use, usable without
+// runs at most MaxJobs jobs at once, and at most MaxJobsPerNamespace of one
+// namespace, the others waiting their turn in the order they were asked for. It is safe for concurrent use, usable without
 // Start, and, as a manager.Runnable, stops with the manager: Stop cancels
 // every job and waits for them.
 type Runner[K Key, T any] struct {
 	// MaxJobs bounds the jobs running at once. Default DefaultMaxJobs. Set
 	// it before the first Ensure.
 	MaxJobs int
+	// MaxJobsPerNamespace bounds the jobs of one namespace running at once,
+	// so a team whose far ends hang holds at most these slots and the other
+	// namespaces' jobs run in the rest; a job of a namespace at its bound
+	// lets the next one of another namespace pass. 0 sets no such bound.
+	// Set it before the first Ensure.
+	MaxJobsPerNamespace int
 	// OnDone, when set, is called with the key of each job that finishes
 	// (not one cancelled), after its outcome is available to Ensure; the
 	// controller enqueues the ModelDeployment. It must not block: Stop waits
@@ -47,8 +53,10 @@ type Runner[K Key, T any] struct {
 	jobs    map[owner]*job[K, T]
 	queue   []*job[K, T] // waiting, in the order asked
 	running int
-	stopped bool
-	wg      sync.WaitGroup
+	// runningIn counts the running jobs by namespace.
+	runningIn map[string]int
+	stopped   bool
+	wg        sync.WaitGroup
 }
 
 type owner struct{ namespace, name string }
@@ -79,6 +87,7 @@ type job[K Key, T any] struct {
 func (r *Runner[K, T]) init() {
 	if r.jobs == nil {
 		r.jobs = map[owner]*job[K, T]{}
+		r.runningIn = map[string]int{}
 		r.base, r.stopAll = context.WithCancel(context.Background()) //nolint:gosec // Stop cancels it
 	}
 }
@@ -187,9 +196,16 @@ func (r *Runner[K, T]) startLocked() {
 	if limit <= 0 {
 		limit = DefaultMaxJobs
 	}
-	for !r.stopped && r.running < limit && len(r.queue) > 0 {
-		j := r.queue[0]
-		r.queue = r.queue[1:]
+	for !r.stopped && r.running < limit {
+		i := slices.IndexFunc(r.queue, func(q *job[K, T]) bool {
+			return r.MaxJobsPerNamespace <= 0 || r.runningIn[ownerOf(q.key).namespace] < r.MaxJobsPerNamespace
+		})
+		if i < 0 {
+			return
+		}
+		j := r.queue[i]
+		r.queue = slices.Delete(r.queue, i, i+1)
+		r.runningIn[ownerOf(j.key).namespace]++
 		var ctx context.Context
 		ctx, j.cancel = context.WithCancel(r.base) //nolint:gosec // run, or cancelLocked, cancels it
 		j.state = jobRunning
@@ -204,6 +220,11 @@ func (r *Runner[K, T]) run(ctx context.Context, j *job[K, T]) {
 	r.mu.Lock()
 	j.cancel()
 	r.running--
+	if ns := ownerOf(j.key).namespace; r.runningIn[ns] > 1 {
+		r.runningIn[ns]--
+	} else {
+		delete(r.runningIn, ns)
+	}
 	finished := j.state == jobRunning && !r.stopped
 	if finished {
 		j.state, j.out = jobDone, out

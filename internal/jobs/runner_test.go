@@ -197,3 +197,43 @@ func TestRunnerReportsAPanic(t *testing.T) {
 	v, _ := plain.Ensure(k, nil)
 	g.Expect(v).To(BeZero())
 }
+
+// pair puts Counts in one value for an assertion.
+func pair(running, waiting int) [2]int { return [2]int{running, waiting} }
+
+func TestRunnerSlotsPerNamespace(t *testing.T) {
+	g := NewWithT(t)
+	tr := &runner{MaxJobs: 4, MaxJobsPerNamespace: 2}
+	defer tr.Stop()
+	in := func(ns, name string) testKey { return testKey{namespace: ns, name: name, version: "1", hash: "h1"} }
+
+	hanging := make([]*gate, 5)
+	for i := range hanging {
+		hanging[i] = newGate(passed)
+		tr.Ensure(in("team-a", "md"+string(rune('0'+i))), hanging[i].run)
+	}
+	g.Expect(pair(tr.Counts())).To(Equal([2]int{2, 3}), "team-a runs two, its other three wait")
+
+	other := newGate(passed)
+	tr.Ensure(in("team-b", "md"), other.run)
+	g.Eventually(other.started.Load).Should(BeEquivalentTo(1), "team-b's job does not wait behind team-a's")
+	g.Expect(pair(tr.Counts())).To(Equal([2]int{3, 3}))
+
+	c1, c2, c3 := newGate(passed), newGate(passed), newGate(passed)
+	tr.Ensure(in("team-c", "one"), c1.run)
+	tr.Ensure(in("team-c", "two"), c2.run)
+	tr.Ensure(in("team-c", "three"), c3.run)
+	g.Expect(pair(tr.Counts())).To(Equal([2]int{4, 5}), "the global cap holds")
+
+	close(other.release)
+	g.Eventually(c2.started.Load).Should(BeEquivalentTo(1), "the freed slot goes to the first job that may run")
+	g.Expect(pair(tr.Counts())).To(Equal([2]int{4, 4}))
+	for _, h := range hanging {
+		g.Expect(h.started.Load()).To(BeNumerically("<=", 1))
+	}
+	g.Expect(hanging[2].started.Load()).To(BeZero(), "team-a stays at two")
+	close(c1.release)
+	close(c2.release)
+	g.Eventually(c3.started.Load).Should(BeEquivalentTo(1))
+	close(c3.release)
+}

@@ -260,7 +260,7 @@ func fire(ctx context.Context, c *http.Client, u string, p plan, due time.Time, 
 	}
 	req, err := http.NewRequestWithContext(ctx, p.method, u, body)
 	if err != nil {
-		noteErr(err.Error())
+		noteErr("the request could not be made")
 		return shot{outcome: outcomeNotSent}
 	}
 	if body != nil {

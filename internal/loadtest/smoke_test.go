@@ -156,7 +156,7 @@ func TestSmokeNamesTheFirstFailure(t *testing.T) {
 	}, {
 		name: "an answer that is not JSON",
 		req:  servingv1alpha1.SmokeRequest{Path: "/healthz", ExpectedFields: []servingv1alpha1.ExpectedField{field("status", "")}},
-		want: `GET /healthz to HOST: the answer is not JSON (invalid character 'o' looking for beginning of value): "ok"`,
+		want: `GET /healthz to HOST: the answer is not JSON`, // the answer itself is not read back
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)

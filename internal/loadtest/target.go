@@ -1,30 +1,36 @@
 package loadtest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"github.com/modelgate/modelgate/internal/egress"
 )
 
 // maxBody is the most of an answer read: smoke answers are parsed from it,
 // load answers drained up to it so the connection can be reused.
 const maxBody = 1 << 20
 
-// NewClient returns the client the tests should be sent with when the caller
-// has none: it never goes through a proxy (a proxy would be a host other than
-// the candidate), keeps enough idle connections per endpoint for an open-loop
+// NewClient returns the client the tests should be sent with: it dials with
+// dialer (the manager's goes through the egress policy; nil is a plain one),
+// never goes through a proxy (a proxy would be a host other than the
+// candidate), keeps enough idle connections per endpoint for an open-loop
 // test, and has no overall timeout of its own (each request carries its own).
-func NewClient() *http.Client {
+func NewClient(dialer *net.Dialer) *http.Client {
+	if dialer == nil {
+		dialer = &net.Dialer{}
+	}
+	d := *dialer
+	d.Timeout, d.KeepAlive = 5*time.Second, 30*time.Second
 	return &http.Client{Transport: &http.Transport{
 		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           d.DialContext,
 		MaxIdleConns:          DefaultMaxInFlight,
 		MaxIdleConnsPerHost:   DefaultMaxInFlight,
 		IdleConnTimeout:       30 * time.Second,
@@ -39,7 +45,7 @@ func NewClient() *http.Client {
 func confined(c *http.Client) (client *http.Client, done func()) {
 	done = func() {}
 	if c == nil {
-		c = NewClient()
+		c = NewClient(nil)
 		done = c.CloseIdleConnections
 	}
 	cc := *c
@@ -85,24 +91,21 @@ func (t target) url(path string) (string, error) {
 	return raw, nil
 }
 
-// describe says why a request got no answer, in a few words.
+// describe says why a request got no answer, in a few fixed words
+// classified from the error (egress.Reason), never the error's text.
 func describe(err error, timeout time.Duration) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	var ne net.Error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+	switch r := egress.Reason(err); r {
+	case "timeout":
 		return fmt.Sprintf("did not answer within %s", timeout)
-	case errors.Is(err, context.Canceled):
+	case "cancelled":
 		return "was cancelled"
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case "connection refused":
 		return "refused the connection"
-	case errors.Is(err, syscall.ECONNRESET):
+	case "connection reset":
 		return "reset the connection"
+	default:
+		return "failed: " + r
 	}
-	return "failed: " + clip(err.Error(), 256)
 }
 
 // notSent is true for an error that happened before the request was written:

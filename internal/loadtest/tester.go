@@ -14,6 +14,17 @@ import (
 	"github.com/modelgate/modelgate/internal/jobs"
 )
 
+// Defaults of a Tester's bounds.
+const (
+	// DefaultMaxJobs is how many jobs a Tester runs at once, over every
+	// namespace.
+	DefaultMaxJobs = 8
+	// DefaultMaxJobsPerNamespace is how many of them one namespace may run:
+	// a team whose candidates hang holds at most these slots, and the other
+	// namespaces' jobs run in the rest.
+	DefaultMaxJobsPerNamespace = 2
+)
+
 // Key names a job: the ModelDeployment, the version under test and a hash of
 // the test specs (SpecHash). A ModelDeployment has at most one job; a key
 // with another version or hash replaces it.
@@ -97,5 +108,7 @@ func SpecHash(smoke *servingv1alpha1.SmokeTestSpec, load *servingv1alpha1.LoadTe
 }
 
 // Tester runs the tests off the reconcile loop (see jobs.Runner): a
-// reconcile asks with Ensure and requeues until the tests are done.
+// reconcile asks with Ensure and requeues until the tests are done. The
+// manager bounds it with DefaultMaxJobs and DefaultMaxJobsPerNamespace, so a
+// team whose candidates hang holds at most its namespace's slots.
 type Tester = jobs.Runner[Key, Outcome]

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
@@ -68,4 +69,23 @@ func TestSpecHash(t *testing.T) {
 	g.Expect(SpecHash(nil, &load)).NotTo(Equal(h))
 	g.Expect(SpecHash(&servingv1alpha1.SmokeTestSpec{}, nil)).NotTo(Equal(SpecHash(nil, nil)))
 	g.Expect(key("a", "1").String()).To(Equal("ml/a@1"))
+}
+
+// TestTesterSlotsPerNamespace: a team whose candidates hang holds at most
+// its namespace's slots; another namespace's job starts at once beside them,
+// and the jobs of all namespaces together stay under the global cap.
+
+func TestSmokeTimeoutIsBounded(t *testing.T) {
+	tests := []struct {
+		spec *metav1.Duration
+		want time.Duration
+	}{
+		{nil, DefaultSmokeTimeout},
+		{&metav1.Duration{}, DefaultSmokeTimeout},
+		{&metav1.Duration{Duration: 2 * time.Second}, 2 * time.Second},
+		{&metav1.Duration{Duration: time.Hour}, MaxSmokeTimeout},
+	}
+	for _, tt := range tests {
+		NewWithT(t).Expect(smokeTimeout(servingv1alpha1.SmokeTestSpec{Timeout: tt.spec})).To(Equal(tt.want), "%v", tt.spec)
+	}
 }

@@ -39,7 +39,7 @@ func (n *Notifier) Forget(namespace, name string) {
 // Summary is a condition message for failing receivers, "" for none:
 //
 //	notifications failing: audit since 2026-11-25T12:00:00Z, 1 delivery failed
-//	(5 attempts), last: POST https://audit.example/…: 503 Service Unavailable
+//	(5 attempts), last: POST https://audit.example/…: HTTP 503 Service Unavailable
 func Summary(failures []ReceiverFailure) string {
 	if len(failures) == 0 {
 		return ""

@@ -126,7 +126,7 @@ func (r *running) stop(t *testing.T) {
 
 // fast are options for tests on the real clock: short waits between attempts.
 func fast(mut ...func(*Options)) Options {
-	o := Options{Workers: 2, QueueSize: 16, Timeout: 5 * time.Second, MaxAttempts: 3,
+	o := Options{QueueSize: 16, Timeout: 5 * time.Second, MaxAttempts: 3,
 		Backoff: Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond}}
 	for _, m := range mut {
 		m(&o)

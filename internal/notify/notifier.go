@@ -18,6 +18,8 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/modelgate/modelgate/internal/egress"
 )
 
 // Backoff is the wait between attempts: Initial, doubled after each failed
@@ -29,11 +31,15 @@ type Backoff struct {
 
 // Options configure a Notifier; zero values take the defaults.
 type Options struct {
-	// Workers deliver in parallel. Default 4.
-	Workers int
-	// QueueSize bounds the events waiting for a worker; Send drops beyond
-	// it. Default 256.
+	// QueueSize bounds the events waiting for one receiver; Send drops
+	// beyond it. Default 64. Each receiver (a spec.notifications entry of one
+	// ModelDeployment) has its queue, delivered in order by a goroutine of
+	// its own while it holds events: a receiver that hangs delays only its
+	// own events, never another's.
 	QueueSize int
+	// MaxReceivers bounds the receivers holding queued events at once; an
+	// event for another receiver beyond it is dropped. Default 1024.
+	MaxReceivers int
 	// Timeout bounds one attempt, from connecting to reading the answer.
 	// Default 10s.
 	Timeout time.Duration
@@ -47,8 +53,9 @@ type Options struct {
 	// receiver to be reported by Failures. Default 1: a delivery fails only
 	// after all its attempts, so one is already persistent.
 	FailureThreshold int
-	// HTTPClient sends the requests. Default: a client that does not follow
-	// redirects (a redirect is a failure), so the body goes nowhere else.
+	// HTTPClient sends the requests; the manager gives one that dials
+	// through the egress policy. Whichever client, redirects are not
+	// followed (a redirect is a failure), so the body goes nowhere else.
 	HTTPClient *http.Client
 	// Clock for backoff waits and failure times. Default: the real clock.
 	Clock clock.Clock
@@ -65,8 +72,8 @@ func (o Options) withDefaults() Options {
 			*v = d
 		}
 	}
-	def(&o.Workers, 4)
-	def(&o.QueueSize, 256)
+	def(&o.QueueSize, 64)
+	def(&o.MaxReceivers, 1024)
 	def(&o.MaxAttempts, 5)
 	def(&o.FailureThreshold, 1)
 	defDur(&o.Timeout, 10*time.Second)
@@ -75,31 +82,42 @@ func (o Options) withDefaults() Options {
 	if o.Backoff.Max < o.Backoff.Initial {
 		o.Backoff.Max = o.Backoff.Initial
 	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		}}
+	c := http.Client{}
+	if o.HTTPClient != nil {
+		c = *o.HTTPClient
 	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	o.HTTPClient = &c
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
 	return o
 }
 
-// Notifier delivers events from a bounded queue with a pool of workers. It is
-// a manager.Runnable: add it to the manager, and Send from the reconciler.
+// Notifier delivers events from a bounded queue per receiver. It is a
+// manager.Runnable: add it to the manager, and Send from the reconciler.
 type Notifier struct {
-	opts  Options
-	queue chan job
+	opts Options
 
-	// mu guards stopped against Sends racing with the end of Start.
-	mu      sync.RWMutex
+	// mu guards the queues, ctx and stopped.
+	mu     sync.Mutex
+	queues map[key]*queue
+	// ctx is Start's; nil before Start, when Sends only queue.
+	ctx     context.Context
 	stopped bool
+	wg      sync.WaitGroup
 	started atomic.Bool
 	// dropping is set while Sends are being dropped, to log once per run of drops.
 	dropping atomic.Bool
 
 	failures failureBook
+}
+
+// queue is one receiver's events, first sent first; running is true while a
+// goroutine delivers them.
+type queue struct {
+	jobs    []job
+	running bool
 }
 
 // job is one event for one receiver.
@@ -118,39 +136,42 @@ func New(opts Options) *Notifier {
 	opts = opts.withDefaults()
 	return &Notifier{
 		opts:     opts,
-		queue:    make(chan job, opts.QueueSize),
+		queues:   map[key]*queue{},
 		failures: failureBook{threshold: opts.FailureThreshold, byKey: map[key]*failure{}},
 	}
 }
 
-// NeedLeaderElection is false: the workers only deliver what the reconciler
+// NeedLeaderElection is false: the Notifier only delivers what the reconciler
 // sends, which runs on the leader alone.
 func (n *Notifier) NeedLeaderElection() bool { return false }
 
-// Start runs the workers until ctx is done, then waits for them to return.
-// Events still queued then are dropped and counted.
+// Start delivers until ctx is done, then waits for the deliveries in flight
+// to return. Events still queued then are dropped and counted.
 func (n *Notifier) Start(ctx context.Context) error {
 	if !n.started.CompareAndSwap(false, true) {
 		return errors.New("the notifier was already started")
 	}
 	ctx = ctrllog.IntoContext(ctx, ctrllog.FromContext(ctx).WithName("notify"))
-	var wg sync.WaitGroup
-	for range n.opts.Workers {
-		wg.Go(func() { n.work(ctx) })
+	n.mu.Lock()
+	n.ctx = ctx
+	for k, q := range n.queues {
+		n.kickLocked(k, q)
 	}
+	n.mu.Unlock()
 	<-ctx.Done()
 	n.mu.Lock()
 	n.stopped = true
 	n.mu.Unlock()
-	wg.Wait()
-	for {
-		select {
-		case j := <-n.queue:
+	n.wg.Wait()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for k, q := range n.queues {
+		for _, j := range q.jobs {
 			count(j.key(), ResultDropped)
-		default:
-			return nil
 		}
+		delete(n.queues, k)
 	}
+	return nil
 }
 
 // Send queues ev for r and returns at once: it never waits for a worker or
@@ -176,24 +197,65 @@ func (n *Notifier) Send(r Receiver, ev Event) bool {
 	count(j.key(), ResultDropped)
 	if !n.dropping.Swap(true) {
 		ctrllog.Log.WithName("notify").Info("Dropping notifications: the queue is full or the notifier stopped",
-			"receiver", r.Name, "modelDeployment", klog.KRef(ev.Namespace, ev.Name), "event", ev.Type, "queueSize", n.opts.QueueSize)
+			"receiver", r.Name, "modelDeployment", klog.KRef(ev.Namespace, ev.Name), "event", ev.Type,
+			"queueSize", n.opts.QueueSize, "maxReceivers", n.opts.MaxReceivers)
 	}
 	return false
 }
 
-// enqueue queues j unless the queue is full or the notifier stopped. The
-// lock is held only for the check and the channel send, which does not wait.
+// enqueue queues j on its receiver's queue unless that queue is full, too
+// many receivers hold events, or the notifier stopped. It never waits for
+// the network: the lock is held only to append.
 func (n *Notifier) enqueue(j job) bool {
-	n.mu.RLock()
-	defer n.mu.RUnlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if n.stopped {
 		return false
 	}
-	select {
-	case n.queue <- j:
-		return true
-	default:
+	k := j.key()
+	q := n.queues[k]
+	if q == nil {
+		if len(n.queues) >= n.opts.MaxReceivers {
+			return false
+		}
+		q = &queue{}
+		n.queues[k] = q
+	}
+	if len(q.jobs) >= n.opts.QueueSize {
 		return false
+	}
+	q.jobs = append(q.jobs, j)
+	n.kickLocked(k, q)
+	return true
+}
+
+// kickLocked starts delivering q's events unless that is under way or the
+// notifier has not started. Called with mu held.
+func (n *Notifier) kickLocked(k key, q *queue) {
+	if q.running || n.ctx == nil || n.stopped {
+		return
+	}
+	q.running = true
+	n.wg.Go(func() { n.drain(k, q) })
+}
+
+// drain delivers q's events in order until it is empty (the receiver's queue
+// is then dropped, so idle receivers cost nothing) or the notifier stops.
+func (n *Notifier) drain(k key, q *queue) {
+	for {
+		n.mu.Lock()
+		if len(q.jobs) == 0 || n.ctx.Err() != nil {
+			q.running = false
+			if len(q.jobs) == 0 {
+				delete(n.queues, k)
+			}
+			n.mu.Unlock()
+			return
+		}
+		j := q.jobs[0]
+		q.jobs = q.jobs[1:]
+		n.mu.Unlock()
+		n.deliver(n.ctx, j)
 	}
 }
 
@@ -202,18 +264,6 @@ func checkReceiver(r Receiver) error {
 		return fmt.Errorf("unknown receiver kind %q: want %s or %s", r.Kind, KindWebhook, KindSlack)
 	}
 	return validURL(r.URL)
-}
-
-// work delivers queued events until ctx is done.
-func (n *Notifier) work(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case j := <-n.queue:
-			n.deliver(ctx, j)
-		}
-	}
 }
 
 // deliver makes up to MaxAttempts attempts, and records the outcome.
@@ -277,7 +327,7 @@ func (n *Notifier) attempt(ctx context.Context, j job, body []byte) (retryAfter 
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, j.receiver.URL, bytes.NewReader(body))
 	if err != nil {
-		return 0, false, fmt.Errorf("%s: %s", target, scrub(err, j.receiver.URL))
+		return 0, false, fmt.Errorf("%s: the request could not be made", target)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "modelgate-notify")
@@ -287,7 +337,9 @@ func (n *Notifier) attempt(ctx context.Context, j job, body []byte) (retryAfter 
 		if errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
 			return 0, true, fmt.Errorf("%s: no answer within %s", target, n.opts.Timeout)
 		}
-		return 0, true, fmt.Errorf("%s: %s", target, scrub(err, j.receiver.URL))
+		// A fixed reason from the error's type: the error's text may quote
+		// what answered at the address.
+		return 0, true, fmt.Errorf("%s: %s", target, egress.Reason(err))
 	}
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -296,15 +348,18 @@ func (n *Notifier) attempt(ctx context.Context, j job, body []byte) (retryAfter 
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return 0, false, nil
 	}
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-	err = fmt.Errorf("%s: %s", target, resp.Status)
-	if s := strings.TrimSpace(string(snippet)); s != "" {
-		err = fmt.Errorf("%w: %s", err, scrub(errors.New(strings.Join(strings.Fields(s), " ")), j.receiver.URL))
-	}
+	// The status code only: neither the answer's body nor its reason phrase,
+	// which are the receiver's own text and would be read back into status.
+	err = fmt.Errorf("%s: %s", target, httpStatus(resp.StatusCode))
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 		return parseRetryAfter(resp.Header.Get("Retry-After"), n.opts.Clock.Now()), true, err
 	}
 	return 0, false, err
+}
+
+// httpStatus is "HTTP 503 Service Unavailable", from the code alone.
+func httpStatus(code int) string {
+	return strings.TrimSpace(fmt.Sprintf("HTTP %d %s", code, http.StatusText(code)))
 }
 
 // delay is the wait before attempt+1: the receiver's Retry-After if it gave

@@ -3,7 +3,6 @@ package notify
 import (
 	"errors"
 	"net/url"
-	"strings"
 )
 
 // RedactURL shows a receiver URL as scheme://host/…: webhook URLs carry
@@ -35,26 +34,4 @@ func validURL(raw string) error {
 		return errors.New("the receiver's URL has no host")
 	}
 	return nil
-}
-
-// scrub removes the URL from an error of the HTTP client (a *url.Error
-// quotes it whole) and from anything else that may quote it.
-func scrub(err error, raw string) string {
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		err = uerr.Err
-	}
-	msg := err.Error()
-	if raw != "" {
-		msg = strings.ReplaceAll(msg, raw, RedactURL(raw))
-		if u, perr := url.Parse(raw); perr == nil {
-			if p := u.EscapedPath(); len(p) > 1 {
-				msg = strings.ReplaceAll(msg, p, "/…")
-			}
-			if u.RawQuery != "" {
-				msg = strings.ReplaceAll(msg, u.RawQuery, "…")
-			}
-		}
-	}
-	return msg
 }

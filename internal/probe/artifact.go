@@ -211,7 +211,8 @@ func (p *Prober) ociArtifact(ctx context.Context, r ociRef) outcome {
 		}
 	}
 	detail := ""
-	if d := h.Get("Docker-Content-Digest"); d != "" && !r.digest {
+	// Only a well-formed digest is shown: a header is the far end's text.
+	if d := h.Get("Docker-Content-Digest"); ociDigestRE.MatchString(d) && !r.digest {
 		detail = ", tag " + r.reference + " is " + d
 	}
 	return judgeArtifact(status, r.String(), r.host, detail)
@@ -228,7 +229,7 @@ func (p *Prober) anonymousToken(ctx context.Context, r ociRef, h http.Header) (s
 	}
 	realm, err := url.Parse(challenge["realm"])
 	if err != nil || !isHTTPURL(realm) {
-		return fail(unreachable(r.host, "The registry %s sent a token realm %q that is not an http(s) URL, so %s could not be verified", r.host, checklist.RedactURL(challenge["realm"]), r))
+		return fail(unreachable(r.host, "The registry %s sent a token realm that is not an http(s) URL, so %s could not be verified", r.host, r))
 	}
 	q := realm.Query()
 	if service := challenge["service"]; service != "" {
@@ -243,7 +244,7 @@ func (p *Prober) anonymousToken(ctx context.Context, r ociRef, h http.Header) (s
 
 	status, body, _, err := p.get(ctx, realm.String(), "application/json")
 	if err != nil {
-		return fail(unreachable(realm.Host, "The token service of registry %s at %s could not be reached: %s", r.host, checklist.RedactURL(realm.String()), p.describe(err)))
+		return fail(unreachable(realm.Host, "The token service of registry %s at %s could not be reached: %s", r.host, realm.Host, p.describe(err)))
 	}
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
@@ -251,7 +252,7 @@ func (p *Prober) anonymousToken(ctx context.Context, r ociRef, h http.Header) (s
 			"The registry %s refused an anonymous token to pull %s (%s)", r.host, r.repo, httpStatus(status))))
 	case status >= 400 && status < 500:
 		return fail(settled(checklist.Fail(remRejected,
-			"The token service of registry %s rejected the request for scope %q (%s)", r.host, scope, httpStatus(status))))
+			"The token service of registry %s rejected the request for a pull token (%s)", r.host, httpStatus(status))))
 	case status < 200 || status >= 300:
 		return fail(unreachable(realm.Host, "The token service of registry %s answered %s, so %s could not be verified", r.host, httpStatus(status), r))
 	}
@@ -260,7 +261,7 @@ func (p *Prober) anonymousToken(ctx context.Context, r ociRef, h http.Header) (s
 		AccessToken string `json:"access_token"`
 	}
 	if err := json.Unmarshal(body, &t); err != nil {
-		return fail(unreachable(realm.Host, "The token service of registry %s answered with invalid JSON: %v", r.host, err))
+		return fail(unreachable(realm.Host, "The token service of registry %s answered with invalid JSON", r.host))
 	}
 	if t.Token != "" {
 		return t.Token, nil

@@ -6,15 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/modelgate/modelgate/internal/checklist"
+	"github.com/modelgate/modelgate/internal/egress"
 )
 
 // Defaults of Options.
@@ -42,7 +41,9 @@ const (
 
 // Options configure a Prober. The zero value is usable.
 type Options struct {
-	// Client sends the probes. Nil means a client with Timeout.
+	// Client sends the probes; the manager gives one that dials through the
+	// egress policy. Nil means a client with Timeout. Its CheckRedirect is
+	// replaced by egress.CheckRedirect.
 	Client *http.Client
 	// Timeout bounds one probe, an OCI registry's token exchange included.
 	// Default 5s.
@@ -104,6 +105,11 @@ func New(opts Options) *Prober {
 	if p.client == nil {
 		p.client = &http.Client{Timeout: p.timeout}
 	}
+	// Every redirect is checked, whichever client: at most a few, never
+	// from https to http, no credential to another host.
+	c := *p.client
+	c.CheckRedirect = egress.CheckRedirect
+	p.client = &c
 	for _, h := range opts.PlainHTTPHosts {
 		p.plainHTTP[strings.ToLower(h)] = true
 	}
@@ -287,41 +293,20 @@ func (p *Prober) request(ctx context.Context, method, target string, header http
 	return p.client.Do(req)
 }
 
-// describe says why a request got no answer, in words for a condition
-// message. It drops the URL the http client puts in its errors, since a URL
-// may carry credentials (a pre-signed query, a user:password).
+// describe says why a request got no answer, in a few fixed words classified
+// from the error (egress.Reason): never the error's text, which may quote
+// what the far end sent, so that a probe cannot be used to read back what
+// answers at an address, nor a URL, which may carry credentials.
 func (p *Prober) describe(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
+	if r := egress.Reason(err); r != "timeout" {
+		return r
 	}
-	var ne net.Error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return fmt.Sprintf("no answer within %s", p.timeout)
-	case errors.Is(err, context.Canceled):
-		return "the request was cancelled"
-	}
-	return err.Error()
+	return fmt.Sprintf("timeout (no answer within %s)", p.timeout)
 }
 
 // httpStatus is "HTTP 404 Not Found".
 func httpStatus(code int) string {
 	return strings.TrimSpace(fmt.Sprintf("HTTP %d %s", code, http.StatusText(code)))
-}
-
-// clip shortens what a server said to fit a condition message.
-func clip(s string) string {
-	const most = 256
-	s = strings.TrimSpace(s)
-	if len(s) <= most {
-		return s
-	}
-	cut := most
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
 
 // isHTTPURL is true for an absolute http or https URL.

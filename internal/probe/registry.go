@@ -15,11 +15,9 @@ import (
 // mlflowVersion is the answer of MLflow's model-versions/get, or its error.
 type mlflowVersion struct {
 	ModelVersion *struct {
-		Status        string `json:"status"`
-		StatusMessage string `json:"status_message"`
+		Status string `json:"status"`
 	} `json:"model_version"`
 	ErrorCode string `json:"error_code"`
-	Message   string `json:"message"`
 }
 
 // Registry looks the model version up in an MLflow-compatible registry:
@@ -66,18 +64,17 @@ func (p *Prober) mlflow(ctx context.Context, api, shown, host, name, version str
 	if err != nil {
 		return unreachable(host, "The registry at %s could not be reached to look up model %s version %s: %s", shown, name, version, p.describe(err))
 	}
+	// What the registry said in words (message, status_message) is never
+	// shown: the answer at an address a spec names is not read back into
+	// status. Only the status code and MLflow's known codes are.
 	var v mlflowVersion
 	jsonErr := json.Unmarshal(body, &v)
-	said := ""
-	if jsonErr == nil && v.Message != "" {
-		said = ": " + clip(v.Message)
-	}
 	notRegistered := fmt.Sprintf("register model %s version %s in the registry at %s, or correct spec.model.registry (name, version, url)", name, version, shown)
 
 	switch {
 	case jsonErr == nil && v.ErrorCode == "RESOURCE_DOES_NOT_EXIST":
 		return settled(checklist.Fail(notRegistered,
-			"Model version %s of %s is not in the registry at %s (%s%s)", version, name, shown, v.ErrorCode, said))
+			"Model version %s of %s is not in the registry at %s (RESOURCE_DOES_NOT_EXIST)", version, name, shown))
 	case status == http.StatusNotFound:
 		return settled(checklist.Fail(notRegistered+"; the answer was not an MLflow error, so check too that the url is the MLflow server's",
 			"Model version %s of %s is not in the registry at %s (%s)", version, name, shown, httpStatus(status)))
@@ -86,24 +83,20 @@ func (p *Prober) mlflow(ctx context.Context, api, shown, host, name, version str
 			"or give the item model-registry the severity warn in spec.checklist.overrides with the reason",
 			"The registry at %s refused the lookup of model %s version %s (%s)", shown, name, version, httpStatus(status)))
 	case status >= 400 && status < 500:
-		code := ""
-		if jsonErr == nil && v.ErrorCode != "" {
-			code = ", " + v.ErrorCode
-		}
 		return settled(checklist.Fail("correct spec.model.registry (name, version, url): the registry rejected the lookup",
-			"The registry at %s rejected the lookup of model %s version %s (%s%s%s)", shown, name, version, httpStatus(status), code, said))
+			"The registry at %s rejected the lookup of model %s version %s (%s)", shown, name, version, httpStatus(status)))
 	case status < 200 || status >= 300:
 		return unreachable(host, "The registry at %s answered %s to the lookup of model %s version %s", shown, httpStatus(status), name, version)
 	case jsonErr != nil:
-		return unreachable(host, "The registry at %s answered the lookup of model %s version %s with invalid JSON: %v", shown, name, version, jsonErr)
+		return unreachable(host, "The registry at %s answered the lookup of model %s version %s with invalid JSON", shown, name, version)
 	case v.ModelVersion == nil:
 		return unreachable(host, "The registry at %s answered the lookup of model %s version %s without a model_version; is it an MLflow-compatible registry?", shown, name, version)
 	}
-	return judgeModelVersion(v.ModelVersion.Status, v.ModelVersion.StatusMessage, shown, host, name, version)
+	return judgeModelVersion(v.ModelVersion.Status, shown, host, name, version)
 }
 
 // judgeModelVersion maps the status of a model version in MLflow to a Finding.
-func judgeModelVersion(status, statusMessage, shown, host, name, version string) outcome {
+func judgeModelVersion(status, shown, host, name, version string) outcome {
 	switch status {
 	case "READY":
 		return settled(checklist.Pass("Model %s version %s is registered and READY in the registry at %s", name, version, shown))
@@ -112,12 +105,8 @@ func judgeModelVersion(status, statusMessage, shown, host, name, version string)
 		return transient(checklist.Fail("wait for the registration to finish; modelgate asks the registry again after a backoff of 1s, doubling to at most 1m",
 			"Model %s version %s is not ready yet: PENDING_REGISTRATION", name, version))
 	case "FAILED_REGISTRATION":
-		reason := ""
-		if statusMessage != "" {
-			reason = ": " + clip(statusMessage)
-		}
-		return settled(checklist.Fail(fmt.Sprintf("register model %s version %s again (its registration failed), or point spec.model.registry.version at a version that is READY", name, version),
-			"The registration of model %s version %s failed: FAILED_REGISTRATION%s", name, version, reason))
+		return settled(checklist.Fail(fmt.Sprintf("register model %s version %s again (its registration failed; the registry's status_message says why), or point spec.model.registry.version at a version that is READY", name, version),
+			"The registration of model %s version %s failed: FAILED_REGISTRATION", name, version))
 	}
-	return unreachable(host, "Model %s version %s has the status %q in the registry at %s, which modelgate does not know; it waits for READY", name, version, status, shown)
+	return unreachable(host, "Model %s version %s has a status in the registry at %s that modelgate does not know; it waits for READY", name, version, shown)
 }

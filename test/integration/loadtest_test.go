@@ -10,11 +10,14 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/loadtest"
 )
 
 // endpointServer serves handler on an address an EndpointSlice may hold: the
@@ -43,19 +46,53 @@ func endpointServer(handler http.Handler) *httptest.Server {
 	return nil
 }
 
-// candidateEndpoint plays the EndpointSlice controller for <md>-candidate:
-// its one ready endpoint is srv, a real HTTP server on this machine.
-func candidateEndpoint(ns, md string, srv *httptest.Server) {
+// candidatePod plays the Deployment controller and the kubelet for the
+// candidate at version: a pod of its template, running at srv's address.
+func candidatePod(ns, md, version string, srv *httptest.Server) *corev1.Pod {
+	GinkgoHelper()
+	host, _, err := net.SplitHostPort(srv.Listener.Addr().String())
+	Expect(err).NotTo(HaveOccurred())
+	dep := &appsv1.Deployment{}
+	Expect(k8sClient.Get(ctx, deploymentOf(ns, md, version), dep)).To(Succeed())
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: dep.Name + "-x1", Labels: dep.Spec.Template.Labels},
+		Spec:       dep.Spec.Template.Spec,
+	}
+	Expect(k8sClient.Create(ctx, pod)).To(Succeed())
+	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: host, PodIPs: []corev1.PodIP{{IP: host}}}
+	Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
+	return pod
+}
+
+// endpointSlice writes an EndpointSlice of <md>-candidate whose one ready
+// endpoint is at srv's address, with targetRef naming pod; managed says
+// whether it carries the EndpointSlice controller's label.
+func endpointSlice(ns, md, name string, srv *httptest.Server, pod string, managed bool) {
+	GinkgoHelper()
 	host, port, err := net.SplitHostPort(srv.Listener.Addr().String())
 	Expect(err).NotTo(HaveOccurred())
 	p, err := strconv.Atoi(port)
 	Expect(err).NotTo(HaveOccurred())
+	labels := map[string]string{discoveryv1.LabelServiceName: md + "-candidate"}
+	if managed {
+		labels[discoveryv1.LabelManagedBy] = loadtest.EndpointSliceControllerName
+	}
 	Expect(k8sClient.Create(ctx, &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Namespace: ns, Name: md + "-candidate-x", Labels: map[string]string{discoveryv1.LabelServiceName: md + "-candidate"}},
+		ObjectMeta:  metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
 		AddressType: discoveryv1.AddressTypeIPv4,
-		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{host}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
-		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To(int32(p))}},
+		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{host}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
+			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: pod}}},
+		Ports: []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To(int32(p))}},
 	})).To(Succeed())
+}
+
+// candidateEndpoint plays the EndpointSlice controller (envtest runs none)
+// for <md>-candidate at version: its one ready endpoint is srv, a real HTTP
+// server on this machine, standing for a pod of the candidate.
+func candidateEndpoint(ns, md, version string, srv *httptest.Server) {
+	GinkgoHelper()
+	pod := candidatePod(ns, md, version, srv)
+	endpointSlice(ns, md, md+"-candidate-x", srv, pod.Name, true)
 }
 
 var _ = Describe("Smoke and load tests", func() {
@@ -100,7 +137,7 @@ var _ = Describe("Smoke and load tests", func() {
 		playDeploymentController(candidate)
 		Eventually(readyReason(key)).Should(Equal("Testing"))
 		Expect(getMD(key).Status.Candidate.Weight).To(BeZero())
-		candidateEndpoint(ns, md.Name, srv)
+		candidateEndpoint(ns, md.Name, "1.1.0", srv)
 
 		Eventually(readyReason(key), "30s").Should(Equal("WaitingForPromote"))
 		lt := getMD(key).Status.LoadTest
@@ -126,9 +163,41 @@ var _ = Describe("Smoke and load tests", func() {
 		candidate := deploymentOf(ns, md.Name, "1.1.0")
 		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
 		playDeploymentController(candidate)
-		candidateEndpoint(ns, md.Name, srv)
+		candidateEndpoint(ns, md.Name, "1.1.0", srv)
 		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }, "30s").Should(Equal(servingv1alpha1.PhaseRolledBack))
 		Expect(condition(key, servingv1alpha1.ConditionRolledBack)()).To(And(HavePrefix("True/SmokeTestFailed: Version 1.1.0 was rolled back:"), ContainSubstring("500")))
 		Expect(getMD(key).Status.History[0].Reason).To(Equal("SmokeTestFailed"))
+	})
+
+	It("tests only the candidate's own pods: EndpointSlices made by hand are ignored", func() {
+		var served, baited atomic.Int64
+		srv := endpointServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			served.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"prediction": 0, "probability": 0.07}`))
+		}))
+		bait := endpointServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			baited.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"prediction": 0, "probability": 0.07}`))
+		}))
+		md := tested("1.0.0")
+		key := objectKey(md)
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) { cur.Spec.Model.Version = "1.1.0" })
+		candidate := deploymentOf(ns, md.Name, "1.1.0")
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
+		playDeploymentController(candidate)
+		Eventually(readyReason(key)).Should(Equal("Testing"))
+
+		By("a user's slices, labelled with the candidate's Service name, one also with the EndpointSlice controller's name")
+		pod := candidatePod(ns, md.Name, "1.1.0", srv)
+		endpointSlice(ns, md.Name, "forged-unmanaged", bait, pod.Name, false)
+		endpointSlice(ns, md.Name, "forged-managed", bait, "not-a-candidate-pod", true)
+
+		By("the EndpointSlice controller's slice of the candidate's pod, seen by the manager after the forged ones")
+		endpointSlice(ns, md.Name, md.Name+"-candidate-x", srv, pod.Name, true)
+		Eventually(readyReason(key), "30s").Should(Equal("WaitingForPromote"))
+		Expect(served.Load()).To(BeNumerically(">", 0))
+		Expect(baited.Load()).To(BeZero(), "the forged slices, there all along, were never tested")
 	})
 })

@@ -12,6 +12,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
@@ -111,5 +112,27 @@ var _ = Describe("Notifications", func() {
 		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) { cur.Spec.Model.Version = "1.0.0" }) // any change reconciles
 		Eventually(condition(key, servingv1alpha1.ConditionNotified)).Should(HavePrefix("False/DeliveryFailing: notifications failing: pager since"))
 		Expect(condition(key, servingv1alpha1.ConditionNotified)()).NotTo(ContainSubstring("/hooks/T0/secret"))
+	})
+
+	It("shows a failing receiver by its status code alone, never what it answered", func() {
+		ns := newNamespace()
+		const said = "upstream 10.0.3.7:6379 said: NOAUTH internal-redis"
+		refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, said, http.StatusForbidden)
+		}))
+		DeferCleanup(refusing.Close)
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hooks"},
+			StringData: map[string]string{"audit": refusing.URL + "/hook"}})).To(Succeed())
+		md := newModelDeployment(ns, "1.0.0", 1)
+		md.Spec.Notifications = []servingv1alpha1.Notification{{Name: "audit", Webhook: &servingv1alpha1.WebhookReceiver{
+			URLSecretRef: servingv1alpha1.SecretKeyReference{Name: "hooks", Key: "audit"}}}}
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		playDeploymentController(deploymentOf(ns, md.Name, "1.0.0"))
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) { cur.Spec.Replicas = ptr.To[int32](2) }) // any change reconciles
+		Eventually(condition(key, servingv1alpha1.ConditionNotified)).Should(And(
+			HavePrefix("False/DeliveryFailing: notifications failing: audit since"), HaveSuffix("HTTP 403 Forbidden")))
+		Expect(condition(key, servingv1alpha1.ConditionNotified)()).NotTo(Or(ContainSubstring("NOAUTH"), ContainSubstring("10.0.3.7")))
 	})
 })
