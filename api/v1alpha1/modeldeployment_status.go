@@ -160,6 +160,10 @@ type GivenApproval struct {
 	ApprovedAt metav1.Time `json:"approvedAt"`
 	// approval is the name of the ModelApproval.
 	Approval string `json:"approval"`
+	// digest of what the approval covers (see ModelApproval spec.digest).
+	// +kubebuilder:validation:MaxLength=80
+	// +optional
+	Digest string `json:"digest,omitempty"`
 	// comment of the approver.
 	// +optional
 	Comment string `json:"comment,omitempty"`

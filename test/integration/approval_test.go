@@ -5,6 +5,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -14,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/approval"
 )
 
 // clientAs is a client that the API server authenticates as user in groups,
@@ -47,6 +49,12 @@ func letAuthenticatedUsersApprove() {
 func newApproval(ns, name, md, version, role string) *servingv1alpha1.ModelApproval {
 	return &servingv1alpha1.ModelApproval{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: servingv1alpha1.ModelApprovalSpec{ModelDeployment: md, Version: version, Role: role}}
+}
+
+func getDeployment(key types.NamespacedName) *appsv1.Deployment {
+	dep := &appsv1.Deployment{}
+	Expect(k8sClient.Get(ctx, key, dep)).To(Succeed())
+	return dep
 }
 
 func condition(key types.NamespacedName, typ string) func() string {
@@ -143,6 +151,50 @@ var _ = Describe("Approvals", func() {
 		Eventually(func() string { return checklistItem(getMD(key), "security-scan").Message }).Should(Equal("Not attested yet for version 2.4.0"))
 		Expect(replicasOf(deploymentOf(ns, md.Name, "2.4.0"))()).To(BeNumerically("<=", 0))
 		Expect(getMD(key).Status.Stable.Version).To(Equal("2.3.0"))
+	})
+
+	It("binds an approval to what was approved: a changed image of an approved 2.4.0 waits for a new approval", func() {
+		md := newModelDeployment(ns, "2.4.0", 1)
+		md.Spec.Approvals = &servingv1alpha1.ApprovalsSpec{Required: []servingv1alpha1.RequiredApproval{{Role: "security", Groups: []string{"sec-team"}}}}
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		dep := deploymentOf(ns, md.Name, "2.4.0")
+		alice := clientAs("alice", "sec-team")
+
+		By("stamping the approval with the ModelDeployment's UID and the digest of its spec")
+		Expect(alice.Create(ctx, newApproval(ns, "first", md.Name, "2.4.0", "security"))).To(Succeed())
+		first := &servingv1alpha1.ModelApproval{}
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "first"}, first)).To(Succeed())
+		created := getMD(key)
+		Expect(first.Spec.ModelDeploymentUID).To(BeEquivalentTo(created.UID))
+		Expect(first.Spec.Digest).To(Equal(approval.Digest(created)))
+		Eventually(replicasOf(dep)).Should(BeEquivalentTo(1))
+		playDeploymentController(dep)
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+		Expect(getMD(key).Status.Approvals).To(ConsistOf(HaveField("Digest", first.Spec.Digest)), "status shows which digest the approval covers")
+		image := getDeployment(dep).Spec.Template.Spec.Containers[0].Image
+
+		By("holding a changed image of the same version, the serving pods keeping theirs")
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) {
+			cur.Spec.Template.Spec.Containers[0].Image = "registry.example/fraud:2.4.0-patched"
+		})
+		Eventually(condition(key, servingv1alpha1.ConditionApproved)).Should(And(
+			HavePrefix("False/AwaitingApproval: Version 2.4.0 waits for the approval of security"),
+			ContainSubstring("first approved sha256:"), ContainSubstring("changed since")))
+		Consistently(func() string { return getDeployment(dep).Spec.Template.Spec.Containers[0].Image }, "2s").Should(Equal(image))
+
+		By("rolling it out once approved again")
+		Expect(alice.Create(ctx, newApproval(ns, "second", md.Name, "2.4.0", "security"))).To(Succeed())
+		Eventually(condition(key, servingv1alpha1.ConditionApproved)).Should(HavePrefix("True/Approved"))
+		Eventually(func() []string {
+			var images []string
+			var list appsv1.DeploymentList
+			Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+			for _, d := range list.Items {
+				images = append(images, d.Spec.Template.Spec.Containers[0].Image)
+			}
+			return images
+		}).Should(ContainElement("registry.example/fraud:2.4.0-patched"))
 	})
 
 	It("refuses a time zone Go cannot load, and stamps who overrides a deployment window", func() {
