@@ -462,7 +462,7 @@ func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 	log := logf.FromContext(ctx)
 	var shrinking []rollout.Target
 	for _, t := range s.decision.Run {
-		if dep, ok := s.deployments[desiredstate.DeploymentName(s.md, t.Version)]; ok && t.Replicas < ptr.Deref(dep.Spec.Replicas, 1) {
+		if dep, ok := s.deployments[deploymentOf(s.md, t)]; ok && t.Replicas < ptr.Deref(dep.Spec.Replicas, 1) {
 			shrinking = append(shrinking, t)
 			continue
 		}
@@ -493,12 +493,12 @@ func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 	return nil
 }
 
-// applyDeployment creates or patches the Deployment of one version. Only the
-// spec's version is written from the spec's template; an older version keeps
-// the template it was deployed with and only has its size set.
+// applyDeployment creates or patches the Deployment of one revision. Only the
+// spec's revision is written from the spec's template; another keeps the
+// template it was deployed with and only has its size set.
 func (r *ModelDeploymentReconciler) applyDeployment(ctx context.Context, s *scope, t rollout.Target) error {
-	name := desiredstate.DeploymentName(s.md, t.Version)
-	if t.Version != s.md.Spec.Model.Version || t.KeepTemplate {
+	name := deploymentOf(s.md, t)
+	if name != s.decision.SpecDeployment {
 		dep, ok := s.deployments[name]
 		if !ok {
 			return nil // its template is gone with the old spec; nothing to recreate it from
@@ -516,7 +516,7 @@ func (r *ModelDeploymentReconciler) applyDeployment(ctx context.Context, s *scop
 
 	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.md.Namespace}}
 	op, err := controllerutil.CreateOrPatch(ctx, r.Client, dep, func() error {
-		desiredstate.MutateDeployment(dep, s.md, t.Version, s.template, t.Replicas)
+		desiredstate.MutateDeployment(dep, s.md, t.Version, desiredstate.RevisionOf(s.md, t.Version, name), s.template, t.Replicas)
 		return controllerutil.SetControllerReference(s.md, dep, r.Scheme)
 	})
 	if err != nil {
@@ -530,6 +530,11 @@ func (r *ModelDeploymentReconciler) applyDeployment(ctx context.Context, s *scop
 		logf.FromContext(ctx).Info("Applied Deployment", "deployment", klog.KObj(dep), "version", t.Version, "operation", op)
 	}
 	return nil
+}
+
+// deploymentOf is the Deployment of a target.
+func deploymentOf(md *servingv1alpha1.ModelDeployment, t rollout.Target) string {
+	return cmp.Or(t.Deployment, desiredstate.DeploymentName(md, t.Version))
 }
 
 func (r *ModelDeploymentReconciler) applyService(ctx context.Context, md *servingv1alpha1.ModelDeployment, want *corev1.Service) error {

@@ -34,7 +34,7 @@ func decideRolling(d *Decision, in Input, name string, replicas int32) {
 	want := in.MD.Spec.Model.Version
 	obs, found := in.Deployments[name]
 	if d.Stable == nil {
-		d.Run = []Target{{Version: want, Replicas: replicas}}
+		d.Run = []Target{{Version: want, Deployment: name, Replicas: replicas}}
 		d.Candidate.Weight = 0
 		if found && obs.AvailableReplicas > 0 {
 			d.Candidate.Weight = 100
@@ -64,7 +64,7 @@ func decideRolling(d *Decision, in Input, name string, replicas int32) {
 		candRunning = 0 // pods of another template do not count toward this one
 	}
 	candN, stableN := RollingSizes(replicas, surge, unavailable, candRunning, obs.AvailableReplicas, old.Replicas, old.AvailableReplicas)
-	d.Run = []Target{{Version: want, Replicas: candN}, {Version: d.Stable.Version, Replicas: stableN}}
+	d.Run = []Target{{Version: want, Deployment: name, Replicas: candN}, {Version: d.Stable.Version, Deployment: d.Stable.Deployment, Replicas: stableN}}
 
 	d.Candidate.Weight = 0 // a candidate without available pods gets no traffic
 	if found && obs.AvailableReplicas+old.AvailableReplicas > 0 {
@@ -87,7 +87,7 @@ func decideRolling(d *Decision, in Input, name string, replicas int32) {
 // passed, and rolls it back when they fail.
 func testFirst(d *Decision, in Input, name string, replicas, size int32, obs Observed, found bool) {
 	want := in.MD.Spec.Model.Version
-	d.Run = []Target{{Version: want, Replicas: size}, {Version: d.Stable.Version, Replicas: replicas}}
+	d.Run = []Target{{Version: want, Deployment: name, Replicas: size}, {Version: d.Stable.Version, Deployment: d.Stable.Deployment, Replicas: replicas}}
 	where := fmt.Sprintf("Rolling out version %s: %d candidate pods under test before the update moves on", want, size)
 	if !found || !rolledOut(obs, in.TemplateHash, size) {
 		d.testing = true
