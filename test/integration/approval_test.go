@@ -198,7 +198,7 @@ var _ = Describe("Approvals", func() {
 		Expect(getDeployment(candidate).Spec.Template.Spec.Containers[0].Image).To(Equal(patched))
 		playDeploymentController(candidate)
 		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhasePaused))
-		Expect(replicasOf(stable)()).To(BeEquivalentTo(3))
+		Eventually(replicasOf(stable)).Should(BeEquivalentTo(3), "the stable revision gives up its pod once the candidate's is up")
 		Expect(getDeployment(stable).Spec.Template.Spec.Containers[0].Image).To(Equal(image))
 		svc := &corev1.Service{}
 		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: md.Name + "-stable"}, svc)).To(Succeed())
