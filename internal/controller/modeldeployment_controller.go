@@ -144,8 +144,10 @@ type scope struct {
 	templateHash string
 	deployments  map[string]*appsv1.Deployment
 	observed     map[string]rollout.Observed
-	decision     rollout.Decision
-	decided      bool
+	// revisions are the ControllerRevisions owned, by name (their Deployment's).
+	revisions map[string]*appsv1.ControllerRevision
+	decision  rollout.Decision
+	decided   bool
 	// router is the traffic router of spec.strategy.trafficRouting, nil when
 	// there is none or its route cannot carry a rollout (routeProblem says
 	// why).
@@ -364,7 +366,7 @@ func (r *ModelDeploymentReconciler) gather(ctx context.Context, s *scope) error 
 		s.deployments[dep.Name] = dep
 		s.observed[dep.Name] = obs
 	}
-	return nil
+	return r.gatherRevisions(ctx, s)
 }
 
 // observe reads a Deployment's rollout state the way kstatus does, so our
@@ -460,6 +462,9 @@ func windowOverride(md *servingv1alpha1.ModelDeployment) string {
 // stable version before the candidate gives up its pods.
 func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 	log := logf.FromContext(ctx)
+	if err := r.applyRevisions(ctx, s); err != nil {
+		return err
+	}
 	var shrinking []rollout.Target
 	for _, t := range s.decision.Run {
 		if dep, ok := s.deployments[deploymentOf(s.md, t)]; ok && t.Replicas < ptr.Deref(dep.Spec.Replicas, 1) {
@@ -501,7 +506,9 @@ func (r *ModelDeploymentReconciler) applyDeployment(ctx context.Context, s *scop
 	if name != s.decision.SpecDeployment {
 		dep, ok := s.deployments[name]
 		if !ok {
-			return nil // its template is gone with the old spec; nothing to recreate it from
+			// Deleted by hand mid-rollout: written again from its revision,
+			// at the size the step needs.
+			return r.restoreDeployment(ctx, s, name, t.Version, t.Replicas)
 		}
 		if ptr.Deref(dep.Spec.Replicas, 1) == t.Replicas {
 			return nil
@@ -607,6 +614,9 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &appsv1.Deployment{}, ownerIndex, ownerName); err != nil {
 		return fmt.Errorf("indexing Deployments by owner: %w", err)
 	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &appsv1.ControllerRevision{}, ownerIndex, ownerName); err != nil {
+		return fmt.Errorf("indexing ControllerRevisions by owner: %w", err)
+	}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &autoscalingv2.HorizontalPodAutoscaler{}, hpaTargetIndex, hpaTarget); err != nil {
 		return fmt.Errorf("indexing HorizontalPodAutoscalers by target: %w", err)
 	}
@@ -617,6 +627,7 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&servingv1alpha1.ModelDeployment{}).
 		Owns(&appsv1.Deployment{}).
+		Owns(&appsv1.ControllerRevision{}).
 		Owns(&corev1.Service{}).
 		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentOfHPA)).
 		Watches(&servingv1alpha1.ModelApproval{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentOfApproval)).
