@@ -458,13 +458,11 @@ func windowOverride(md *servingv1alpha1.ModelDeployment) string {
 // apply makes the cluster match the decision in an order that never sends
 // traffic to pods that are not there: Deployments that grow (or are new)
 // first, then the Services and the route, then Deployments that shrink, then
-// removal of versions that are done. A rollback thus puts traffic back on the
-// stable version before the candidate gives up its pods.
+// removal of versions that are done, then the revisions kept. A rollback thus
+// puts traffic back on the stable version before the candidate gives up its
+// pods.
 func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 	log := logf.FromContext(ctx)
-	if err := r.applyRevisions(ctx, s); err != nil {
-		return err
-	}
 	var shrinking []rollout.Target
 	for _, t := range s.decision.Run {
 		if dep, ok := s.deployments[deploymentOf(s.md, t)]; ok && t.Replicas < ptr.Deref(dep.Spec.Replicas, 1) {
@@ -495,7 +493,9 @@ func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 			return fmt.Errorf("deleting Deployment %s: %w", name, err)
 		}
 	}
-	return nil
+	// Last, so that keeping the revisions never delays the pods and traffic
+	// the decision asks for.
+	return r.applyRevisions(ctx, s)
 }
 
 // applyDeployment creates or patches the Deployment of one revision. Only the

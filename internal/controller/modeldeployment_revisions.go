@@ -56,17 +56,19 @@ func (r *ModelDeploymentReconciler) applyRevisions(ctx context.Context, s *scope
 		if err != nil {
 			return err
 		}
-		cr := &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: md.Namespace}}
-		if _, err := controllerutil.CreateOrPatch(ctx, r.Client, cr, func() error {
-			cr.Labels, cr.Data, cr.Revision = want.Labels, want.Data, want.Revision
-			if cr.Annotations == nil {
-				cr.Annotations = map[string]string{}
+		if old, ok := s.revisions[name]; ok {
+			// A revision's data cannot change: one whose Deployment had its
+			// template rolled in place (before modelgate made that a
+			// candidate) is kept again under a new number.
+			if err := r.Delete(ctx, old); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("replacing revision %s: %w", name, err)
 			}
-			for k, v := range want.Annotations {
-				cr.Annotations[k] = v
-			}
-			return controllerutil.SetControllerReference(md, cr, r.Scheme)
-		}); err != nil {
+		}
+		cr := want
+		if err := controllerutil.SetControllerReference(md, cr, r.Scheme); err != nil {
+			return err
+		}
+		if err := r.Create(ctx, cr); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("keeping revision %s: %w", name, err)
 		}
 		s.revisions[name] = cr

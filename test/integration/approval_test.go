@@ -116,7 +116,7 @@ var _ = Describe("Approvals", func() {
 		By("keeping the unattested item unticked, and the version without pods")
 		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseVerifying))
 		Expect(checklistItem(getMD(key), "security-scan").Result).To(Equal(servingv1alpha1.CheckFail))
-		Expect(replicasOf(dep)()).To(BeZero())
+		Eventually(replicasOf(dep)).Should(BeZero(), "created without pods once the decision is applied")
 
 		By("ticking it with an attestation, showing who attested it")
 		scan := newApproval(ns, "scan-2-3-0", md.Name, "2.3.0", "security")
