@@ -106,6 +106,9 @@ spec:
 		Eventually(func() servingv1alpha1.CheckResult { return itemResults(getMD(key))["pdb"] }).
 			Should(Equal(servingv1alpha1.CheckPass))
 		Expect(checklistItem(getMD(key), "pdb").Message).To(ContainSubstring("growth-team"))
+		// The decision is recorded before it is applied: the pods are played
+		// once the Deployment has its size.
+		Eventually(replicasOf(deploymentOf(ns, md.Name, "1.0.0"))).Should(Equal(*getMD(key).Spec.Replicas))
 		playDeploymentController(deploymentOf(ns, md.Name, "1.0.0"))
 		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
 
