@@ -43,6 +43,22 @@ type ModelApprovalSpec struct {
 	// that created the object; one set by the user is refused.
 	// +optional
 	Approver *Approver `json:"approver,omitempty"`
+
+	// modelDeploymentUID is stamped at admission: the UID of the
+	// ModelDeployment approved, so an approval does not carry over to another
+	// object of the same name. Empty when it did not exist then.
+	// +kubebuilder:validation:MaxLength=128
+	// +optional
+	ModelDeploymentUID string `json:"modelDeploymentUID,omitempty"`
+
+	// digest is stamped at admission: a digest of what was approved (the
+	// ModelDeployment's name, model version, URI, serving container and pod
+	// template, as they were when the approval was created). The approval
+	// counts only while the spec still has that digest: any later change of
+	// the model or its template needs a new approval.
+	// +kubebuilder:validation:MaxLength=80
+	// +optional
+	Digest string `json:"digest,omitempty"`
 }
 
 // Approver is who gave an approval, as the API server authenticated them.

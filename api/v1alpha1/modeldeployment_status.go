@@ -165,6 +165,10 @@ type GivenApproval struct {
 	// approval is the name of the ModelApproval.
 	// +kubebuilder:validation:MaxLength=253
 	Approval string `json:"approval"`
+	// digest of what the approval covers (see ModelApproval spec.digest).
+	// +kubebuilder:validation:MaxLength=80
+	// +optional
+	Digest string `json:"digest,omitempty"`
 	// comment of the approver.
 	// +optional
 	// +kubebuilder:validation:MaxLength=1024

@@ -117,6 +117,14 @@ type ModelDeploymentSpec struct {
 	// +optional
 	ServingContainer string `json:"servingContainer,omitempty"`
 
+	// revisionHistoryLimit is how many revisions (a version's pod template
+	// and model, kept in a ControllerRevision each) are kept beyond those
+	// that run, for rollbacks and the semver check. Default 10.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`
+
 	// service describes the Services modelgate creates in front of the model:
 	// <name> for users, <name>-stable and <name>-candidate for one version each.
 	// +kubebuilder:default={}

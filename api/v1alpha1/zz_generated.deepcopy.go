@@ -1114,6 +1114,11 @@ func (in *ModelDeploymentSpec) DeepCopyInto(out *ModelDeploymentSpec) {
 		**out = **in
 	}
 	in.Template.DeepCopyInto(&out.Template)
+	if in.RevisionHistoryLimit != nil {
+		in, out := &in.RevisionHistoryLimit, &out.RevisionHistoryLimit
+		*out = new(int32)
+		**out = **in
+	}
 	in.Service.DeepCopyInto(&out.Service)
 	if in.Documentation != nil {
 		in, out := &in.Documentation, &out.Documentation

@@ -5,6 +5,9 @@
 package approval
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -55,8 +58,22 @@ func (r Result) Message(version string) string {
 	return strings.Join(parts, "; ")
 }
 
+// Digest identifies what an approval covers: the ModelDeployment's name, its
+// model version and URI, its serving container and pod template. Anything
+// else in the spec (replicas, strategy, analysis) may change under an
+// approval; a change of any of these needs a new one.
+func Digest(md *servingv1alpha1.ModelDeployment) string {
+	b, _ := json.Marshal(struct { // always marshals: plain API types
+		Name, Version, URI, ServingContainer string
+		Template                             any
+	}{md.Name, md.Spec.Model.Version, md.Spec.Model.URI, md.Spec.ServingContainer, md.Spec.Template})
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
 // Judge counts the approvals of md's version. An approval counts only for the
-// exact version it names, for a role the spec requires, and only when the
+// ModelDeployment (by UID) and the digest of its spec it was given for (see
+// Digest, stamped at admission), for the exact version it names, for a role the spec requires, and only when the
 // groups stamped at admission include one the spec allows for that role; an
 // attestation approval (spec.item) ticks its item under the same rules, the
 // item's role taking its groups from spec.approvals.
@@ -81,17 +98,22 @@ func Judge(md *servingv1alpha1.ModelDeployment, version string, approvals []serv
 		return sorted[i].CreationTimestamp.Before(&sorted[j].CreationTimestamp)
 	})
 	given := map[string]bool{}
+	digest := Digest(md)
 	for _, ap := range sorted {
 		s := ap.Spec
 		if s.ModelDeployment != md.Name || s.Version != version || !ap.DeletionTimestamp.IsZero() {
 			continue
 		}
-		if why := refuse(ap, allowed, attestations); why != "" {
+		why := refuse(ap, allowed, attestations)
+		if why == "" {
+			why = stale(ap, md, digest)
+		}
+		if why != "" {
 			res.Ignored = append(res.Ignored, why)
 			continue
 		}
 		g := servingv1alpha1.GivenApproval{Role: s.Role, Version: s.Version, Approver: s.Approver.Username,
-			ApprovedAt: s.Approver.ApprovedAt, Approval: ap.Name, Comment: s.Comment}
+			ApprovedAt: s.Approver.ApprovedAt, Approval: ap.Name, Comment: s.Comment, Digest: s.Digest}
 		if s.Item != "" {
 			if _, seen := res.Attested[s.Item]; !seen {
 				res.Attested[s.Item] = g
@@ -113,6 +135,30 @@ func Judge(md *servingv1alpha1.ModelDeployment, version string, approvals []serv
 		return slices.Index(roles, res.Given[i].Role) < slices.Index(roles, res.Given[j].Role)
 	})
 	return res
+}
+
+// stale says why an approval was given for something other than what the
+// spec asks for now, or "": another ModelDeployment of the same name, or a
+// spec of the same version whose model or template changed since.
+func stale(ap servingv1alpha1.ModelApproval, md *servingv1alpha1.ModelDeployment, digest string) string {
+	s := ap.Spec
+	switch {
+	case s.Digest == "" || s.ModelDeploymentUID == "":
+		return fmt.Sprintf("%s carries no digest of what it approves (was %s created before the ModelApproval, and is modelgate's webhook installed?)", ap.Name, md.Name)
+	case s.ModelDeploymentUID != string(md.UID):
+		return fmt.Sprintf("%s was given for an earlier ModelDeployment named %s (uid %s)", ap.Name, md.Name, s.ModelDeploymentUID)
+	case s.Digest != digest:
+		return fmt.Sprintf("%s approved %s, but the model or its template changed since (now %s): approve again", ap.Name, short(s.Digest), short(digest))
+	}
+	return ""
+}
+
+// short is the start of a digest, enough to tell two apart in a message.
+func short(digest string) string {
+	if len(digest) > len("sha256:")+12 {
+		return digest[:len("sha256:")+12]
+	}
+	return digest
 }
 
 // refuse says why an approval of the version does not count, or "".

@@ -5,7 +5,9 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
@@ -13,7 +15,9 @@ import (
 var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 
 func md() *servingv1alpha1.ModelDeployment {
-	m := &servingv1alpha1.ModelDeployment{ObjectMeta: metav1.ObjectMeta{Name: "fraud-scorer", Namespace: "risk"}}
+	m := &servingv1alpha1.ModelDeployment{ObjectMeta: metav1.ObjectMeta{Name: "fraud-scorer", Namespace: "risk", UID: "uid-1"}}
+	m.Spec.Model = servingv1alpha1.ModelSpec{Name: "fraud", Version: "2.4.0", URI: "s3://models/fraud/2.4.0"}
+	m.Spec.Template.Spec.Containers = []corev1.Container{{Name: "server", Image: "registry.example/fraud:2.4.0"}}
 	m.Spec.Approvals = &servingv1alpha1.ApprovalsSpec{Required: []servingv1alpha1.RequiredApproval{
 		{Role: "security", Groups: []string{"sec-team"}},
 		{Role: "product-owner", Groups: []string{"po", "leads"}},
@@ -26,8 +30,17 @@ func approval(name, version, role, user string, minutes int, groups ...string) s
 	return servingv1alpha1.ModelApproval{
 		ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.NewTime(t0.Add(time.Duration(minutes) * time.Minute))},
 		Spec: servingv1alpha1.ModelApprovalSpec{ModelDeployment: "fraud-scorer", Version: version, Role: role,
-			Approver: &servingv1alpha1.Approver{Username: user, Groups: groups, ApprovedAt: metav1.NewTime(t0.Add(time.Duration(minutes) * time.Minute))}},
+			Approver:           &servingv1alpha1.Approver{Username: user, Groups: groups, ApprovedAt: metav1.NewTime(t0.Add(time.Duration(minutes) * time.Minute))},
+			ModelDeploymentUID: "uid-1", Digest: Digest(md())},
 	}
+}
+
+// of is an approval stamped from another spec or object than md().
+func of(a servingv1alpha1.ModelApproval, change func(*servingv1alpha1.ModelDeployment)) servingv1alpha1.ModelApproval {
+	m := md()
+	change(m)
+	a.Spec.ModelDeploymentUID, a.Spec.Digest = string(m.UID), Digest(m)
+	return a
 }
 
 func attest(name, version, item, role, user string, groups ...string) servingv1alpha1.ModelApproval {
@@ -81,6 +94,42 @@ func TestJudge(t *testing.T) {
 			ignored:   []string{"forged carries no approver stamped at admission (is modelgate's webhook installed?)"},
 		},
 		{
+			name: "an approval of 2.4.0 with another image does not count for 2.4.0 now",
+			approvals: []servingv1alpha1.ModelApproval{
+				of(approval("old-image", "2.4.0", "security", "alice", 1, "sec-team"), func(m *servingv1alpha1.ModelDeployment) {
+					m.Spec.Template.Spec.Containers[0].Image = "registry.example/fraud:2.4.0-old"
+				}),
+				approval("a2", "2.4.0", "product-owner", "bob", 2, "leads"),
+			},
+			approvers: []string{"product-owner=bob"},
+			missing:   []string{"security"},
+			ignored:   []string{"old-image approved " + short(Digest(withImage("registry.example/fraud:2.4.0-old"))) + ", but the model or its template changed since (now " + short(Digest(md())) + "): approve again"},
+		},
+		{
+			name: "an approval of 2.4.0 with another URI does not count",
+			approvals: []servingv1alpha1.ModelApproval{of(approval("old-uri", "2.4.0", "security", "alice", 1, "sec-team"), func(m *servingv1alpha1.ModelDeployment) {
+				m.Spec.Model.URI = "s3://models/fraud/2.4.0-retrained"
+			})},
+			missing: []string{"security", "product-owner"},
+			ignored: []string{"old-uri approved " + short(Digest(withURI("s3://models/fraud/2.4.0-retrained"))) + ", but the model or its template changed since (now " + short(Digest(md())) + "): approve again"},
+		},
+		{
+			name: "an approval of an earlier ModelDeployment of the same name does not count",
+			approvals: []servingv1alpha1.ModelApproval{of(approval("before", "2.4.0", "security", "alice", 1, "sec-team"), func(m *servingv1alpha1.ModelDeployment) {
+				m.UID = "uid-0"
+			})},
+			missing: []string{"security", "product-owner"},
+			ignored: []string{"before was given for an earlier ModelDeployment named fraud-scorer (uid uid-0)"},
+		},
+		{
+			name: "an approval without a stamped digest does not count",
+			approvals: []servingv1alpha1.ModelApproval{of(approval("undigested", "2.4.0", "security", "alice", 1, "sec-team"), func(m *servingv1alpha1.ModelDeployment) {
+				m.UID = ""
+			})},
+			missing: []string{"security", "product-owner"},
+			ignored: []string{"undigested carries no digest of what it approves (was fraud-scorer created before the ModelApproval, and is modelgate's webhook installed?)"},
+		},
+		{
 			name:      "an attestation ticks its item, not the role's sign-off",
 			approvals: []servingv1alpha1.ModelApproval{attest("scan", "2.4.0", "security-scan", "security", "alice", "sec-team")},
 			missing:   []string{"security", "product-owner"},
@@ -115,6 +164,39 @@ func TestJudge(t *testing.T) {
 			g.Expect(attested).To(Equal(tt.attested))
 		})
 	}
+}
+
+func withImage(image string) *servingv1alpha1.ModelDeployment {
+	m := md()
+	m.Spec.Template.Spec.Containers[0].Image = image
+	return m
+}
+
+func withURI(uri string) *servingv1alpha1.ModelDeployment {
+	m := md()
+	m.Spec.Model.URI = uri
+	return m
+}
+
+func TestDigest(t *testing.T) {
+	g := NewWithT(t)
+	g.Expect(Digest(md())).To(Equal(Digest(md())))
+	g.Expect(Digest(md())).To(HavePrefix("sha256:"))
+	for name, m := range map[string]*servingv1alpha1.ModelDeployment{
+		"image": withImage("registry.example/fraud:evil"), "uri": withURI("s3://elsewhere"),
+	} {
+		g.Expect(Digest(m)).NotTo(Equal(Digest(md())), name)
+	}
+	scaled := md()
+	scaled.Spec.Replicas = ptr.To[int32](9)
+	g.Expect(Digest(scaled)).To(Equal(Digest(md())), "the size is not what was approved")
+}
+
+func TestGivenCarriesDigest(t *testing.T) {
+	g := NewWithT(t)
+	res := Judge(md(), "2.4.0", []servingv1alpha1.ModelApproval{approval("a1", "2.4.0", "security", "alice", 1, "sec-team")})
+	g.Expect(res.Given).To(HaveLen(1))
+	g.Expect(res.Given[0].Digest).To(Equal(Digest(md())))
 }
 
 func TestMessage(t *testing.T) {

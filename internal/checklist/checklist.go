@@ -31,6 +31,10 @@ type Inputs struct {
 	MD *servingv1alpha1.ModelDeployment
 	// StableVersion is the version serving traffic, if any.
 	StableVersion string
+	// PromotedVersions are the versions that served as stable before, as the
+	// ModelDeployment's revisions (ControllerRevisions) record them: going
+	// back to one is a rollback.
+	PromotedVersions []string
 	// Template is the pod template the version's Deployment runs, with
 	// modelgate's labels and environment added.
 	Template corev1.PodTemplateSpec

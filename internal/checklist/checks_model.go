@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"net"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -61,13 +62,16 @@ func checkModelVersion(in *Inputs) Finding {
 	case c == 0:
 		return Pass("Version %s is a semantic version equal to the stable version %s", raw, in.StableVersion)
 	}
+	if slices.Contains(in.PromotedVersions, raw) {
+		return Pass("Version %s is below the stable version %s: a rollback to a version promoted before", raw, in.StableVersion)
+	}
 	for _, h := range in.MD.Status.History {
 		if h.Version == raw && h.Outcome == servingv1alpha1.OutcomePromoted {
 			return Pass("Version %s is below the stable version %s: a rollback to a version promoted before", raw, in.StableVersion)
 		}
 	}
-	return Fail(fmt.Sprintf("Set spec.model.version above %s, or to a version that status.history lists as Promoted to roll back to it.", in.StableVersion),
-		"Version %s is below the stable version %s and status.history does not list it as promoted before, so it is not a rollback", raw, in.StableVersion)
+	return Fail(fmt.Sprintf("Set spec.model.version above %s, or to a version the ModelDeployment's revisions (or status.history) record as promoted, to roll back to it.", in.StableVersion),
+		"Version %s is below the stable version %s and no revision records it as promoted before, so it is not a rollback", raw, in.StableVersion)
 }
 
 // checkModelArtifact judges the network probe of spec.model.uri when it ran,

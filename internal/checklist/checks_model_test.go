@@ -135,7 +135,11 @@ func TestModelVersionSemver(t *testing.T) {
 		{name: "rollback to a version promoted before", change: version("2.2.0"),
 			want: servingv1alpha1.CheckPass, msg: []string{"rollback", "2.2.0"}},
 		{name: "lower and never deployed", change: version("2.1.0"),
-			want: servingv1alpha1.CheckFail, msg: []string{"2.1.0 is below the stable version 2.2.1"}, fix: []string{"above 2.2.1", "status.history"}},
+			want: servingv1alpha1.CheckFail, msg: []string{"2.1.0 is below the stable version 2.2.1"}, fix: []string{"above 2.2.1", "revisions"}},
+		{name: "rollback to a version the revisions record as promoted, gone from the last ten history entries", change: func(in *Inputs) {
+			in.MD.Spec.Model.Version = "1.0.0"
+			in.PromotedVersions = []string{"1.0.0", "2.2.0", "2.2.1"}
+		}, want: servingv1alpha1.CheckPass, msg: []string{"rollback", "1.0.0"}},
 		{name: "lower and only ever rolled back is not a rollback target", change: func(in *Inputs) {
 			in.StableVersion = "2.3.0"
 			in.MD.Spec.Model.Version = "2.2.2"

@@ -62,6 +62,7 @@ func newHarness(t *testing.T, md *servingv1alpha1.ModelDeployment, funcs *interc
 	b := fake.NewClientBuilder().WithScheme(testScheme(t)).
 		WithStatusSubresource(&servingv1alpha1.ModelDeployment{}, &appsv1.Deployment{}).
 		WithIndex(&appsv1.Deployment{}, ownerIndex, ownerName).
+		WithIndex(&appsv1.ControllerRevision{}, ownerIndex, ownerName).
 		WithIndex(&autoscalingv2.HorizontalPodAutoscaler{}, hpaTargetIndex, hpaTarget).
 		WithIndex(&servingv1alpha1.ModelApproval{}, approvalTargetIndex, approvalTarget).
 		WithObjects(md)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -48,6 +49,11 @@ func (r *ModelDeploymentReconciler) gatherChecklist(ctx context.Context, s *scop
 	for _, name := range slices.Sorted(maps.Keys(s.deployments)) {
 		in.Deployments = append(in.Deployments, *s.deployments[name])
 	}
+	revisions := make([]appsv1.ControllerRevision, 0, len(s.revisions))
+	for _, name := range slices.Sorted(maps.Keys(s.revisions)) {
+		revisions = append(revisions, *s.revisions[name])
+	}
+	in.PromotedVersions = desiredstate.PromotedVersions(revisions)
 	for _, gather := range []func(context.Context, *checklist.Inputs) error{
 		r.gatherHPAs, r.gatherNamespaceObjects, r.gatherSharedGateways, r.gatherSecrets, r.gatherModelCard,
 	} {

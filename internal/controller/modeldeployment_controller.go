@@ -159,8 +159,10 @@ type scope struct {
 	templateHash string
 	deployments  map[string]*appsv1.Deployment
 	observed     map[string]rollout.Observed
-	decision     rollout.Decision
-	decided      bool
+	// revisions are the ControllerRevisions owned, by name (their Deployment's).
+	revisions map[string]*appsv1.ControllerRevision
+	decision  rollout.Decision
+	decided   bool
 	// router is the traffic router of spec.strategy.trafficRouting, nil when
 	// there is none or its route cannot carry a rollout (routeProblem says
 	// why).
@@ -386,7 +388,7 @@ func (r *ModelDeploymentReconciler) gather(ctx context.Context, s *scope) error 
 		s.deployments[dep.Name] = dep
 		s.observed[dep.Name] = obs
 	}
-	return nil
+	return r.gatherRevisions(ctx, s)
 }
 
 // observe reads a Deployment's rollout state the way kstatus does, so our
@@ -485,13 +487,14 @@ func windowOverride(s *scope) string {
 // apply makes the cluster match the decision in an order that never sends
 // traffic to pods that are not there: Deployments that grow (or are new)
 // first, then the Services and the route, then Deployments that shrink, then
-// removal of versions that are done. A rollback thus puts traffic back on the
-// stable version before the candidate gives up its pods.
+// removal of versions that are done, then the revisions kept. A rollback thus
+// puts traffic back on the stable version before the candidate gives up its
+// pods.
 func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 	log := logf.FromContext(ctx)
 	var shrinking []rollout.Target
 	for _, t := range s.decision.Run {
-		if dep, ok := s.deployments[desiredstate.DeploymentName(s.md, t.Version)]; ok && t.Replicas < ptr.Deref(dep.Spec.Replicas, 1) {
+		if dep, ok := s.deployments[deploymentOf(s.md, t)]; ok && t.Replicas < ptr.Deref(dep.Spec.Replicas, 1) {
 			shrinking = append(shrinking, t)
 			continue
 		}
@@ -519,18 +522,22 @@ func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 			return fmt.Errorf("deleting Deployment %s: %w", name, err)
 		}
 	}
-	return nil
+	// Last, so that keeping the revisions never delays the pods and traffic
+	// the decision asks for.
+	return r.applyRevisions(ctx, s)
 }
 
-// applyDeployment creates or patches the Deployment of one version. Only the
-// spec's version is written from the spec's template; an older version keeps
-// the template it was deployed with and only has its size set.
+// applyDeployment creates or patches the Deployment of one revision. Only the
+// spec's revision is written from the spec's template; another keeps the
+// template it was deployed with and only has its size set.
 func (r *ModelDeploymentReconciler) applyDeployment(ctx context.Context, s *scope, t rollout.Target) error {
-	name := desiredstate.DeploymentName(s.md, t.Version)
-	if t.Version != s.md.Spec.Model.Version || t.KeepTemplate {
+	name := deploymentOf(s.md, t)
+	if name != s.decision.SpecDeployment {
 		dep, ok := s.deployments[name]
 		if !ok {
-			return nil // its template is gone with the old spec; nothing to recreate it from
+			// Deleted by hand mid-rollout: written again from its revision,
+			// at the size the step needs.
+			return r.restoreDeployment(ctx, s, name, t.Version, t.Replicas)
 		}
 		if ptr.Deref(dep.Spec.Replicas, 1) == t.Replicas {
 			return nil
@@ -545,7 +552,7 @@ func (r *ModelDeploymentReconciler) applyDeployment(ctx context.Context, s *scop
 
 	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.md.Namespace}}
 	op, err := controllerutil.CreateOrPatch(ctx, r.Client, dep, func() error {
-		desiredstate.MutateDeployment(dep, s.md, t.Version, s.template, t.Replicas)
+		desiredstate.MutateDeployment(dep, s.md, t.Version, desiredstate.RevisionOf(s.md, t.Version, name), s.template, t.Replicas)
 		return controllerutil.SetControllerReference(s.md, dep, r.Scheme)
 	})
 	if err != nil {
@@ -559,6 +566,11 @@ func (r *ModelDeploymentReconciler) applyDeployment(ctx context.Context, s *scop
 		logf.FromContext(ctx).Info("Applied Deployment", "deployment", klog.KObj(dep), "version", t.Version, "operation", op)
 	}
 	return nil
+}
+
+// deploymentOf is the Deployment of a target.
+func deploymentOf(md *servingv1alpha1.ModelDeployment, t rollout.Target) string {
+	return cmp.Or(t.Deployment, desiredstate.DeploymentName(md, t.Version))
 }
 
 func (r *ModelDeploymentReconciler) applyService(ctx context.Context, md *servingv1alpha1.ModelDeployment, want *corev1.Service) error {
@@ -631,6 +643,9 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &appsv1.Deployment{}, ownerIndex, ownerName); err != nil {
 		return fmt.Errorf("indexing Deployments by owner: %w", err)
 	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &appsv1.ControllerRevision{}, ownerIndex, ownerName); err != nil {
+		return fmt.Errorf("indexing ControllerRevisions by owner: %w", err)
+	}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &autoscalingv2.HorizontalPodAutoscaler{}, hpaTargetIndex, hpaTarget); err != nil {
 		return fmt.Errorf("indexing HorizontalPodAutoscalers by target: %w", err)
 	}
@@ -644,6 +659,7 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&servingv1alpha1.ModelDeployment{}).
 		Owns(&appsv1.Deployment{}).
+		Owns(&appsv1.ControllerRevision{}).
 		Owns(&corev1.Service{}).
 		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentOfHPA)).
 		Watches(&servingv1alpha1.ModelApproval{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentOfApproval)).

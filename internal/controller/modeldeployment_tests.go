@@ -32,11 +32,14 @@ func (r *ModelDeploymentReconciler) gatherTests(ctx context.Context, s *scope) e
 		return nil
 	}
 	cand := md.Status.Candidate
-	if cand == nil || cand.Version != md.Spec.Model.Version {
+	if cand == nil || cand.Version != md.Spec.Model.Version || cand.TemplateHash != s.templateHash {
 		return nil
 	}
 	s.tests = &rollout.TestsState{}
-	key := loadtest.Key{Namespace: md.Namespace, Name: md.Name, Version: cand.Version, SpecHash: loadtest.SpecHash(spec.SmokeTest, spec.LoadTest)}
+	// A later revision of the same version (a changed template or URI) is
+	// tested again: its template hash is part of the key.
+	key := loadtest.Key{Namespace: md.Namespace, Name: md.Name, Version: cand.Version,
+		SpecHash: loadtest.SpecHash(spec.SmokeTest, spec.LoadTest) + "/" + cand.TemplateHash}
 	if s.observed[cand.Deployment].AvailableReplicas == 0 {
 		return nil // the tests start once the candidate has a pod up
 	}

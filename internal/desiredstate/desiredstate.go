@@ -74,6 +74,38 @@ func DeploymentName(md *servingv1alpha1.ModelDeployment, version string) string 
 	return name
 }
 
+// RevisionDeploymentName is the Deployment of a later revision of a version:
+// a change of its template or URI under the same version number runs beside
+// the revision that serves, as a candidate, so it gets the version's name and
+// the short hash of its pod template. The first revision of a version keeps
+// the plain name, so upgrading modelgate renames nothing that runs.
+func RevisionDeploymentName(md *servingv1alpha1.ModelDeployment, version, templateHash string) string {
+	return DeploymentName(md, version) + "-" + templateHash
+}
+
+// RevisionOf is the template hash a Deployment's name carries after its
+// version's (see RevisionDeploymentName), or "" for a first revision.
+func RevisionOf(md *servingv1alpha1.ModelDeployment, version, deployment string) string {
+	rest, ok := strings.CutPrefix(deployment, DeploymentName(md, version)+"-")
+	if !ok || len(rest) != 8 || strings.Trim(rest, "0123456789abcdef") != "" {
+		return ""
+	}
+	return rest
+}
+
+// RevisionLabels select the pods of one revision of a version: those of a
+// first revision are VersionLabels; a later revision's version label also
+// carries its template hash, after "_." (which no semantic version holds), so
+// the Services of the stable and the candidate revision of one version select
+// only their own pods.
+func RevisionLabels(md *servingv1alpha1.ModelDeployment, version, revision string) map[string]string {
+	l := VersionLabels(md, version)
+	if revision != "" {
+		l[LabelVersion] += "_." + revision
+	}
+	return l
+}
+
 // SelectorLabels select the pods of every version of a ModelDeployment.
 func SelectorLabels(md *servingv1alpha1.ModelDeployment) map[string]string {
 	return map[string]string{LabelName: md.Name, LabelManagedBy: ManagedByValue}
@@ -149,18 +181,26 @@ func TemplateHash(tpl *corev1.PodTemplateSpec) string {
 // Deployment. The pod template is written only when its hash changed, so the
 // API server's defaults in an unchanged template are left alone and an
 // unchanged Deployment is never patched.
-func MutateDeployment(d *appsv1.Deployment, md *servingv1alpha1.ModelDeployment, version string, tpl corev1.PodTemplateSpec, replicas int32) {
+//
+// revision is "" for the first revision of a version, otherwise the template
+// hash of a later one (RevisionOf): its pods get RevisionLabels, while the
+// hash annotation stays the hash of tpl, the revision's identity.
+func MutateDeployment(d *appsv1.Deployment, md *servingv1alpha1.ModelDeployment, version, revision string, tpl corev1.PodTemplateSpec, replicas int32) {
 	hash := TemplateHash(&tpl)
+	if revision != "" {
+		tpl = *tpl.DeepCopy()
+		tpl.Labels = mergeLabels(tpl.Labels, RevisionLabels(md, version, revision))
+	}
 	// The template's own labels (team, cost centre) go on the Deployment too,
 	// for the tools that select Deployments by them; modelgate's win.
-	d.Labels = mergeLabels(mergeLabels(d.Labels, tpl.Labels), VersionLabels(md, version))
+	d.Labels = mergeLabels(mergeLabels(d.Labels, tpl.Labels), RevisionLabels(md, version, revision))
 	if d.Annotations == nil {
 		d.Annotations = map[string]string{}
 	}
 	d.Annotations[AnnotationModelVersion] = version
 	d.Spec.Replicas = ptr.To(replicas)
 	if d.Spec.Selector == nil { // immutable once created
-		d.Spec.Selector = &metav1.LabelSelector{MatchLabels: VersionLabels(md, version)}
+		d.Spec.Selector = &metav1.LabelSelector{MatchLabels: RevisionLabels(md, version, revision)}
 	}
 	if d.Annotations[AnnotationTemplateHash] != hash {
 		d.Annotations[AnnotationTemplateHash] = hash

@@ -8,6 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
@@ -317,11 +318,11 @@ func TestTemplateMetadataChangeRewritesTemplate(t *testing.T) {
 			g := NewWithT(t)
 			before := newMD()
 			d := &appsv1.Deployment{}
-			MutateDeployment(d, before, "2.3.0", mustTemplate(t, before, "2.3.0"), 3)
+			MutateDeployment(d, before, "2.3.0", "", mustTemplate(t, before, "2.3.0"), 3)
 			after := newMD(change)
 			tpl := mustTemplate(t, after, "2.3.0")
 
-			MutateDeployment(d, after, "2.3.0", tpl, 3)
+			MutateDeployment(d, after, "2.3.0", "", tpl, 3)
 
 			g.Expect(d.Annotations[AnnotationTemplateHash]).NotTo(Equal(TemplateHash(ptr.To(mustTemplate(t, before, "2.3.0")))))
 			g.Expect(d.Spec.Template).To(Equal(tpl), "the pods get the new metadata")
@@ -436,7 +437,7 @@ func mustTemplate(t *testing.T, md *servingv1alpha1.ModelDeployment, version str
 // it: a new object written by MutateDeployment.
 func newDeployment(md *servingv1alpha1.ModelDeployment, version string, tpl corev1.PodTemplateSpec, replicas int32) *appsv1.Deployment {
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: DeploymentName(md, version), Namespace: md.Namespace}}
-	MutateDeployment(d, md, version, tpl, replicas)
+	MutateDeployment(d, md, version, "", tpl, replicas)
 	return d
 }
 
@@ -633,7 +634,7 @@ func TestMutateDeployment(t *testing.T) {
 			mdBefore := tt.md.DeepCopy()
 			tpl := mustTemplate(t, tt.md, "2.3.0")
 
-			MutateDeployment(d, tt.md, "2.3.0", tpl, tt.replicas)
+			MutateDeployment(d, tt.md, "2.3.0", "", tpl, tt.replicas)
 
 			g.Expect(d.Spec.Replicas).To(Equal(ptr.To(tt.replicas)))
 			g.Expect(d.Annotations).To(HaveKeyWithValue(AnnotationTemplateHash, TemplateHash(&tpl)))
@@ -755,4 +756,31 @@ func TestMutateService(t *testing.T) {
 		"app.kubernetes.io/managed-by": "modelgate",
 		"app.kubernetes.io/name":       "fraud-scorer",
 	}))
+}
+
+// A later revision of a version runs in a Deployment of its own whose pods
+// only its own selectors match; the first revision keeps the plain name.
+func TestRevisions(t *testing.T) {
+	g := NewWithT(t)
+	md := &servingv1alpha1.ModelDeployment{ObjectMeta: metav1.ObjectMeta{Name: "fraud-scorer"}}
+	name := RevisionDeploymentName(md, "2.4.0", "0a1b2c3d")
+	g.Expect(name).To(Equal("fraud-scorer-v2-4-0-0a1b2c3d"))
+	g.Expect(RevisionOf(md, "2.4.0", name)).To(Equal("0a1b2c3d"))
+	g.Expect(RevisionOf(md, "2.4.0", DeploymentName(md, "2.4.0"))).To(BeEmpty())
+	g.Expect(RevisionOf(md, "2.4.0-rc.1", DeploymentName(md, "2.4.0-rc.1"))).To(BeEmpty(), "a pre-release's own hash is no revision")
+	g.Expect(RevisionOf(md, "2.4.0", "fraud-scorer-v2-4-0-nothex00")).To(BeEmpty())
+
+	first, later := RevisionLabels(md, "2.4.0", ""), RevisionLabels(md, "2.4.0", "0a1b2c3d")
+	g.Expect(first).To(Equal(VersionLabels(md, "2.4.0")))
+	g.Expect(later[LabelVersion]).To(Equal("2.4.0_.0a1b2c3d"))
+	g.Expect(labels.SelectorFromSet(first).Matches(labels.Set(later))).To(BeFalse(), "the stable Service does not select the candidate revision's pods")
+
+	md.Spec.Template.Spec.Containers = []corev1.Container{{Name: "server", Image: "x"}}
+	tpl, err := PodTemplate(md, "2.4.0")
+	g.Expect(err).NotTo(HaveOccurred())
+	d := &appsv1.Deployment{}
+	MutateDeployment(d, md, "2.4.0", "0a1b2c3d", tpl, 1)
+	g.Expect(d.Spec.Selector.MatchLabels).To(Equal(later))
+	g.Expect(d.Spec.Template.Labels).To(HaveKeyWithValue(LabelVersion, "2.4.0_.0a1b2c3d"))
+	g.Expect(d.Annotations[AnnotationTemplateHash]).To(Equal(TemplateHash(&tpl)), "the hash is the revision's identity, not of its relabelled pods")
 }

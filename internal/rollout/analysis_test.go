@@ -51,7 +51,7 @@ func TestCanaryWaitsOnAnalysis(t *testing.T) {
 			g.Expect(canarySummary(d).Step).To(Equal(tt.step))
 			if tt.phase == servingv1alpha1.PhaseRolledBack {
 				g.Expect(d.Ready.Message).To(Equal("Version 2.3.0 was rolled back: analysis of version 2.3.0 breached 1 time(s), more than failureLimit 0: errorRate of version 2.3.0 is 12, outside the bound <= 5"))
-				g.Expect(d.Run).To(Equal([]Target{{Version: "2.2.0", Replicas: 10}, {Version: "2.3.0", Replicas: 0}}))
+				g.Expect(plain(d.Run)).To(Equal([]Target{{Version: "2.2.0", Replicas: 10}, {Version: "2.3.0", Replicas: 0}}))
 				g.Expect(d.Finished[0].Reason).To(Equal("AnalysisFailed"))
 			}
 		})
@@ -71,7 +71,7 @@ func TestExperimentVerdictFromAnalysis(t *testing.T) {
 	d = Decide(Input{MD: md, TemplateHash: hashNew, Now: now, Deployments: deployments, Analysis: round("2.3.0", end.Add(time.Minute), servingv1alpha1.VerdictPass, 0)})
 	g.Expect(d.Ready.Reason).To(Equal("Promoting"), "a passing round after the end promotes, with no one asking")
 	g.Expect(d.Candidate.Step).To(Equal(experimentPromoting))
-	g.Expect(d.Run[0]).To(Equal(Target{Version: "2.3.0", Replicas: 10}))
+	g.Expect(plain(d.Run)[0]).To(Equal(Target{Version: "2.3.0", Replicas: 10}))
 	g.Expect(d.Events).To(ContainElement(HaveField("Reason", "AnalysisPassed")))
 	g.Expect(d.Route.MirrorPercent).To(BeEquivalentTo(10), "the mirror goes on while it grows")
 
@@ -124,7 +124,7 @@ func TestBake(t *testing.T) {
 	g.Expect(breached.Phase).To(Equal(servingv1alpha1.PhaseRolledBack))
 	g.Expect(breached.Stable.Version).To(Equal("2.2.0"), "the warm version serves again")
 	g.Expect(breached.Rejected.Version).To(Equal("2.3.0"))
-	g.Expect(breached.Run).To(Equal([]Target{{Version: "2.2.0", Replicas: 10}, {Version: "2.3.0", Replicas: 0}}))
+	g.Expect(plain(breached.Run)).To(Equal([]Target{{Version: "2.2.0", Replicas: 10}, {Version: "2.3.0", Replicas: 0}}))
 	g.Expect(breached.Finished[0].Reason).To(Equal("BakeFailed"))
 	g.Expect(breached.RolledBack.Message).To(HavePrefix("Version 2.3.0 was rolled back during its bake: analysis of version 2.3.0 breached 1 time(s)"))
 	g.Expect(breached.Selectors.Stable).To(Equal(desiredstate.VersionLabels(c.md, "2.2.0")))

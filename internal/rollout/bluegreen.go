@@ -44,7 +44,7 @@ func decideBlueGreen(d *Decision, in Input, name string, replicas int32) {
 	if rolledBackNow(d, in, name, replicas) {
 		return
 	}
-	d.Run = []Target{{Version: want, Replicas: replicas}, {Version: d.Stable.Version, Replicas: replicas}}
+	d.Run = []Target{{Version: want, Deployment: name, Replicas: replicas}, {Version: d.Stable.Version, Deployment: d.Stable.Deployment, Replicas: replicas}}
 	preview := fmt.Sprintf("Preview of version %s behind %s-candidate", want, md.Name)
 	if !found || !rolledOut(obs, in.TemplateHash, replicas) {
 		progress(d, ReasonPreviewStarting, fmt.Sprintf("%s: %d/%d pods available; version %s serves all traffic",

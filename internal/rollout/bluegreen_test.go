@@ -31,7 +31,7 @@ func TestDecideBlueGreen(t *testing.T) {
 		d := Decide(Input{MD: md, TemplateHash: hashNew, Now: now, Deployments: deps(stableDep, previewStarting)})
 		g.Expect(d.Phase).To(Equal(servingv1alpha1.PhaseProgressing))
 		g.Expect(d.Ready.Reason).To(Equal("PreviewStarting"))
-		g.Expect(d.Run).To(Equal([]Target{{Version: "2.3.0", Replicas: 3}, {Version: "2.2.0", Replicas: 3}}))
+		g.Expect(plain(d.Run)).To(Equal([]Target{{Version: "2.3.0", Replicas: 3}, {Version: "2.2.0", Replicas: 3}}))
 		g.Expect(apexOf(d)).To(Equal("2.2.0"), "<name> selects the stable version only")
 		g.Expect(d.Selectors.Candidate["serving.modelgate.dev/version"]).To(Equal("2.3.0"), "the preview is reachable on <name>-candidate")
 		g.Expect(d.Candidate.Weight).To(BeZero())
@@ -55,7 +55,7 @@ func TestDecideBlueGreen(t *testing.T) {
 		g.Expect(d.Stable.Version).To(Equal("2.3.0"))
 		g.Expect(apexOf(d)).To(Equal("2.3.0"))
 		g.Expect(d.Previous.Version).To(Equal("2.2.0"))
-		g.Expect(d.Run).To(ContainElement(Target{Version: "2.2.0", Replicas: 3}), "the old version keeps its pods for an instant rollback")
+		g.Expect(plain(d.Run)).To(ContainElement(Target{Version: "2.2.0", Replicas: 3}), "the old version keeps its pods for an instant rollback")
 		g.Expect(d.Delete).To(BeEmpty())
 		g.Expect(d.RequeueAfter).To(Equal(30 * time.Second))
 		g.Expect(d.Requests.Promote).To(Equal("go"))
@@ -75,7 +75,7 @@ func TestDecideBlueGreen(t *testing.T) {
 		md := newMD(withBlueGreen(true, 30*time.Second), withStable("2.3.0", hashNew))
 		md.Status.Previous = &servingv1alpha1.VersionStatus{Version: "2.2.0", Deployment: "fraud-scorer-v2-2-0", Since: &switched}
 		d := Decide(Input{MD: md, TemplateHash: hashNew, Now: now, Deployments: deps(stableDep, previewUp)})
-		g.Expect(d.Run).To(ContainElement(Target{Version: "2.2.0", Replicas: 3}))
+		g.Expect(plain(d.Run)).To(ContainElement(Target{Version: "2.2.0", Replicas: 3}))
 		g.Expect(d.RequeueAfter).To(Equal(20 * time.Second))
 
 		later := Decide(Input{MD: md, TemplateHash: hashNew, Now: metav1.NewTime(now.Add(21 * time.Second)), Deployments: deps(stableDep, previewUp)})
@@ -89,7 +89,7 @@ func TestDecideBlueGreen(t *testing.T) {
 		md.Annotations = map[string]string{servingv1alpha1.AnnotationAbort: "bad preview"}
 		d := Decide(Input{MD: md, TemplateHash: hashNew, Now: now, Deployments: deps(stableDep, previewUp)})
 		g.Expect(d.Phase).To(Equal(servingv1alpha1.PhaseRolledBack))
-		g.Expect(d.Run[0]).To(Equal(Target{Version: "2.2.0", Replicas: 3}))
+		g.Expect(plain(d.Run)[0]).To(Equal(Target{Version: "2.2.0", Replicas: 3}))
 		g.Expect(d.Rejected.Version).To(Equal("2.3.0"))
 		g.Expect(apexOf(d)).To(Equal("2.2.0"))
 	})

@@ -89,7 +89,7 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 			candN, stableN = SizeForTraffic(replicas, step.Weight)
 		}
 		c.Weight = step.Weight
-		d.Run = []Target{{Version: want, Replicas: candN}, {Version: d.Stable.Version, Replicas: stableN}}
+		d.Run = []Target{{Version: want, Deployment: name, Replicas: candN}, {Version: d.Stable.Version, Deployment: d.Stable.Deployment, Replicas: stableN}}
 		where := fmt.Sprintf("Canary of version %s at step %d/%d (weight %d%%, %d of %d pods)", want, c.Step+1, len(steps), step.Weight, candN, candN+stableN)
 		if !found || !rolledOut(obs, in.TemplateHash, candN) {
 			waitForStepPods(d, in, weightBefore(steps, c.Step), stableN)
@@ -144,8 +144,8 @@ func promoteCanary(d *Decision, in Input, name string, replicas, lastWeight int3
 		c.Weight = lastWeight
 		d.traffic.CandidateWeight = c.Weight
 	}
-	d.Run = []Target{{Version: want, Replicas: replicas},
-		{Version: d.Stable.Version, Replicas: in.Deployments[d.Stable.Deployment].Replicas}}
+	d.Run = []Target{{Version: want, Deployment: name, Replicas: replicas},
+		{Version: d.Stable.Version, Deployment: d.Stable.Deployment, Replicas: in.Deployments[d.Stable.Deployment].Replicas}}
 	if found && rolledOut(obs, in.TemplateHash, replicas) {
 		promote(d, in, name, obs)
 		return

@@ -108,7 +108,7 @@ func decideExperiment(d *Decision, in Input, name string, replicas int32) {
 		// The candidate keeps its test traffic while it grows, and the stable
 		// version keeps every pod until the switch.
 		x.route(&d.traffic)
-		d.Run = []Target{{Version: want, Replicas: replicas}, {Version: d.Stable.Version, Replicas: max(replicas, in.Deployments[d.Stable.Deployment].Replicas)}}
+		d.Run = []Target{{Version: want, Deployment: name, Replicas: replicas}, {Version: d.Stable.Version, Deployment: d.Stable.Deployment, Replicas: max(replicas, in.Deployments[d.Stable.Deployment].Replicas)}}
 		if found && rolledOut(obs, in.TemplateHash, replicas) {
 			promote(d, in, name, obs)
 			return
@@ -118,7 +118,7 @@ func decideExperiment(d *Decision, in Input, name string, replicas int32) {
 		return
 	}
 
-	d.Run = []Target{{Version: want, Replicas: x.size}, {Version: d.Stable.Version, Replicas: replicas}}
+	d.Run = []Target{{Version: want, Deployment: name, Replicas: x.size}, {Version: d.Stable.Version, Deployment: d.Stable.Deployment, Replicas: replicas}}
 	where := fmt.Sprintf("%s of version %s", x.kind, want)
 	if c.StepStartedAt == nil {
 		if !found || !rolledOut(obs, in.TemplateHash, x.size) {

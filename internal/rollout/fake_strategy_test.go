@@ -43,7 +43,7 @@ func TestAStrategyRegisteredByType(t *testing.T) {
 
 	d := Decide(Input{MD: md, TemplateHash: hashNew, Now: now, Deployments: deps(stableDep, dep("2.3.0", hashNew, 1, HealthInProgress, ""))})
 	g.Expect(d.Ready.Reason).To(Equal(ReasonWaitingForPods))
-	g.Expect(d.Run).To(Equal([]Target{{Version: "2.3.0", Replicas: 3}, {Version: "2.2.0", Replicas: 3}}))
+	g.Expect(plain(d.Run)).To(Equal([]Target{{Version: "2.3.0", Replicas: 3}, {Version: "2.2.0", Replicas: 3}}))
 	g.Expect(d.Selectors.Apex["serving.modelgate.dev/version"]).To(Equal("2.2.0"), "its apexStableOnly")
 	md.Status.Candidate = d.Candidate
 	_, _, _, measured := UnderAnalysis(md)

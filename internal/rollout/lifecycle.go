@@ -115,7 +115,7 @@ func rolledBackNow(d *Decision, in Input, name string, replicas int32) bool {
 func rollback(d *Decision, in Input, name string, replicas int32, reason, msg string) {
 	md := in.MD
 	want := md.Spec.Model.Version
-	d.Run = []Target{{Version: d.Stable.Version, Replicas: replicas}, {Version: want, Replicas: 0}}
+	d.Run = []Target{{Version: d.Stable.Version, Deployment: d.Stable.Deployment, Replicas: replicas}, {Version: want, Deployment: name, Replicas: 0}}
 	d.Rejected = &servingv1alpha1.VersionStatus{Version: want, Deployment: name, TemplateHash: in.TemplateHash, Since: &in.Now}
 	d.Finished = append(d.Finished, servingv1alpha1.HistoryEntry{
 		Version: want, Previous: d.Stable.Version, Outcome: servingv1alpha1.OutcomeRolledBack, Reason: reason, Message: msg, Approvers: in.Approvers,
@@ -129,7 +129,7 @@ func rollback(d *Decision, in Input, name string, replicas int32, reason, msg st
 // stayRolledBack keeps a rejected version out while the spec still names it.
 func stayRolledBack(d *Decision, in Input, replicas int32) {
 	d.Candidate = nil
-	d.Run = []Target{{Version: d.Stable.Version, Replicas: replicas}}
+	d.Run = []Target{{Version: d.Stable.Version, Deployment: d.Stable.Deployment, Replicas: replicas}}
 	why := fmt.Sprintf("Version %s was rolled back", d.Rejected.Version)
 	for _, h := range in.MD.Status.History {
 		if h.Version == d.Rejected.Version && h.Outcome == servingv1alpha1.OutcomeRolledBack && h.Message != "" {
@@ -184,10 +184,10 @@ func stillRejected(d *Decision, in Input) bool {
 func holdCandidate(d *Decision, in Input, gate Gate, replicas int32) {
 	want := in.MD.Spec.Model.Version
 	d.Candidate.Weight = 0
-	d.Run = []Target{{Version: want, Replicas: 0}}
+	d.Run = []Target{{Version: want, Deployment: d.Candidate.Deployment, Replicas: 0}}
 	msg := fmt.Sprintf("Version %s gets no traffic: %s", want, gate.Message)
 	if d.Stable != nil {
-		d.Run = append(d.Run, Target{Version: d.Stable.Version, Replicas: replicas})
+		d.Run = append(d.Run, Target{Version: d.Stable.Version, Deployment: d.Stable.Deployment, Replicas: replicas})
 		msg += fmt.Sprintf("; version %s keeps serving", d.Stable.Version)
 	}
 	if gate.Phase != "" && in.MD.Status.Phase != gate.Phase {
@@ -222,7 +222,7 @@ func promote(d *Decision, in Input, name string, obs Observed) {
 	d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonPromoted, msg})
 	d.Stable = &servingv1alpha1.VersionStatus{Version: want, Deployment: name, TemplateHash: in.TemplateHash, Since: &in.Now}
 	d.Candidate = nil
-	d.Run = []Target{{Version: want, Replicas: desiredstate.Replicas(md)}}
+	d.Run = []Target{{Version: want, Deployment: name, Replicas: desiredstate.Replicas(md)}}
 	succeed(d, want, obs)
 }
 
@@ -245,7 +245,7 @@ func bakeFor(md *servingv1alpha1.ModelDeployment) time.Duration {
 // phase is Baking, and a breach of the analysis rolls back to it at once.
 func keepPreviousWarm(d *Decision, in Input) {
 	p := d.Previous
-	if p == nil || p.Since == nil || d.Stable == nil || p.Version == d.Stable.Version {
+	if p == nil || p.Since == nil || d.Stable == nil || p.Deployment == d.Stable.Deployment {
 		d.Previous = nil
 		return
 	}
@@ -255,7 +255,7 @@ func keepPreviousWarm(d *Decision, in Input) {
 		return
 	}
 	replicas := max(desiredstate.Replicas(in.MD), in.Deployments[p.Deployment].Replicas)
-	d.Run = append(d.Run, Target{Version: p.Version, Replicas: replicas})
+	d.Run = append(d.Run, Target{Version: p.Version, Deployment: p.Deployment, Replicas: replicas})
 	if d.RequeueAfter == 0 || end.Sub(in.Now.Time) < d.RequeueAfter {
 		d.RequeueAfter = end.Sub(in.Now.Time)
 	}
@@ -289,6 +289,6 @@ func rollBackBake(d *Decision, in Input, why string) {
 	d.Rejected = &servingv1alpha1.VersionStatus{Version: cur.Version, Deployment: cur.Deployment, TemplateHash: cur.TemplateHash, Since: &in.Now}
 	prev.Since = &in.Now
 	d.Stable, d.Previous, d.Candidate = &prev, nil, nil
-	d.Run = []Target{{Version: prev.Version, Replicas: desiredstate.Replicas(in.MD)}, {Version: cur.Version, Replicas: 0}}
+	d.Run = []Target{{Version: prev.Version, Deployment: prev.Deployment, Replicas: desiredstate.Replicas(in.MD)}, {Version: cur.Version, Deployment: cur.Deployment, Replicas: 0}}
 	rolledBack(d, ReasonBakeFailed, msg)
 }

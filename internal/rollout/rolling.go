@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/desiredstate"
 )
 
 // rolling replaces the stable version as the new one becomes available.
@@ -33,7 +34,7 @@ func decideRolling(d *Decision, in Input, name string, replicas int32) {
 	want := in.MD.Spec.Model.Version
 	obs, found := in.Deployments[name]
 	if d.Stable == nil {
-		d.Run = []Target{{Version: want, Replicas: replicas}}
+		d.Run = []Target{{Version: want, Deployment: name, Replicas: replicas}}
 		d.Candidate.Weight = 0
 		if found && obs.AvailableReplicas > 0 {
 			d.Candidate.Weight = 100
@@ -54,12 +55,16 @@ func decideRolling(d *Decision, in Input, name string, replicas int32) {
 	}
 	old := in.Deployments[d.Stable.Deployment]
 	surge, unavailable := rollingBudget(in.MD, replicas)
+	if in.Tests != nil && (!in.Tests.Done || !in.Tests.Passed) {
+		testFirst(d, in, name, replicas, min(max(surge, 1), replicas), obs, found)
+		return
+	}
 	candRunning := obs.Replicas
 	if !found || obs.TemplateHash != in.TemplateHash {
 		candRunning = 0 // pods of another template do not count toward this one
 	}
 	candN, stableN := RollingSizes(replicas, surge, unavailable, candRunning, obs.AvailableReplicas, old.Replicas, old.AvailableReplicas)
-	d.Run = []Target{{Version: want, Replicas: candN}, {Version: d.Stable.Version, Replicas: stableN}}
+	d.Run = []Target{{Version: want, Deployment: name, Replicas: candN}, {Version: d.Stable.Version, Deployment: d.Stable.Deployment, Replicas: stableN}}
 
 	d.Candidate.Weight = 0 // a candidate without available pods gets no traffic
 	if found && obs.AvailableReplicas+old.AvailableReplicas > 0 {
@@ -73,6 +78,25 @@ func decideRolling(d *Decision, in Input, name string, replicas int32) {
 	}
 	progress(d, ReasonRollingOut, fmt.Sprintf("Rolling out version %s: %d/%d pods available, %d pods of version %s left (maxSurge %d, maxUnavailable %d)",
 		want, obs.AvailableReplicas, replicas, old.Replicas, d.Stable.Version, surge, unavailable), obs, found)
+}
+
+// testFirst brings up the first pods of the candidate (as many as the surge
+// allows) beside the whole stable version, out of user traffic, and runs the
+// smoke and load tests against them before the rolling update moves a pod:
+// like every strategy, Rolling gives a version traffic only once its tests
+// passed, and rolls it back when they fail.
+func testFirst(d *Decision, in Input, name string, replicas, size int32, obs Observed, found bool) {
+	want := in.MD.Spec.Model.Version
+	d.Run = []Target{{Version: want, Deployment: name, Replicas: size}, {Version: d.Stable.Version, Deployment: d.Stable.Deployment, Replicas: replicas}}
+	where := fmt.Sprintf("Rolling out version %s: %d candidate pods under test before the update moves on", want, size)
+	if !found || !rolledOut(obs, in.TemplateHash, size) {
+		d.testing = true
+		d.Candidate.Weight = 0
+		d.traffic = desiredstate.RoutePlan{}
+		progress(d, ReasonWaitingForPods, fmt.Sprintf("%s: %d/%d candidate pods available", where, obs.AvailableReplicas, size), obs, found)
+		return
+	}
+	testsPassed(d, in, name, replicas, where, obs, found)
 }
 
 // rollingBudget resolves spec.strategy.rolling's maxSurge (rounded up) and

@@ -4,6 +4,7 @@
 package rollout
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -97,11 +98,11 @@ type WindowState struct {
 
 // Target is a version that must run at a size.
 type Target struct {
-	Version  string
-	Replicas int32
-	// KeepTemplate holds the Deployment's current pod template: a changed
-	// template of the stable version waits, like a new version, for the gate.
-	KeepTemplate bool
+	Version string
+	// Deployment runs it: several revisions of one version (a changed
+	// template or URI) each have their own.
+	Deployment string
+	Replicas   int32
 }
 
 // Gate says whether the spec's version may get traffic. The controller closes
@@ -142,6 +143,9 @@ type Decision struct {
 	Candidate *servingv1alpha1.CandidateStatus
 	// Run lists the versions whose Deployments must exist, with their sizes.
 	Run []Target
+	// SpecDeployment is the Deployment of the revision the spec asks for,
+	// the only one written from the spec's template.
+	SpecDeployment string
 	// Delete lists Deployments to remove, by name.
 	Delete []string
 	// Selectors of the three Services.
@@ -185,7 +189,6 @@ type Decision struct {
 func Decide(in Input) Decision {
 	md := in.MD
 	want := md.Spec.Model.Version
-	wantName := desiredstate.DeploymentName(md, want)
 	replicas := desiredstate.Replicas(md)
 	prev := md.Status
 
@@ -193,18 +196,26 @@ func Decide(in Input) Decision {
 		Rejected: prev.Rejected.DeepCopy(), Previous: prev.Previous.DeepCopy(), Requests: prev.Requests}
 
 	// A candidate that is no longer what the spec asks for is dropped.
-	if d.Candidate != nil && d.Candidate.Version != want {
+	sameStable, wantName := specRevision(d.Stable, in)
+	d.SpecDeployment = wantName
+	// (A candidate's template changed under it starts again from the gate
+	// and the first step: what passed them was another template.)
+	if c := d.Candidate; c != nil && (c.Version != want || c.Deployment != wantName || (c.TemplateHash != "" && c.TemplateHash != in.TemplateHash)) {
+		msg, event := fmt.Sprintf("Version %s was replaced in the spec by %s before it finished rolling out", c.Version, want),
+			fmt.Sprintf("Version %s superseded by %s before it finished rolling out", c.Version, want)
+		if c.Version == want {
+			msg = fmt.Sprintf("Version %s was replaced in the spec by a changed pod template or URI before it finished rolling out", want)
+			event = fmt.Sprintf("Version %s superseded by a changed pod template or URI before it finished rolling out", want)
+		}
 		d.Finished = append(d.Finished, servingv1alpha1.HistoryEntry{
-			Version: d.Candidate.Version, Previous: stableVersion(d.Stable), Outcome: servingv1alpha1.OutcomeSuperseded,
-			Reason: ReasonSuperseded, Message: fmt.Sprintf("Version %s was replaced in the spec by %s before it finished rolling out", d.Candidate.Version, want),
-			Strategy: md.Spec.Strategy.Type, StartedAt: d.Candidate.StartedAt, FinishedAt: &in.Now,
+			Version: c.Version, Previous: stableVersion(d.Stable), Outcome: servingv1alpha1.OutcomeSuperseded,
+			Reason: ReasonSuperseded, Message: msg, Strategy: md.Spec.Strategy.Type, StartedAt: c.StartedAt, FinishedAt: &in.Now,
 		})
-		d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonSuperseded,
-			fmt.Sprintf("Version %s superseded by %s before it finished rolling out", d.Candidate.Version, want)})
+		d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonSuperseded, event})
 		d.Candidate = nil
 	}
 
-	if d.Stable != nil && d.Stable.Version == want {
+	if sameStable {
 		d.Rejected = nil // the spec went back to the stable version
 		decideStableVersion(&d, in, wantName, replicas)
 	} else {
@@ -252,21 +263,32 @@ func Decide(in Input) Decision {
 	return d
 }
 
-// decideStableVersion handles a spec whose version is already stable: the
-// template may have changed, which the Deployment rolls out in place.
+// specRevision says whether the spec asks for the stable revision, and names
+// the Deployment of the revision it asks for. A version's identity is its
+// number and its pod template (which holds the URI): a change of either is a
+// candidate that goes through the gate and the strategy, and a changed
+// template under the stable number runs in a Deployment of its own. A stable
+// Deployment that already runs the spec's template, rolled in place before
+// modelgate made a changed template a candidate, is the stable revision too.
+func specRevision(stable *servingv1alpha1.VersionStatus, in Input) (sameStable bool, name string) {
+	md, want := in.MD, in.MD.Spec.Model.Version
+	if stable == nil || stable.Version != want {
+		return false, desiredstate.DeploymentName(md, want)
+	}
+	current := cmp.Or(stable.Deployment, desiredstate.DeploymentName(md, want))
+	if stable.TemplateHash == in.TemplateHash || stable.TemplateHash == "" || in.Deployments[current].TemplateHash == in.TemplateHash {
+		return true, current
+	}
+	return false, desiredstate.RevisionDeploymentName(md, want, in.TemplateHash)
+}
+
+// decideStableVersion handles a spec that asks for the stable revision: its
+// Deployment is kept at the spec's size. Any change of the template or the
+// URI makes another revision, a candidate (decideNewVersion).
 func decideStableVersion(d *Decision, in Input, name string, replicas int32) {
 	want := in.MD.Spec.Model.Version
-	d.Run = []Target{{Version: want, Replicas: replicas}}
+	d.Run = []Target{{Version: want, Deployment: name, Replicas: replicas}}
 	obs, found := in.Deployments[name]
-	// A changed template is held only while the Deployment does not run it yet;
-	// one that rolled in before the gate closed cannot be taken back silently.
-	changed := in.TemplateHash != d.Stable.TemplateHash && (!found || obs.TemplateHash != in.TemplateHash)
-	if changed && in.Gate.Closed {
-		// The serving pods keep their template; the change waits for the gate.
-		d.Run[0].KeepTemplate = true
-		closed(d, in.Gate, fmt.Sprintf("The changed pod template of version %s is held: %s; the current pods keep serving", want, in.Gate.Message))
-		return
-	}
 	switch {
 	case found && obs.Health == HealthFailed:
 		stall(d, ReasonProgressDeadlineExceeded, fmt.Sprintf("Deployment %s of version %s did not become available within the progress deadline: %s", name, want, obs.Message))
@@ -275,11 +297,7 @@ func decideStableVersion(d *Decision, in Input, name string, replicas int32) {
 		d.Stable.TemplateHash = in.TemplateHash
 		succeed(d, want, obs)
 	default:
-		msg := fmt.Sprintf("Version %s is rolling out a changed pod template", want)
-		if in.TemplateHash == d.Stable.TemplateHash {
-			msg = fmt.Sprintf("Version %s has %d/%d pods available", want, obs.AvailableReplicas, replicas)
-		}
-		progress(d, ReasonWaitingForPods, msg, obs, found)
+		progress(d, ReasonWaitingForPods, fmt.Sprintf("Version %s has %d/%d pods available", want, obs.AvailableReplicas, replicas), obs, found)
 	}
 }
 
@@ -387,7 +405,7 @@ func rolledOut(obs Observed, templateHash string, replicas int32) bool {
 func unwanted(observed map[string]Observed, run []Target, md *servingv1alpha1.ModelDeployment) []string {
 	keep := map[string]bool{}
 	for _, t := range run {
-		keep[desiredstate.DeploymentName(md, t.Version)] = true
+		keep[cmp.Or(t.Deployment, desiredstate.DeploymentName(md, t.Version))] = true
 	}
 	var out []string
 	for name := range observed {
@@ -400,27 +418,31 @@ func unwanted(observed map[string]Observed, run []Target, md *servingv1alpha1.Mo
 }
 
 // selectors point <name> at every version (Rolling serves from both while the
-// new one comes up), <name>-stable at the stable version and <name>-candidate
+// new one comes up), <name>-stable at the stable revision and <name>-candidate
 // at the candidate; each falls back to the other when only one exists.
 func selectors(md *servingv1alpha1.ModelDeployment, stable *servingv1alpha1.VersionStatus, cand *servingv1alpha1.CandidateStatus) desiredstate.ServiceSelectors {
-	stableV, candV := stableVersion(stable), ""
+	var stableL, candL map[string]string
+	if stable != nil {
+		stableL = revisionLabels(md, stable)
+	}
 	if cand != nil {
-		candV = cand.Version
+		candL = revisionLabels(md, &cand.VersionStatus)
 	}
-	if stableV == "" {
-		stableV = candV
+	if stableL == nil {
+		stableL = candL
 	}
-	if candV == "" {
-		candV = stableV
+	if candL == nil {
+		candL = stableL
 	}
-	if stableV == "" { // nothing decided yet: select the spec's version
-		stableV, candV = md.Spec.Model.Version, md.Spec.Model.Version
+	if stableL == nil { // nothing decided yet: select the spec's version
+		stableL, candL = desiredstate.VersionLabels(md, md.Spec.Model.Version), desiredstate.VersionLabels(md, md.Spec.Model.Version)
 	}
-	return desiredstate.ServiceSelectors{
-		Apex:      desiredstate.SelectorLabels(md),
-		Stable:    desiredstate.VersionLabels(md, stableV),
-		Candidate: desiredstate.VersionLabels(md, candV),
-	}
+	return desiredstate.ServiceSelectors{Apex: desiredstate.SelectorLabels(md), Stable: stableL, Candidate: candL}
+}
+
+// revisionLabels select the pods of one revision of a version.
+func revisionLabels(md *servingv1alpha1.ModelDeployment, v *servingv1alpha1.VersionStatus) map[string]string {
+	return desiredstate.RevisionLabels(md, v.Version, desiredstate.RevisionOf(md, v.Version, v.Deployment))
 }
 
 func stableVersion(s *servingv1alpha1.VersionStatus) string {

@@ -124,7 +124,7 @@ func summary(d Decision) outcome {
 		Phase:       d.Phase,
 		Ready:       fmt.Sprintf("%s/%s", d.Ready.Status, d.Ready.Reason),
 		Reconciling: d.Reconciling != nil,
-		Run:         d.Run,
+		Run:         plain(d.Run),
 		Delete:      d.Delete,
 	}
 	if d.Stalled != nil {
@@ -143,6 +143,22 @@ func summary(d Decision) outcome {
 		o.Events = append(o.Events, e.Type+"/"+e.Reason)
 	}
 	return o
+}
+
+// plain leaves out of the targets the Deployments named as a first revision
+// of their version always is, so the tables name only a later revision's.
+func plain(run []Target) []Target {
+	out := make([]Target, 0, len(run))
+	for _, t := range run {
+		if t.Deployment == desiredstate.DeploymentName(newMD(), t.Version) {
+			t.Deployment = ""
+		}
+		out = append(out, t)
+	}
+	if len(run) == 0 {
+		return run
+	}
+	return out
 }
 
 const (
@@ -399,40 +415,46 @@ func TestDecide(t *testing.T) {
 				g.Expect(d.Stable.Since).To(Equal(&since), "the version has been stable since it was promoted")
 			},
 		},
+		// A changed template (or URI) of the stable version is a candidate of
+		// its own, in a Deployment of its own, through the strategy.
 		{
-			name:        "changed template not applied yet: not Ready",
+			name:        "changed template: a candidate beside the stable revision, not an update in place",
 			md:          newMD(withVersion("2.2.0"), withStable("2.2.0", hashOld)),
 			deployments: deps(dep("2.2.0", hashOld, 3, HealthCurrent, "")),
 			want: outcome{
-				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/WaitingForPods", Reconciling: true,
-				Stable: "2.2.0/" + hashOld, Run: run(Target{Version: "2.2.0", Replicas: 3}),
+				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/RollingOut", Reconciling: true,
+				Stable: "2.2.0/" + hashOld, Candidate: "2.2.0@0",
+				Run:    run(Target{Version: "2.2.0", Deployment: "fraud-scorer-v2-2-0-" + hashNew, Replicas: 1}, Target{Version: "2.2.0", Replicas: 3}),
+				Events: []string{normal + "/RolloutStarted"},
 			},
 			check: func(g Gomega, d Decision) {
-				g.Expect(d.Ready.Message).To(Equal("Version 2.2.0 is rolling out a changed pod template"))
+				g.Expect(d.Candidate.Deployment).To(Equal("fraud-scorer-v2-2-0-" + hashNew))
+				g.Expect(d.SpecDeployment).To(Equal("fraud-scorer-v2-2-0-" + hashNew))
+				g.Expect(d.Selectors.Candidate).To(HaveKeyWithValue(desiredstate.LabelVersion, "2.2.0_."+hashNew), "the candidate Service selects the new revision only")
+				g.Expect(d.Selectors.Stable).To(HaveKeyWithValue(desiredstate.LabelVersion, "2.2.0"))
 			},
 		},
 		{
-			name:        "changed template rolling out: not Ready",
-			md:          newMD(withVersion("2.2.0"), withStable("2.2.0", hashOld)),
-			deployments: deps(dep("2.2.0", hashNew, 2, HealthInProgress, "Updated: 1/3")),
-			want: outcome{
-				Phase: servingv1alpha1.PhaseProgressing, Ready: "False/WaitingForPods", Reconciling: true,
-				Stable: "2.2.0/" + hashOld, Run: run(Target{Version: "2.2.0", Replicas: 3}),
-			},
-			check: func(g Gomega, d Decision) {
-				g.Expect(d.Ready.Message).To(Equal("Version 2.2.0 is rolling out a changed pod template (Updated: 1/3)"))
-			},
-		},
-		{
-			name:        "changed template current: Ready with the new template",
-			md:          newMD(withVersion("2.2.0"), withStable("2.2.0", hashOld)),
-			deployments: deps(dep("2.2.0", hashNew, 3, HealthCurrent, "")),
+			name: "changed template rolled out: promoted, the old revision retired",
+			md: newMD(withVersion("2.2.0"), withStable("2.2.0", hashOld), func(md *servingv1alpha1.ModelDeployment) {
+				md.Status.Candidate = &servingv1alpha1.CandidateStatus{VersionStatus: servingv1alpha1.VersionStatus{
+					Version: "2.2.0", Deployment: "fraud-scorer-v2-2-0-" + hashNew, TemplateHash: hashNew}, Weight: 50, StartedAt: &started}
+				md.Status.Phase = servingv1alpha1.PhaseProgressing
+			}),
+			deployments: deps(dep("2.2.0", hashOld, 0, HealthCurrent, ""), func() Observed {
+				o := dep("2.2.0", hashNew, 3, HealthCurrent, "")
+				o.Name = "fraud-scorer-v2-2-0-" + hashNew
+				return o
+			}()),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseSucceeded, Ready: "True/Succeeded",
-				Stable: "2.2.0/" + hashNew, Run: run(Target{Version: "2.2.0", Replicas: 3}),
+				Stable: "2.2.0/" + hashNew,
+				Run:    run(Target{Version: "2.2.0", Deployment: "fraud-scorer-v2-2-0-" + hashNew, Replicas: 3}),
+				Delete: []string{"fraud-scorer-v2-2-0"}, Finished: []string{"2.2.0:Promoted<-2.2.0"},
+				Events: []string{normal + "/Promoted"},
 			},
 			check: func(g Gomega, d Decision) {
-				g.Expect(d.Stable.Deployment).To(Equal("fraud-scorer-v2-2-0"))
+				g.Expect(d.Stable.Deployment).To(Equal("fraud-scorer-v2-2-0-" + hashNew))
 			},
 		},
 		{
@@ -449,11 +471,11 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name:        "stable version's Deployment failed: stalled",
-			md:          newMD(withVersion("2.2.0"), withStable("2.2.0", hashOld)),
+			md:          newMD(withVersion("2.2.0"), withStable("2.2.0", hashNew)),
 			deployments: deps(dep("2.2.0", hashNew, 1, HealthFailed, "Progress deadline exceeded")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseFailed, Ready: "False/ProgressDeadlineExceeded", Stalled: "ProgressDeadlineExceeded",
-				Stable: "2.2.0/" + hashOld, Run: run(Target{Version: "2.2.0", Replicas: 3}),
+				Stable: "2.2.0/" + hashNew, Run: run(Target{Version: "2.2.0", Replicas: 3}),
 				Events: []string{warning + "/ProgressDeadlineExceeded"},
 			},
 			check: func(g Gomega, d Decision) {
@@ -632,7 +654,7 @@ func TestDecide(t *testing.T) {
 			}
 			// Everything that runs is kept.
 			for _, r := range d.Run {
-				g.Expect(d.Delete).NotTo(ContainElement(desiredstate.DeploymentName(tt.md, r.Version)))
+				g.Expect(d.Delete).NotTo(ContainElement(r.Deployment))
 			}
 			if tt.check != nil {
 				tt.check(g, d)
@@ -805,14 +827,14 @@ func TestDecideWithTheGateClosed(t *testing.T) {
 			wantMessage: "Version 2.3.0 gets no traffic: checklist items fail: pdb; version 2.2.0 keeps serving",
 		},
 		{
-			name: "a changed template of the stable version is held with the current pods serving",
+			name: "a changed template of the stable version is a candidate the gate holds, the current pods serving",
 			md:   newMD(withStable("2.3.0", hashOld)), gate: failing,
 			deployments: deps(dep("2.3.0", hashOld, 3, HealthCurrent, "")),
 			want: outcome{
 				Phase: servingv1alpha1.PhaseVerifying, Ready: "False/ChecklistFailed", Stalled: "ChecklistFailed",
-				Stable: "2.3.0/" + hashOld,
-				Run:    []Target{{Version: "2.3.0", Replicas: 3, KeepTemplate: true}},
-				Events: []string{warning + "/ChecklistFailed"},
+				Stable: "2.3.0/" + hashOld, Candidate: "2.3.0@0",
+				Run:    []Target{{Version: "2.3.0", Deployment: "fraud-scorer-v2-3-0-" + hashNew, Replicas: 0}, {Version: "2.3.0", Replicas: 3}},
+				Events: []string{normal + "/RolloutStarted", warning + "/ChecklistFailed"},
 			},
 		},
 		{
@@ -862,7 +884,7 @@ func TestDecideNeverPromotesAVersionWithoutItsPods(t *testing.T) {
 			d := Decide(Input{MD: tt.md, TemplateHash: hashNew, Deployments: deployments, Now: now})
 			g.Expect(d.Phase).To(Equal(servingv1alpha1.PhaseProgressing))
 			g.Expect(d.Candidate).NotTo(BeNil())
-			g.Expect(d.Run[0]).To(Equal(Target{Version: "2.3.0", Replicas: tt.size}))
+			g.Expect(plain(d.Run)[0]).To(Equal(Target{Version: "2.3.0", Replicas: tt.size}))
 			g.Expect(d.Delete).NotTo(ContainElement("fraud-scorer-v2-2-0"), "the stable version serves until the candidate has its pods")
 			g.Expect(d.Finished).To(BeEmpty())
 		})
@@ -893,6 +915,20 @@ func TestDecideChangedTemplateAlreadyRolledIsNotHeld(t *testing.T) {
 	md := newMD(withStable("2.3.0", hashOld))
 	d := Decide(Input{MD: md, TemplateHash: hashNew, Now: now, Gate: gate,
 		Deployments: deps(dep("2.3.0", hashNew, 3, HealthCurrent, ""))})
-	g.Expect(d.Run).To(Equal([]Target{{Version: "2.3.0", Replicas: 3}}))
+	g.Expect(plain(d.Run)).To(Equal([]Target{{Version: "2.3.0", Replicas: 3}}))
 	g.Expect(d.Phase).To(Equal(servingv1alpha1.PhaseSucceeded))
+}
+
+// A candidate whose template (or URI) changes under it starts again: what
+// passed the gate and the first steps was another template.
+func TestDecideCandidateWithAChangedTemplateIsSuperseded(t *testing.T) {
+	g := NewWithT(t)
+	md := newMD(withStable("2.2.0", hashOld), withCandidate("2.3.0", 50))
+	d := Decide(Input{MD: md, TemplateHash: "cccc3333", Now: now, Deployments: deps(dep("2.2.0", hashOld, 3, HealthCurrent, ""), dep("2.3.0", hashNew, 3, HealthCurrent, ""))})
+	o := summary(d)
+	g.Expect(o.Finished).To(Equal([]string{"2.3.0:Superseded<-2.2.0"}))
+	g.Expect(d.Finished[0].Message).To(Equal("Version 2.3.0 was replaced in the spec by a changed pod template or URI before it finished rolling out"))
+	g.Expect(o.Events).To(HaveExactElements(normal+"/Superseded", normal+"/RolloutStarted"))
+	g.Expect(d.Candidate.TemplateHash).To(Equal("cccc3333"))
+	g.Expect(d.Candidate.StartedAt).To(Equal(&now), "the new candidate starts from the beginning")
 }

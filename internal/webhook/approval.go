@@ -13,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -21,18 +22,27 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/approval"
 )
 
 // +kubebuilder:webhook:path=/mutate-serving-modelgate-dev-v1alpha1-modelapproval,mutating=true,failurePolicy=fail,sideEffects=None,groups=serving.modelgate.dev,resources=modelapprovals,verbs=create,versions=v1alpha1,name=stamp.modelapprovals.serving.modelgate.dev,admissionReviewVersions=v1
 // +kubebuilder:webhook:path=/validate-serving-modelgate-dev-v1alpha1-modelapproval,mutating=false,failurePolicy=fail,sideEffects=None,groups=serving.modelgate.dev,resources=modelapprovals,verbs=create;update,versions=v1alpha1,name=validate.modelapprovals.serving.modelgate.dev,admissionReviewVersions=v1
 
-// ApprovalStamper writes the requester's identity into a new ModelApproval.
+// ApprovalStamper writes the requester's identity into a new ModelApproval,
+// and what it approves: the UID of the ModelDeployment it names and the
+// digest of that ModelDeployment's model and template as they are now.
 type ApprovalStamper struct {
 	Clock clock.PassiveClock
+	// Reader reads the ModelDeployment approved; the API server's own copy,
+	// since an approval often follows the change it approves at once.
+	Reader client.Reader
 }
 
 // Default stamps spec.approver, refusing an approval that already names one:
-// only the API server knows who is asking.
+// only the API server knows who is asking. It stamps the digest of what is
+// approved from the ModelDeployment as stored now, whatever the user wrote
+// there; an approval of a ModelDeployment that does not exist yet gets
+// none, and never counts.
 func (s *ApprovalStamper) Default(ctx context.Context, ap *servingv1alpha1.ModelApproval) error {
 	req, err := admission.RequestFromContext(ctx)
 	if err != nil {
@@ -47,6 +57,16 @@ func (s *ApprovalStamper) Default(ctx context.Context, ap *servingv1alpha1.Model
 		Groups:     slices.Clone(req.UserInfo.Groups),
 		ApprovedAt: metav1.NewTime(s.Clock.Now()),
 	}
+	ap.Spec.ModelDeploymentUID, ap.Spec.Digest = "", ""
+	md := &servingv1alpha1.ModelDeployment{}
+	err = s.Reader.Get(ctx, client.ObjectKey{Namespace: req.Namespace, Name: ap.Spec.ModelDeployment}, md)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("reading ModelDeployment %s to stamp what is approved: %w", ap.Spec.ModelDeployment, err)
+	}
+	ap.Spec.ModelDeploymentUID, ap.Spec.Digest = string(md.UID), approval.Digest(md)
 	return nil
 }
 
@@ -85,7 +105,7 @@ func (ApprovalValidator) ValidateDelete(context.Context, *servingv1alpha1.ModelA
 // Setup registers the webhooks with the manager's webhook server.
 func Setup(mgr ctrl.Manager, clk clock.PassiveClock) error {
 	if err := ctrl.NewWebhookManagedBy(mgr, &servingv1alpha1.ModelApproval{}).
-		WithDefaulter(&ApprovalStamper{Clock: clk}).
+		WithDefaulter(&ApprovalStamper{Clock: clk, Reader: mgr.GetAPIReader()}).
 		WithValidator(ApprovalValidator{}).
 		Complete(); err != nil {
 		return fmt.Errorf("registering the ModelApproval webhooks: %w", err)

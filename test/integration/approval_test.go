@@ -5,6 +5,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -14,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/approval"
 )
 
 // clientAs is a client that the API server authenticates as user in groups,
@@ -47,6 +50,12 @@ func letAuthenticatedUsersApprove() {
 func newApproval(ns, name, md, version, role string) *servingv1alpha1.ModelApproval {
 	return &servingv1alpha1.ModelApproval{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: servingv1alpha1.ModelApprovalSpec{ModelDeployment: md, Version: version, Role: role}}
+}
+
+func getDeployment(key types.NamespacedName) *appsv1.Deployment {
+	dep := &appsv1.Deployment{}
+	Expect(k8sClient.Get(ctx, key, dep)).To(Succeed())
+	return dep
 }
 
 func condition(key types.NamespacedName, typ string) func() string {
@@ -107,7 +116,7 @@ var _ = Describe("Approvals", func() {
 		By("keeping the unattested item unticked, and the version without pods")
 		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseVerifying))
 		Expect(checklistItem(getMD(key), "security-scan").Result).To(Equal(servingv1alpha1.CheckFail))
-		Expect(replicasOf(dep)()).To(BeZero())
+		Eventually(replicasOf(dep)).Should(BeZero(), "created without pods once the decision is applied")
 
 		By("ticking it with an attestation, showing who attested it")
 		scan := newApproval(ns, "scan-2-3-0", md.Name, "2.3.0", "security")
@@ -143,6 +152,69 @@ var _ = Describe("Approvals", func() {
 		Eventually(func() string { return checklistItem(getMD(key), "security-scan").Message }).Should(Equal("Not attested yet for version 2.4.0"))
 		Expect(replicasOf(deploymentOf(ns, md.Name, "2.4.0"))()).To(BeNumerically("<=", 0))
 		Expect(getMD(key).Status.Stable.Version).To(Equal("2.3.0"))
+	})
+
+	It("binds an approval to what was approved: a changed image of an approved 2.4.0 waits for a new approval, then goes through its canary", func() {
+		md := newModelDeployment(ns, "2.4.0", 4)
+		md.Spec.Approvals = &servingv1alpha1.ApprovalsSpec{Required: []servingv1alpha1.RequiredApproval{{Role: "security", Groups: []string{"sec-team"}}}}
+		md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyCanary, Canary: &servingv1alpha1.CanaryStrategy{
+			Steps: []servingv1alpha1.CanaryStep{{Weight: 25, Pause: &servingv1alpha1.Pause{}}},
+		}}
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		stable := deploymentOf(ns, md.Name, "2.4.0")
+		alice := clientAs("alice", "sec-team")
+
+		By("stamping the approval with the ModelDeployment's UID and the digest of its spec")
+		Expect(alice.Create(ctx, newApproval(ns, "first", md.Name, "2.4.0", "security"))).To(Succeed())
+		first := &servingv1alpha1.ModelApproval{}
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "first"}, first)).To(Succeed())
+		created := getMD(key)
+		Expect(first.Spec.ModelDeploymentUID).To(BeEquivalentTo(created.UID))
+		Expect(first.Spec.Digest).To(Equal(approval.Digest(created)))
+		Eventually(replicasOf(stable)).Should(BeEquivalentTo(4))
+		playDeploymentController(stable)
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+		Expect(getMD(key).Status.Approvals).To(ConsistOf(HaveField("Digest", first.Spec.Digest)), "status shows which digest the approval covers")
+		image := getDeployment(stable).Spec.Template.Spec.Containers[0].Image
+
+		By("holding a changed image of the same version, the serving pods keeping theirs")
+		const patched = "registry.example/fraud:2.4.0-patched"
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) { cur.Spec.Template.Spec.Containers[0].Image = patched })
+		Eventually(condition(key, servingv1alpha1.ConditionApproved)).Should(And(
+			HavePrefix("False/AwaitingApproval: Version 2.4.0 waits for the approval of security"),
+			ContainSubstring("first approved sha256:"), ContainSubstring("changed since")))
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseAwaitingApproval))
+		candidate := types.NamespacedName{Namespace: ns, Name: getMD(key).Status.Candidate.Deployment}
+		Expect(candidate.Name).To(HavePrefix(stable.Name+"-"), "a revision of the same version gets a Deployment of its own")
+		Consistently(func() string { return getDeployment(stable).Spec.Template.Spec.Containers[0].Image }, "2s").Should(Equal(image))
+		Expect(replicasOf(stable)()).To(BeEquivalentTo(4))
+		Expect(replicasOf(candidate)()).To(BeEquivalentTo(0))
+
+		By("going through its canary once approved again, the stable revision serving beside it")
+		Expect(alice.Create(ctx, newApproval(ns, "second", md.Name, "2.4.0", "security"))).To(Succeed())
+		Eventually(condition(key, servingv1alpha1.ConditionApproved)).Should(HavePrefix("True/Approved"))
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
+		Expect(getDeployment(candidate).Spec.Template.Spec.Containers[0].Image).To(Equal(patched))
+		playDeploymentController(candidate)
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhasePaused))
+		Eventually(replicasOf(stable)).Should(BeEquivalentTo(3), "the stable revision gives up its pod once the candidate's is up")
+		Expect(getDeployment(stable).Spec.Template.Spec.Containers[0].Image).To(Equal(image))
+		svc := &corev1.Service{}
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: md.Name + "-stable"}, svc)).To(Succeed())
+		Expect(svc.Spec.Selector).To(Equal(getDeployment(stable).Spec.Selector.MatchLabels), "the stable Service selects the stable revision only")
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: md.Name + "-candidate"}, svc)).To(Succeed())
+		Expect(svc.Spec.Selector).To(Equal(getDeployment(candidate).Spec.Selector.MatchLabels), "the candidate Service selects the new revision only")
+
+		By("promoting: the new revision replaces the old one")
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) {
+			metav1.SetMetaDataAnnotation(&cur.ObjectMeta, servingv1alpha1.AnnotationPromote, "now")
+		})
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(4))
+		playDeploymentController(candidate)
+		Eventually(func() string { return getMD(key).Status.Stable.Deployment }).Should(Equal(candidate.Name))
+		Eventually(replicasOf(stable)).Should(BeEquivalentTo(-1), "the old revision's Deployment is removed")
+		Expect(getMD(key).Status.History[0].Outcome).To(Equal(servingv1alpha1.OutcomePromoted))
 	})
 
 	It("refuses a time zone Go cannot load, and stamps who overrides a deployment window", func() {

@@ -93,6 +93,49 @@ var _ = Describe("A canary", func() {
 		Expect(kstatusOf(key)).To(Equal(kstatus.CurrentStatus))
 	})
 
+	It("writes a stable Deployment deleted by hand mid-canary again from its revision, at the size the step needs, traffic staying where the step put it", func() {
+		md := newModelDeployment(ns, "1.0.0", 4)
+		md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyCanary, Canary: &servingv1alpha1.CanaryStrategy{
+			Steps: []servingv1alpha1.CanaryStep{{Weight: 25, Pause: &servingv1alpha1.Pause{}}},
+		}}
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		stable, candidate := deploymentOf(ns, md.Name, "1.0.0"), deploymentOf(ns, md.Name, "1.1.0")
+		playDeploymentController(stable)
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+		revision := &appsv1.ControllerRevision{}
+		Eventually(func() error { return k8sClient.Get(ctx, stable, revision) }).Should(Succeed())
+		Expect(metav1.IsControlledBy(revision, getMD(key))).To(BeTrue())
+
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) { cur.Spec.Model.Version = "1.1.0" })
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
+		playDeploymentController(candidate)
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhasePaused))
+		Eventually(replicasOf(stable)).Should(BeEquivalentTo(3))
+		image := func() string {
+			dep := &appsv1.Deployment{}
+			Expect(k8sClient.Get(ctx, stable, dep)).To(Succeed())
+			return dep.Spec.Template.Spec.Containers[0].Image
+		}
+		stableImage := image()
+
+		By("deleting the stable Deployment by hand")
+		old := &appsv1.Deployment{}
+		Expect(k8sClient.Get(ctx, stable, old)).To(Succeed())
+		Expect(k8sClient.Delete(ctx, old)).To(Succeed())
+		Eventually(func() bool {
+			dep := &appsv1.Deployment{}
+			return k8sClient.Get(ctx, stable, dep) == nil && dep.UID != old.UID
+		}).Should(BeTrue(), "written again from its revision")
+		Expect(replicasOf(stable)()).To(BeEquivalentTo(3), "at the size the step needs")
+		Expect(image()).To(Equal(stableImage))
+		Eventually(func() []string { return eventReasons(ns, md.Name) }).Should(ContainElement("DeploymentRestored"))
+		cur := getMD(key)
+		Expect(cur.Status.Phase).To(Equal(servingv1alpha1.PhasePaused))
+		Expect(cur.Status.Candidate.Weight).To(BeEquivalentTo(25), "traffic stays where the step put it")
+		Expect(cur.Status.Stable.Version).To(Equal("1.0.0"))
+	})
+
 	It("rolls back on an abort, does not try the version again, and tries it again on a retry", func() {
 		md := newModelDeployment(ns, "1.0.0", 2)
 		md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyCanary, Canary: &servingv1alpha1.CanaryStrategy{

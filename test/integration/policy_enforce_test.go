@@ -74,7 +74,7 @@ var _ = Describe("ModelDeploymentPolicy in the reconciler", func() {
 		updateMD(key, func(md *servingv1alpha1.ModelDeployment) { md.Spec.Model.Version = "1.1.0" })
 		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseVerifying))
 		Expect(meta.FindStatusCondition(getMD(key).Status.Conditions, servingv1alpha1.ConditionChecklistPassed).Message).To(ContainSubstring("blocked by pdb"))
-		Expect(replicasOfVersion(ns, md.Name, "1.1.0")()).To(BeZero())
+		Eventually(replicasOfVersion(ns, md.Name, "1.1.0")).Should(BeZero())
 		Expect(replicasOfVersion(ns, md.Name, "1.0.0")()).To(BeEquivalentTo(2))
 
 		By("letting it through once the PDB exists")
@@ -104,7 +104,7 @@ var _ = Describe("ModelDeploymentPolicy in the reconciler", func() {
 		Eventually(func() string {
 			return meta.FindStatusCondition(getMD(key).Status.Conditions, servingv1alpha1.ConditionReady).Reason
 		}).Should(Equal("PolicyViolated"))
-		Expect(replicasOfVersion(ns, md.Name, "1.1.0")()).To(BeZero(), "no traffic, no pods")
+		Eventually(replicasOfVersion(ns, md.Name, "1.1.0")).Should(BeZero(), "no traffic, no pods")
 		Expect(replicasOfVersion(ns, md.Name, "1.0.0")()).To(BeEquivalentTo(1))
 
 		By("complying: a canary runs")

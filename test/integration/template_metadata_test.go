@@ -8,6 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
@@ -105,6 +106,9 @@ spec:
 		Eventually(func() servingv1alpha1.CheckResult { return itemResults(getMD(key))["pdb"] }).
 			Should(Equal(servingv1alpha1.CheckPass))
 		Expect(checklistItem(getMD(key), "pdb").Message).To(ContainSubstring("growth-team"))
+		// The decision is recorded before it is applied: the pods are played
+		// once the Deployment has its size.
+		Eventually(replicasOf(deploymentOf(ns, md.Name, "1.0.0"))).Should(Equal(*getMD(key).Spec.Replicas))
 		playDeploymentController(deploymentOf(ns, md.Name, "1.0.0"))
 		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
 
@@ -114,15 +118,21 @@ spec:
 			Should(Equal(servingv1alpha1.CheckFail))
 		Eventually(func() string {
 			return meta.FindStatusCondition(getMD(key).Status.Conditions, servingv1alpha1.ConditionReady).Message
-		}).Should(ContainSubstring("changed pod template of version 1.0.0 is held"))
+		}).Should(ContainSubstring("Version 1.0.0 gets no traffic: checklist items block it: pdb"))
+		Expect(getMD(key).Status.Candidate.Deployment).To(HavePrefix(deploymentOf(ns, md.Name, "1.0.0").Name+"-"),
+			"the changed template is a candidate of its own beside the serving pods")
 		Consistently(func(g Gomega) string { return podTemplateOf(ns, md.Name, "1.0.0")(g).Spec.Template.Labels["team"] }, "1s").
 			Should(Equal("growth"), "the serving pods keep the template the checklist passed")
 
-		By("selecting the new team too: the change rolls out")
+		By("selecting the new team too: the change rolls out as a candidate")
 		teamPDB = pdbFor(ns, "risk-team")
 		teamPDB.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"team": "risk"}}
 		Expect(k8sClient.Create(ctx, teamPDB)).To(Succeed())
-		Eventually(func(g Gomega) string { return podTemplateOf(ns, md.Name, "1.0.0")(g).Spec.Template.Labels["team"] }).
-			Should(Equal("risk"))
+		Eventually(func(g Gomega) string {
+			dep := &appsv1.Deployment{}
+			g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: getMD(key).Status.Candidate.Deployment}, dep)).To(Succeed())
+			g.Expect(dep.Spec.Replicas).To(HaveValue(BeNumerically(">", 0)))
+			return dep.Spec.Template.Labels["team"]
+		}).Should(Equal("risk"))
 	})
 })
