@@ -107,7 +107,7 @@ func (r *ModelDeploymentReconciler) secretValue(ctx context.Context, namespace s
 	if err := reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, secret); err != nil {
 		return "", fmt.Errorf("reading Secret %s: %w", ref.Name, err)
 	}
-	if secret.Labels[servingv1alpha1.LabelManagerReadable] != "true" {
+	if secret.Labels[servingv1alpha1.LabelManagerReadable] != labelTrue {
 		// Only a Secret that opted in: a namespace user who may not read
 		// Secrets could otherwise send any of them where they choose.
 		return "", fmt.Errorf("secret %s is not labelled %s=true, so modelgate does not read it", ref.Name, servingv1alpha1.LabelManagerReadable)

@@ -74,7 +74,7 @@ func (r *ModelDeploymentReconciler) applyRevisions(ctx context.Context, s *scope
 		s.revisions[name] = cr
 	}
 	if st := s.decision.Stable; st != nil {
-		if cr, ok := s.revisions[st.Deployment]; ok && cr.Annotations[desiredstate.AnnotationPromoted] != "true" {
+		if cr, ok := s.revisions[st.Deployment]; ok && cr.Annotations[desiredstate.AnnotationPromoted] != labelTrue {
 			patch := client.MergeFrom(cr.DeepCopy())
 			metav1.SetMetaDataAnnotation(&cr.ObjectMeta, desiredstate.AnnotationPromoted, "true")
 			if err := r.Patch(ctx, cr, patch); err != nil {

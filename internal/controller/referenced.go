@@ -21,6 +21,9 @@ import (
 // resourceVersion moved. A Secret's values are dropped as soon as its key
 // names are taken; a ConfigMap is kept only while a model card names it.
 
+// labelTrue is the value of a label or annotation that says yes.
+const labelTrue = "true"
+
 // secretMeta is what the checklist keeps of a Secret: its key names and
 // whether it opted in to the manager reading its values.
 type secretMeta struct {
@@ -87,7 +90,7 @@ func (r *ModelDeploymentReconciler) secretKeys(ctx context.Context, key types.Na
 		return secretMeta{}, false, err
 	}
 	got := secretMeta{resourceVersion: secret.ResourceVersion, keys: checklist.SecretKeys{},
-		readable: secret.Labels[servingv1alpha1.LabelManagerReadable] == "true"}
+		readable: secret.Labels[servingv1alpha1.LabelManagerReadable] == labelTrue}
 	for k := range secret.Data {
 		got.keys[k] = struct{}{}
 	}

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/yaml"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/approval"
 	"github.com/modelgate/modelgate/internal/stamps"
 )
 
@@ -22,18 +23,22 @@ import (
 func TestStampsBelievedOnlyWithTheWebhook(t *testing.T) {
 	g := NewWithT(t)
 	h := newHarness(t, newMD(func(md *servingv1alpha1.ModelDeployment) {
+		md.UID = "4f0c1b2e-uid"
 		md.Spec.Approvals = &servingv1alpha1.ApprovalsSpec{Required: []servingv1alpha1.RequiredApproval{{Role: "risk", Groups: []string{"risk-approvers"}}}}
 	}), nil)
 	h.r.Stamps = stamps.Checker{Reader: h.c}
+	// What the webhook would stamp (approver, UID and digest), written by hand.
+	md := h.md()
 	forged := &servingv1alpha1.ModelApproval{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "risk", Name: "by-hand"},
 		Spec: servingv1alpha1.ModelApprovalSpec{ModelDeployment: "fraud-scorer", Version: "1.0.0", Role: "risk",
+			ModelDeploymentUID: string(md.UID), Digest: approval.Digest(md),
 			Approver: &servingv1alpha1.Approver{Username: "mallory", Groups: []string{"risk-approvers"}, ApprovedAt: metav1.Now()}},
 	}
 	g.Expect(h.c.Create(context.Background(), forged)).To(Succeed())
 
 	h.mustReconcile()
-	md := h.md()
+	md = h.md()
 	approved := meta.FindStatusCondition(md.Status.Conditions, servingv1alpha1.ConditionApproved)
 	g.Expect(approved).NotTo(BeNil())
 	g.Expect(approved.Status).To(Equal(metav1.ConditionFalse))
