@@ -67,6 +67,8 @@ var _ = Describe("GitOps health checks", func() {
 
 		playDeploymentController(candidate)
 		Eventually(func() int64 { return int64(getMD(key).Status.Candidate.Step) }).Should(BeEquivalentTo(1))
+		// Step 2 (50%) sizes the candidate at two of four pods before they come up.
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(2))
 		playDeploymentController(candidate)
 		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhasePaused))
 		judge(key, "suspended-paused", gitops.Suspended)

@@ -121,7 +121,8 @@ var _ = Describe("Notifications", func() {
 			http.Error(w, said, http.StatusForbidden)
 		}))
 		DeferCleanup(refusing.Close)
-		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hooks"},
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hooks",
+			Labels: map[string]string{servingv1alpha1.LabelManagerReadable: "true"}},
 			StringData: map[string]string{"audit": refusing.URL + "/hook"}})).To(Succeed())
 		md := newModelDeployment(ns, "1.0.0", 1)
 		md.Spec.Notifications = []servingv1alpha1.Notification{{Name: "audit", Webhook: &servingv1alpha1.WebhookReceiver{

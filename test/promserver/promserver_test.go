@@ -112,7 +112,9 @@ func TestPrometheusScrapesAModelServerAndSurvivesARestart(t *testing.T) {
 	if err := p2.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	queryUntil(t, api, `sum(up{job="models"})`, time.Now, func(v prommodel.Vector) bool { return len(v) == 1 && v[0].Value == 2 })
+	// By instance: a series scraped before the restart, under the first
+	// config's labels, is still within the lookback window.
+	queryUntil(t, api, `sum(max by (instance) (up{job="models"}))`, time.Now, func(v prommodel.Vector) bool { return len(v) == 1 && v[0].Value == 2 })
 }
 
 func TestStartExplainsAMissingBinaryAndABadConfig(t *testing.T) {
