@@ -33,21 +33,6 @@ func httpsListener(certNS, cert string) gatewayv1.Listener {
 	}
 }
 
-// tlsItem reads the tls item of a ModelDeployment, empty until judged.
-func tlsItem(key types.NamespacedName) func() servingv1alpha1.ChecklistItemStatus {
-	return func() servingv1alpha1.ChecklistItemStatus {
-		md := getMD(key)
-		if md.Status.Checklist != nil {
-			for _, it := range md.Status.Checklist.Items {
-				if it.ID == "tls" {
-					return it
-				}
-			}
-		}
-		return servingv1alpha1.ChecklistItemStatus{}
-	}
-}
-
 var _ = Describe("A model behind a shared Gateway in another namespace", func() {
 	var ns, infra string
 	var key types.NamespacedName
@@ -68,10 +53,10 @@ var _ = Describe("A model behind a shared Gateway in another namespace", func() 
 			AllowedRoutes: &gatewayv1.AllowedRoutes{Namespaces: &gatewayv1.RouteNamespaces{From: ptr.To(gatewayv1.NamespacesFromAll)}}})
 		Expect(k8sClient.Create(ctx, gw)).To(Succeed())
 		// Judged first without the Gateway (it does not exist), then again when it appears.
-		Eventually(func() string { return tlsItem(key)().Message }).
+		Eventually(func() string { return itemOf(key, "tls")().Message }).
 			Should(ContainSubstring("through Gateway " + infra + "/shared, which has no listener terminating TLS with a valid certificate: listener http (HTTP, port 80) is plain text"))
-		Expect(tlsItem(key)().Result).To(Equal(servingv1alpha1.CheckFail))
-		Expect(tlsItem(key)().Remediation).To(ContainSubstring("Ask the owner of Gateway " + infra + "/shared"))
+		Expect(itemOf(key, "tls")().Result).To(Equal(servingv1alpha1.CheckFail))
+		Expect(itemOf(key, "tls")().Remediation).To(ContainSubstring("Ask the owner of Gateway " + infra + "/shared"))
 
 		By("editing the Gateway in the other namespace: the model is judged again")
 		Eventually(func() error {
@@ -79,13 +64,13 @@ var _ = Describe("A model behind a shared Gateway in another namespace", func() 
 			gw.Spec.Listeners = []gatewayv1.Listener{httpsListener("", "wildcard")}
 			return k8sClient.Update(ctx, gw)
 		}).Should(Succeed())
-		Eventually(func() servingv1alpha1.CheckResult { return tlsItem(key)().Result }).Should(Equal(servingv1alpha1.CheckPass))
-		Expect(tlsItem(key)().Message).To(Equal("TLS is terminated by Gateway " + infra + "/shared listener https (Secret " + infra + "/wildcard, not read)"))
+		Eventually(func() servingv1alpha1.CheckResult { return itemOf(key, "tls")().Result }).Should(Equal(servingv1alpha1.CheckPass))
+		Expect(itemOf(key, "tls")().Message).To(Equal("TLS is terminated by Gateway " + infra + "/shared listener https (Secret " + infra + "/wildcard, not read)"))
 	})
 
 	It("fails tls when the Gateway has not accepted the route, naming the reason", func() {
 		Expect(k8sClient.Create(ctx, sharedGateway(infra, httpsListener("", "wildcard")))).To(Succeed())
-		Eventually(func() servingv1alpha1.CheckResult { return tlsItem(key)().Result }).Should(Equal(servingv1alpha1.CheckPass))
+		Eventually(func() servingv1alpha1.CheckResult { return itemOf(key, "tls")().Result }).Should(Equal(servingv1alpha1.CheckPass))
 
 		By("the Gateway's implementation refusing the route in its status")
 		Eventually(func() error {
@@ -98,16 +83,16 @@ var _ = Describe("A model behind a shared Gateway in another namespace", func() 
 			}}
 			return k8sClient.Status().Update(ctx, route)
 		}).Should(Succeed())
-		Eventually(func() servingv1alpha1.CheckResult { return tlsItem(key)().Result }).Should(Equal(servingv1alpha1.CheckFail))
-		Expect(tlsItem(key)().Message).To(ContainSubstring("which has not accepted the route: Accepted=False (reason NotAllowedByListeners)"))
+		Eventually(func() servingv1alpha1.CheckResult { return itemOf(key, "tls")().Result }).Should(Equal(servingv1alpha1.CheckFail))
+		Expect(itemOf(key, "tls")().Message).To(ContainSubstring("which has not accepted the route: Accepted=False (reason NotAllowedByListeners)"))
 	})
 
 	It("judges a certificate in a third namespace by the ReferenceGrant there, without reading it", func() {
 		certs := newNamespace()
 		Expect(k8sClient.Create(ctx, sharedGateway(infra, httpsListener(certs, "wildcard")))).To(Succeed())
-		Eventually(func() string { return tlsItem(key)().Message }).
+		Eventually(func() string { return itemOf(key, "tls")().Message }).
 			Should(ContainSubstring("names Secret " + certs + "/wildcard, and no ReferenceGrant in namespace " + certs + " lets Gateways of namespace " + infra + " use it"))
-		Expect(tlsItem(key)().Result).To(Equal(servingv1alpha1.CheckFail))
+		Expect(itemOf(key, "tls")().Result).To(Equal(servingv1alpha1.CheckFail))
 
 		By("granting the Gateways of the infrastructure namespace the certificate: the model is judged again")
 		Expect(k8sClient.Create(ctx, &gatewayv1.ReferenceGrant{
@@ -117,7 +102,7 @@ var _ = Describe("A model behind a shared Gateway in another namespace", func() 
 				To:   []gatewayv1.ReferenceGrantTo{{Group: "", Kind: "Secret", Name: ptr.To[gatewayv1.ObjectName]("wildcard")}},
 			},
 		})).To(Succeed())
-		Eventually(func() servingv1alpha1.CheckResult { return tlsItem(key)().Result }).Should(Equal(servingv1alpha1.CheckPass))
-		Expect(tlsItem(key)().Message).To(ContainSubstring("Secret " + certs + "/wildcard, not read, ReferenceGrant " + certs + "/gateways-use-wildcard"))
+		Eventually(func() servingv1alpha1.CheckResult { return itemOf(key, "tls")().Result }).Should(Equal(servingv1alpha1.CheckPass))
+		Expect(itemOf(key, "tls")().Message).To(ContainSubstring("Secret " + certs + "/wildcard, not read, ReferenceGrant " + certs + "/gateways-use-wildcard"))
 	})
 })
