@@ -157,7 +157,8 @@ var _ = Describe("The readiness checklist", func() {
 		Expect(cur.Status.Checklist.Summary).To(MatchRegexp(`^\d+/\d+$`))
 
 		dep := &appsv1.Deployment{}
-		Expect(k8sClient.Get(ctx, deploymentOf(ns, md.Name, "1.0.0"), dep)).To(Succeed())
+		// The decision is recorded in status before it is applied.
+		Eventually(func() error { return k8sClient.Get(ctx, deploymentOf(ns, md.Name, "1.0.0"), dep) }).Should(Succeed())
 		Expect(*dep.Spec.Replicas).To(BeZero())
 		Expect(dep.Generation).To(BeEquivalentTo(1), "created without pods and never scaled up while blocked")
 		Eventually(func() []string { return eventReasons(ns, md.Name) }).Should(ContainElement("ChecklistChanged"))
