@@ -85,6 +85,9 @@ TOOL_ENV := KUBE_APISERVER=$(KUBE_APISERVER) KUBE_CONTROLLER_MANAGER=$(KUBE_CONT
 
 COVER_DIR := $(CURDIR)/cover
 # Coverage counts the product's code, whichever layer exercised it.
+# One counter mode for every layer: the race detector needs atomic, and
+# `go tool covdata` refuses to merge layers written in different modes.
+COVER_FLAGS = -cover -covermode=atomic -coverpkg=$(COVER_PKGS)
 COVER_PKGS := github.com/modelgate/modelgate/api/...,github.com/modelgate/modelgate/internal/...,github.com/modelgate/modelgate/cmd/...
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/test/')
 TEST_FLAGS ?=
@@ -120,7 +123,7 @@ RACE ?= -race
 .PHONY: test-unit
 test-unit: ## Unit tests: table tests of the pure packages, with the race detector.
 	@rm -rf $(COVER_DIR)/unit && mkdir -p $(COVER_DIR)/unit
-	$(GO) test $(RACE) $(TEST_FLAGS) -cover -coverpkg=$(COVER_PKGS) $(UNIT_PKGS) -args -test.gocoverdir=$(COVER_DIR)/unit
+	$(GO) test $(RACE) $(TEST_FLAGS) $(COVER_FLAGS) $(UNIT_PKGS) -args -test.gocoverdir=$(COVER_DIR)/unit
 
 FUZZ_TIME ?= 30s
 .PHONY: fuzz
@@ -135,14 +138,14 @@ fuzz: ## Run each fuzz target (func Fuzz* in internal/ and cmd/) for FUZZ_TIME, 
 .PHONY: test-integration
 test-integration: $(ENVTEST_ASSETS) model-server $(PROMETHEUS) $(HELM) $(KUBECTL) ## Integration tests: envtest (a real kube-apiserver and etcd) user stories; the data plane and Prometheus helpers with the real binaries; the Helm chart against config/.
 	@rm -rf $(COVER_DIR)/integration && mkdir -p $(COVER_DIR)/integration
-	$(TOOL_ENV) MODEL_SERVER=$(MODEL_SERVER) $(GO) test $(RACE) $(TEST_FLAGS) -cover -coverpkg=$(COVER_PKGS) \
+	$(TOOL_ENV) MODEL_SERVER=$(MODEL_SERVER) $(GO) test $(RACE) $(TEST_FLAGS) $(COVER_FLAGS) \
 		./test/integration/... ./test/dataplane/... ./test/promserver/... ./test/install/... ./test/gitops/... -args -test.gocoverdir=$(COVER_DIR)/integration
 
 .PHONY: test-e2e
 test-e2e: cluster-tools manifests model-server $(PROMETHEUS) $(HELM) ## End-to-end tests: a local kwok cluster with the operator running as its own process, and the real data plane.
 	@rm -rf $(COVER_DIR)/e2e && mkdir -p $(COVER_DIR)/e2e
-	$(GO) build -cover -coverpkg=$(COVER_PKGS) -o $(LOCALBIN)/manager-e2e ./cmd
-	$(GO) build -cover -coverpkg=$(COVER_PKGS) -o $(E2E_PLUGIN) ./cmd/kubectl-modelgate
+	$(GO) build $(COVER_FLAGS) -o $(LOCALBIN)/manager-e2e ./cmd
+	$(GO) build $(COVER_FLAGS) -o $(E2E_PLUGIN) ./cmd/kubectl-modelgate
 	$(TOOL_ENV) MANAGER=$(LOCALBIN)/manager-e2e PLUGIN=$(E2E_PLUGIN) MODEL_SERVER=$(MODEL_SERVER) GOCOVERDIR=$(COVER_DIR)/e2e \
 		$(GO) test $(TEST_FLAGS) -count=1 -timeout 20m ./test/e2e/... -v -ginkgo.v
 
