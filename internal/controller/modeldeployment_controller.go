@@ -532,9 +532,17 @@ func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 // template it was deployed with and only has its size set.
 func (r *ModelDeploymentReconciler) applyDeployment(ctx context.Context, s *scope, t rollout.Target) error {
 	name := deploymentOf(s.md, t)
+	dep, exists := s.deployments[name]
+	if exists {
+		// Edited by hand mid-rollout: its template is put back first, at the
+		// size the step needs.
+		restored, err := r.restoreTemplate(ctx, s, dep, t)
+		if err != nil || (restored && name != s.decision.SpecDeployment) {
+			return err
+		}
+	}
 	if name != s.decision.SpecDeployment {
-		dep, ok := s.deployments[name]
-		if !ok {
+		if !exists {
 			// Deleted by hand mid-rollout: written again from its revision,
 			// at the size the step needs.
 			return r.restoreDeployment(ctx, s, name, t.Version, t.Replicas)
@@ -550,7 +558,7 @@ func (r *ModelDeploymentReconciler) applyDeployment(ctx context.Context, s *scop
 		return nil
 	}
 
-	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.md.Namespace}}
+	dep = &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.md.Namespace}}
 	op, err := controllerutil.CreateOrPatch(ctx, r.Client, dep, func() error {
 		desiredstate.MutateDeployment(dep, s.md, t.Version, desiredstate.RevisionOf(s.md, t.Version, name), s.template, t.Replicas)
 		return controllerutil.SetControllerReference(s.md, dep, r.Scheme)

@@ -11,17 +11,23 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/desiredstate"
+	"github.com/modelgate/modelgate/internal/rollout"
 )
 
 // ReasonDeploymentRestored is the event of a Deployment written again from
 // its revision after it was deleted by hand.
 const ReasonDeploymentRestored = "DeploymentRestored"
+
+// ReasonTemplateRestored is the event of a Deployment's pod template written
+// again from its revision after it was edited by hand.
+const ReasonTemplateRestored = "DeploymentTemplateRestored"
 
 // +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=get;list;watch;create;update;patch;delete
 
@@ -42,20 +48,35 @@ func (r *ModelDeploymentReconciler) gatherRevisions(ctx context.Context, s *scop
 	return nil
 }
 
-// applyRevisions keeps the spec's revision, marks the stable one as
-// promoted, and removes the idle ones beyond spec.revisionHistoryLimit.
+// applyRevisions keeps the spec's revision and that of every Deployment in
+// use that has none, marks the stable one as promoted, and removes the idle
+// ones beyond spec.revisionHistoryLimit.
 func (r *ModelDeploymentReconciler) applyRevisions(ctx context.Context, s *scope) error {
 	md, name := s.md, s.decision.SpecDeployment
-	data := desiredstate.NewRevisionData(md, s.template, s.templateHash)
-	if cr, ok := s.revisions[name]; !ok || cr.Annotations[desiredstate.AnnotationTemplateHash] != s.templateHash {
-		var number int64
-		for _, cr := range s.revisions {
-			number = max(number, cr.Revision)
+	inUse := map[string]bool{name: true}
+	for _, t := range s.decision.Run {
+		inUse[deploymentOf(md, t)] = true
+	}
+	for _, v := range []*servingv1alpha1.VersionStatus{s.decision.Stable, s.decision.Rejected, s.decision.Previous} {
+		if v != nil {
+			inUse[v.Deployment] = true
 		}
-		want, err := desiredstate.ControllerRevision(md, name, number+1, data)
-		if err != nil {
+	}
+	// A Deployment written before modelgate kept revisions (an upgrade in
+	// the middle of a rollout) gets its revision from what it runs, so it
+	// can be written again too.
+	for _, n := range slices.Sorted(maps.Keys(inUse)) {
+		dep, ok := s.deployments[n]
+		if _, kept := s.revisions[n]; kept || !ok || n == name {
+			continue
+		}
+		if err := r.keepRevision(ctx, s, n, desiredstate.RevisionDataOf(dep, md.Spec.ServingContainer)); err != nil {
 			return err
 		}
+		logf.FromContext(ctx).Info("Recorded the revision of a Deployment that had none", "deployment", klog.KObj(dep))
+	}
+	data := desiredstate.NewRevisionData(md, s.template, s.templateHash)
+	if cr, ok := s.revisions[name]; !ok || cr.Annotations[desiredstate.AnnotationTemplateHash] != s.templateHash {
 		if old, ok := s.revisions[name]; ok {
 			// A revision's data cannot change: one whose Deployment had its
 			// template rolled in place (before modelgate made that a
@@ -64,14 +85,9 @@ func (r *ModelDeploymentReconciler) applyRevisions(ctx context.Context, s *scope
 				return fmt.Errorf("replacing revision %s: %w", name, err)
 			}
 		}
-		cr := want
-		if err := controllerutil.SetControllerReference(md, cr, r.Scheme); err != nil {
+		if err := r.keepRevision(ctx, s, name, data); err != nil {
 			return err
 		}
-		if err := r.Create(ctx, cr); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("keeping revision %s: %w", name, err)
-		}
-		s.revisions[name] = cr
 	}
 	if st := s.decision.Stable; st != nil {
 		if cr, ok := s.revisions[st.Deployment]; ok && cr.Annotations[desiredstate.AnnotationPromoted] != labelTrue {
@@ -80,15 +96,6 @@ func (r *ModelDeploymentReconciler) applyRevisions(ctx context.Context, s *scope
 			if err := r.Patch(ctx, cr, patch); err != nil {
 				return fmt.Errorf("marking revision %s promoted: %w", cr.Name, err)
 			}
-		}
-	}
-	inUse := map[string]bool{name: true}
-	for _, t := range s.decision.Run {
-		inUse[deploymentOf(md, t)] = true
-	}
-	for _, v := range []*servingv1alpha1.VersionStatus{s.decision.Stable, s.decision.Rejected, s.decision.Previous} {
-		if v != nil {
-			inUse[v.Deployment] = true
 		}
 	}
 	all := make([]appsv1.ControllerRevision, 0, len(s.revisions))
@@ -101,6 +108,27 @@ func (r *ModelDeploymentReconciler) applyRevisions(ctx context.Context, s *scope
 		}
 		delete(s.revisions, n)
 	}
+	return nil
+}
+
+// keepRevision creates the ControllerRevision of a Deployment, numbered
+// after every revision kept.
+func (r *ModelDeploymentReconciler) keepRevision(ctx context.Context, s *scope, name string, data desiredstate.RevisionData) error {
+	var number int64
+	for _, cr := range s.revisions {
+		number = max(number, cr.Revision)
+	}
+	cr, err := desiredstate.ControllerRevision(s.md, name, number+1, data)
+	if err != nil {
+		return err
+	}
+	if err := controllerutil.SetControllerReference(s.md, cr, r.Scheme); err != nil {
+		return err
+	}
+	if err := r.Create(ctx, cr); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("keeping revision %s: %w", name, err)
+	}
+	s.revisions[name] = cr
 	return nil
 }
 
@@ -117,6 +145,9 @@ func (r *ModelDeploymentReconciler) restoreDeployment(ctx context.Context, s *sc
 	}
 	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.md.Namespace}}
 	desiredstate.MutateDeployment(dep, s.md, version, desiredstate.RevisionOf(s.md, version, name), data.Template, replicas)
+	// The revision's identity, also for one recorded from a Deployment whose
+	// template the API server had defaulted.
+	dep.Annotations[desiredstate.AnnotationTemplateHash] = data.TemplateHash
 	if err := controllerutil.SetControllerReference(s.md, dep, r.Scheme); err != nil {
 		return err
 	}
@@ -132,4 +163,47 @@ func (r *ModelDeploymentReconciler) restoreDeployment(ctx context.Context, s *sc
 			"Deployment %s of version %s was deleted by hand; written again from its revision at %d pods", name, version, replicas)
 	}
 	return nil
+}
+
+// restoreTemplate writes the pod template of a Deployment edited by hand
+// again, as its revision keeps it (the spec's template for the spec's
+// Deployment), with the size the step needs, and tells so. It reports
+// whether it wrote. The write carries the resourceVersion it was judged
+// against: an edit seen in a stale cache, already put back, is refused as a
+// conflict rather than told twice.
+func (r *ModelDeploymentReconciler) restoreTemplate(ctx context.Context, s *scope, dep *appsv1.Deployment, t rollout.Target) (bool, error) {
+	tpl, hash := s.template, s.templateHash
+	if dep.Name != s.decision.SpecDeployment {
+		cr, ok := s.revisions[dep.Name]
+		if !ok {
+			return false, nil // nothing to put it back from
+		}
+		data, err := desiredstate.ReadRevision(cr)
+		if err != nil {
+			return false, err
+		}
+		tpl, hash = data.Template, data.TemplateHash
+	}
+	if dep.Annotations[desiredstate.AnnotationTemplateHash] != hash {
+		return false, nil // not this revision's Deployment, or one the spec changes anyway
+	}
+	want := desiredstate.DeploymentTemplate(s.md, t.Version, desiredstate.RevisionOf(s.md, t.Version, dep.Name), tpl)
+	edited := desiredstate.TemplateDrift(&want, &dep.Spec.Template)
+	if edited == "" {
+		return false, nil
+	}
+	log := logf.FromContext(ctx)
+	log.Info("Restoring a pod template edited by hand", "deployment", klog.KObj(dep), "version", t.Version, "field", edited)
+	patch := client.MergeFromWithOptions(dep.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	dep.Spec.Template = want
+	dep.Spec.Replicas = ptr.To(t.Replicas)
+	if err := r.Patch(ctx, dep, patch); err != nil {
+		return false, fmt.Errorf("restoring the pod template of Deployment %s: %w", dep.Name, err)
+	}
+	if r.Recorder != nil {
+		r.Recorder.Eventf(s.md, nil, corev1.EventTypeWarning, ReasonTemplateRestored, "Reconcile",
+			"Pod template of Deployment %s (version %s) was edited by hand at %s; written again from its revision, at %d pods",
+			dep.Name, t.Version, edited, t.Replicas)
+	}
+	return true, nil
 }

@@ -180,17 +180,15 @@ func TemplateHash(tpl *corev1.PodTemplateSpec) string {
 // MutateDeployment writes the desired state into an existing or new
 // Deployment. The pod template is written only when its hash changed, so the
 // API server's defaults in an unchanged template are left alone and an
-// unchanged Deployment is never patched.
+// unchanged Deployment is never patched (a template edited by hand is put
+// back by the reconciler, which sees it with TemplateDrift).
 //
 // revision is "" for the first revision of a version, otherwise the template
 // hash of a later one (RevisionOf): its pods get RevisionLabels, while the
 // hash annotation stays the hash of tpl, the revision's identity.
 func MutateDeployment(d *appsv1.Deployment, md *servingv1alpha1.ModelDeployment, version, revision string, tpl corev1.PodTemplateSpec, replicas int32) {
 	hash := TemplateHash(&tpl)
-	if revision != "" {
-		tpl = *tpl.DeepCopy()
-		tpl.Labels = mergeLabels(tpl.Labels, RevisionLabels(md, version, revision))
-	}
+	tpl = DeploymentTemplate(md, version, revision, tpl)
 	// The template's own labels (team, cost centre) go on the Deployment too,
 	// for the tools that select Deployments by them; modelgate's win.
 	d.Labels = mergeLabels(mergeLabels(d.Labels, tpl.Labels), RevisionLabels(md, version, revision))
@@ -226,6 +224,18 @@ func MutateDeployment(d *appsv1.Deployment, md *servingv1alpha1.ModelDeployment,
 		}
 	}
 	d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType, RollingUpdate: ru}
+}
+
+// DeploymentTemplate is the pod template the Deployment of a revision runs:
+// tpl, whose pods a later revision (revision not "") labels as its own
+// (RevisionLabels).
+func DeploymentTemplate(md *servingv1alpha1.ModelDeployment, version, revision string, tpl corev1.PodTemplateSpec) corev1.PodTemplateSpec {
+	if revision == "" {
+		return tpl
+	}
+	tpl = *tpl.DeepCopy()
+	tpl.Labels = mergeLabels(tpl.Labels, RevisionLabels(md, version, revision))
+	return tpl
 }
 
 // defaultRollingPercent is the API server's default maxSurge and maxUnavailable.

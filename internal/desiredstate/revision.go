@@ -38,6 +38,27 @@ func NewRevisionData(md *servingv1alpha1.ModelDeployment, tpl corev1.PodTemplate
 	return RevisionData{Version: md.Spec.Model.Version, URI: md.Spec.Model.URI, TemplateHash: hash, Template: tpl}
 }
 
+// RevisionDataOf is the revision a Deployment runs, read from the
+// Deployment itself: for one that modelgate wrote before it kept revisions,
+// so that it can be written again too. Its template is the one the API
+// server holds (with its defaults), its URI the MODEL_URI modelgate gave the
+// serving container.
+func RevisionDataOf(dep *appsv1.Deployment, servingContainer string) RevisionData {
+	tpl := *dep.Spec.Template.DeepCopy()
+	var uri string
+	if i := ServingContainerIndex(&tpl.Spec, servingContainer); i >= 0 {
+		for _, e := range tpl.Spec.Containers[i].Env {
+			if e.Name == EnvModelURI {
+				uri = e.Value
+			}
+		}
+	}
+	return RevisionData{
+		Version: dep.Annotations[AnnotationModelVersion], URI: uri,
+		TemplateHash: dep.Annotations[AnnotationTemplateHash], Template: tpl,
+	}
+}
+
 // ControllerRevision keeps a revision under the name of its Deployment, as
 // StatefulSets and DaemonSets keep theirs: number orders the revisions, the
 // newest highest.

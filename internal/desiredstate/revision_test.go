@@ -50,3 +50,18 @@ func TestPruneRevisions(t *testing.T) {
 	}
 	NewWithT(t).Expect(PromotedVersions(all)).To(Equal([]string{"1.0.0", "1.1.0", "1.3.0"}))
 }
+
+func TestRevisionDataOf(t *testing.T) {
+	g := NewWithT(t)
+	md := newMD(withServingContainer("server"))
+	tpl := mustTemplate(t, md, "2.3.0")
+	dep := served(newDeployment(md, "2.3.0", tpl, 3))
+
+	data := RevisionDataOf(dep, md.Spec.ServingContainer)
+
+	g.Expect(data.Version).To(Equal("2.3.0"))
+	g.Expect(data.URI).To(Equal("oci://registry.example/models/fraud-scorer:2.3.0"))
+	g.Expect(data.TemplateHash).To(Equal(TemplateHash(&tpl)), "the hash the Deployment was written with, not that of its defaulted template")
+	g.Expect(data.Template).To(Equal(dep.Spec.Template))
+	g.Expect(TemplateDrift(&data.Template, &dep.Spec.Template)).To(BeEmpty())
+}
