@@ -7,9 +7,14 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -130,6 +135,95 @@ var _ = Describe("A canary", func() {
 		Expect(replicasOf(stable)()).To(BeEquivalentTo(3), "at the size the step needs")
 		Expect(image()).To(Equal(stableImage))
 		Eventually(func() []string { return eventReasons(ns, md.Name) }).Should(ContainElement("DeploymentRestored"))
+		cur := getMD(key)
+		Expect(cur.Status.Phase).To(Equal(servingv1alpha1.PhasePaused))
+		Expect(cur.Status.Candidate.Weight).To(BeEquivalentTo(25), "traffic stays where the step put it")
+		Expect(cur.Status.Stable.Version).To(Equal("1.0.0"))
+	})
+
+	It("puts back the pod templates of Deployments edited by hand mid-canary, at the size the step needs, traffic staying where the step put it", func() {
+		md := newModelDeployment(ns, "1.0.0", 4)
+		// A template with what the API server fills in defaults for (ports,
+		// probes, quantities, volumes): only hand edits count as edits.
+		md.Spec.Template.Spec.Containers[0].Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}
+		md.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{
+			{Name: "LOG_LEVEL", Value: "info"},
+			{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+		}
+		md.Spec.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("0.5"), corev1.ResourceMemory: resource.MustParse("1Gi")},
+			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1024Mi")},
+		}
+		md.Spec.Template.Spec.Containers[0].ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromString("http")}}}
+		md.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "features", MountPath: "/etc/features"}, {Name: "scratch", MountPath: "/tmp"}}
+		md.Spec.Template.Spec.Volumes = []corev1.Volume{
+			{Name: "features", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "features"}}}},
+			{Name: "scratch"},
+		}
+		md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyCanary, Canary: &servingv1alpha1.CanaryStrategy{
+			Steps: []servingv1alpha1.CanaryStep{{Weight: 25, Pause: &servingv1alpha1.Pause{}}},
+		}}
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		stable, candidate := deploymentOf(ns, md.Name, "1.0.0"), deploymentOf(ns, md.Name, "1.1.0")
+		playDeploymentController(stable)
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) { cur.Spec.Model.Version = "1.1.0" })
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
+		playDeploymentController(candidate)
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhasePaused))
+		Eventually(replicasOf(stable)).Should(BeEquivalentTo(3))
+		playDeploymentController(stable)
+		get := func(key types.NamespacedName) *appsv1.Deployment {
+			dep := &appsv1.Deployment{}
+			Expect(k8sClient.Get(ctx, key, dep)).To(Succeed())
+			return dep
+		}
+		stableBefore, candidateBefore := get(stable), get(candidate)
+		restored := func() []string {
+			var list eventsv1.EventList
+			Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+			var out []string
+			for _, e := range list.Items {
+				if e.Reason == "DeploymentTemplateRestored" {
+					out = append(out, e.Note)
+				}
+			}
+			return out
+		}
+		Expect(restored()).To(BeEmpty(), "a template the API server defaulted is no edit")
+
+		By("setting the image of the stable Deployment by hand, as kubectl set image does")
+		edit := get(stable)
+		patch := client.MergeFrom(edit.DeepCopy())
+		edit.Spec.Template.Spec.Containers[0].Image = "registry.example/ml/server:hotfix"
+		Expect(k8sClient.Patch(ctx, edit, patch)).To(Succeed())
+		Eventually(func() string { return get(stable).Spec.Template.Spec.Containers[0].Image }).
+			Should(Equal(stableBefore.Spec.Template.Spec.Containers[0].Image), "put back from its revision")
+		Expect(equality.Semantic.DeepEqual(get(stable).Spec.Template, stableBefore.Spec.Template)).To(BeTrue())
+		Expect(replicasOf(stable)()).To(BeEquivalentTo(3), "at the size the step needs")
+		Eventually(restored).Should(ConsistOf(ContainSubstring(
+			"Pod template of Deployment %s (version 1.0.0) was edited by hand at spec.containers[server].image; written again from its revision, at 3 pods", stable.Name)))
+
+		By("adding an env variable to the candidate's Deployment by hand, as kubectl set env does")
+		edit = get(candidate)
+		patch = client.MergeFrom(edit.DeepCopy())
+		edit.Spec.Template.Spec.Containers[0].Env = append(edit.Spec.Template.Spec.Containers[0].Env, corev1.EnvVar{Name: "DEBUG", Value: "1"})
+		Expect(k8sClient.Patch(ctx, edit, patch)).To(Succeed())
+		Eventually(func() []corev1.EnvVar { return get(candidate).Spec.Template.Spec.Containers[0].Env }).
+			Should(Equal(candidateBefore.Spec.Template.Spec.Containers[0].Env))
+		Expect(replicasOf(candidate)()).To(BeEquivalentTo(1))
+		Eventually(restored).Should(HaveLen(2))
+		Expect(restored()).To(ContainElement(ContainSubstring("Deployment %s (version 1.1.0) was edited by hand at spec.containers[server].env;", candidate.Name)))
+
+		By("leaving the templates alone once put back")
+		stableGeneration, candidateGeneration := get(stable).Generation, get(candidate).Generation
+		Expect(stableGeneration).To(Equal(stableBefore.Generation+2), "the edit and the write that undid it")
+		playDeploymentController(stable)
+		playDeploymentController(candidate)
+		Consistently(func() []int64 { return []int64{get(stable).Generation, get(candidate).Generation} }, "2s").
+			Should(Equal([]int64{stableGeneration, candidateGeneration}))
+		Expect(restored()).To(HaveLen(2))
 		cur := getMD(key)
 		Expect(cur.Status.Phase).To(Equal(servingv1alpha1.PhasePaused))
 		Expect(cur.Status.Candidate.Weight).To(BeEquivalentTo(25), "traffic stays where the step put it")
