@@ -113,6 +113,11 @@ type ModelDeploymentReconciler struct {
 	// metadata-only cache, by resourceVersion.
 	referencedObjs *referencedObjects
 	referencedOnce sync.Once
+	// kept remembers, by Deployment UID, the generation of a pod template
+	// that the API server kept different from the one modelgate wrote back
+	// (an admission webhook that mutates it): not written again, nor told
+	// again, until the Deployment changes.
+	kept sync.Map
 	// finished carries the ModelDeployments whose background work (a round
 	// of queries, the tests) just finished, to be reconciled at once rather
 	// than at the next poll.

@@ -192,6 +192,9 @@ func (r *ModelDeploymentReconciler) restoreTemplate(ctx context.Context, s *scop
 	if edited == "" {
 		return false, nil
 	}
+	if g, ok := r.kept.Load(dep.UID); ok && g == dep.Generation {
+		return false, nil
+	}
 	log := logf.FromContext(ctx)
 	log.Info("Restoring a pod template edited by hand", "deployment", klog.KObj(dep), "version", t.Version, "field", edited)
 	patch := client.MergeFromWithOptions(dep.DeepCopy(), client.MergeFromWithOptimisticLock{})
@@ -200,6 +203,16 @@ func (r *ModelDeploymentReconciler) restoreTemplate(ctx context.Context, s *scop
 	if err := r.Patch(ctx, dep, patch); err != nil {
 		return false, fmt.Errorf("restoring the pod template of Deployment %s: %w", dep.Name, err)
 	}
+	if still := desiredstate.TemplateDrift(&want, &dep.Spec.Template); still != "" {
+		// Not a hand edit: the API server's admission changes the template
+		// again on every write. Writing it back on every reconcile would
+		// change nothing.
+		r.kept.Store(dep.UID, dep.Generation)
+		log.Info("The API server keeps a pod template different from the one written back (a mutating admission webhook?); leaving it",
+			"deployment", klog.KObj(dep), "field", still)
+		return true, nil
+	}
+	r.kept.Delete(dep.UID)
 	if r.Recorder != nil {
 		r.Recorder.Eventf(s.md, nil, corev1.EventTypeWarning, ReasonTemplateRestored, "Reconcile",
 			"Pod template of Deployment %s (version %s) was edited by hand at %s; written again from its revision, at %d pods",

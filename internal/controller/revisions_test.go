@@ -152,3 +152,51 @@ func TestDeploymentWithoutRevisionGetsOne(t *testing.T) {
 	g.Expect(again.Annotations).To(HaveKeyWithValue(desiredstate.AnnotationTemplateHash, before.Annotations[desiredstate.AnnotationTemplateHash]))
 	g.Expect(h.md().Status.Candidate.Weight).To(BeEquivalentTo(25))
 }
+
+// A template that the API server changes again on every write (a mutating
+// admission webhook) is written back once, then left alone until the
+// Deployment changes again: no write, nor event, on every reconcile.
+func TestTemplateTheAPIServerKeepsIsLeftAlone(t *testing.T) {
+	g := NewWithT(t)
+	var webhook atomic.Bool
+	var writes atomic.Int32
+	h := newHarness(t, newMD(pausedCanary), &interceptor.Funcs{
+		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+			if err := c.Patch(ctx, obj, patch, opts...); err != nil {
+				return err
+			}
+			dep, ok := obj.(*appsv1.Deployment)
+			if !ok || !webhook.Load() {
+				return nil
+			}
+			writes.Add(1)
+			ct := &dep.Spec.Template.Spec.Containers[0]
+			ct.Env = append(ct.Env, corev1.EnvVar{Name: "INJECTED", Value: "1"})
+			return c.Update(ctx, dep)
+		},
+	})
+	recorder := events.NewFakeRecorder(100)
+	h.r.Recorder = recorder
+	h.toPausedCanary()
+	stable := h.md().Status.Stable.Deployment
+	want := h.deployment(stable).Spec.Template.Spec.Containers[0].Image
+	for len(recorder.Events) > 0 {
+		<-recorder.Events
+	}
+
+	webhook.Store(true)
+	h.editDeployment(stable, func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "registry.example/ml/server:hotfix" })
+	h.mustReconcile()
+	g.Expect(writes.Load()).To(BeEquivalentTo(1))
+	g.Expect(h.deployment(stable).Spec.Template.Spec.Containers[0].Image).To(Equal(want), "the hand edit is undone")
+	for range 3 {
+		h.mustReconcile()
+	}
+	g.Expect(writes.Load()).To(BeEquivalentTo(1), "what the API server keeps is not written again")
+	g.Expect(recorder.Events).To(BeEmpty(), "nor told as a hand edit")
+
+	h.editDeployment(stable, func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "registry.example/ml/server:again" })
+	h.mustReconcile()
+	g.Expect(writes.Load()).To(BeEquivalentTo(2), "a new edit is undone again")
+	g.Expect(h.deployment(stable).Spec.Template.Spec.Containers[0].Image).To(Equal(want))
+}
