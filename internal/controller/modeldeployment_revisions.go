@@ -53,27 +53,9 @@ func (r *ModelDeploymentReconciler) gatherRevisions(ctx context.Context, s *scop
 // ones beyond spec.revisionHistoryLimit.
 func (r *ModelDeploymentReconciler) applyRevisions(ctx context.Context, s *scope) error {
 	md, name := s.md, s.decision.SpecDeployment
-	inUse := map[string]bool{name: true}
-	for _, t := range s.decision.Run {
-		inUse[deploymentOf(md, t)] = true
-	}
-	for _, v := range []*servingv1alpha1.VersionStatus{s.decision.Stable, s.decision.Rejected, s.decision.Previous} {
-		if v != nil {
-			inUse[v.Deployment] = true
-		}
-	}
-	// A Deployment written before modelgate kept revisions (an upgrade in
-	// the middle of a rollout) gets its revision from what it runs, so it
-	// can be written again too.
-	for _, n := range slices.Sorted(maps.Keys(inUse)) {
-		dep, ok := s.deployments[n]
-		if _, kept := s.revisions[n]; kept || !ok || n == name {
-			continue
-		}
-		if err := r.keepRevision(ctx, s, n, desiredstate.RevisionDataOf(dep, md.Spec.ServingContainer)); err != nil {
-			return err
-		}
-		logf.FromContext(ctx).Info("Recorded the revision of a Deployment that had none", "deployment", klog.KObj(dep))
+	inUse := revisionsInUse(s)
+	if err := r.recordMissingRevisions(ctx, s, inUse); err != nil {
+		return err
 	}
 	data := desiredstate.NewRevisionData(md, s.template, s.templateHash)
 	if cr, ok := s.revisions[name]; !ok || cr.Annotations[desiredstate.AnnotationTemplateHash] != s.templateHash {
@@ -107,6 +89,38 @@ func (r *ModelDeploymentReconciler) applyRevisions(ctx context.Context, s *scope
 			return fmt.Errorf("removing revision %s beyond the history limit: %w", n, err)
 		}
 		delete(s.revisions, n)
+	}
+	return nil
+}
+
+// revisionsInUse names the revisions that run, serve or are kept out as
+// rejected: never removed.
+func revisionsInUse(s *scope) map[string]bool {
+	inUse := map[string]bool{s.decision.SpecDeployment: true}
+	for _, t := range s.decision.Run {
+		inUse[deploymentOf(s.md, t)] = true
+	}
+	for _, v := range []*servingv1alpha1.VersionStatus{s.decision.Stable, s.decision.Rejected, s.decision.Previous} {
+		if v != nil {
+			inUse[v.Deployment] = true
+		}
+	}
+	return inUse
+}
+
+// recordMissingRevisions gives a Deployment in use written before modelgate
+// kept revisions (an upgrade in the middle of a rollout) its revision, from
+// what it runs, so it can be written again too.
+func (r *ModelDeploymentReconciler) recordMissingRevisions(ctx context.Context, s *scope, inUse map[string]bool) error {
+	for _, n := range slices.Sorted(maps.Keys(inUse)) {
+		dep, ok := s.deployments[n]
+		if _, kept := s.revisions[n]; kept || !ok || n == s.decision.SpecDeployment {
+			continue
+		}
+		if err := r.keepRevision(ctx, s, n, desiredstate.RevisionDataOf(dep, s.md.Spec.ServingContainer)); err != nil {
+			return err
+		}
+		logf.FromContext(ctx).Info("Recorded the revision of a Deployment that had none", "deployment", klog.KObj(dep))
 	}
 	return nil
 }

@@ -185,7 +185,9 @@ func TestTemplateTheAPIServerKeepsIsLeftAlone(t *testing.T) {
 	}
 
 	webhook.Store(true)
-	h.editDeployment(stable, func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "registry.example/ml/server:hotfix" })
+	h.editDeployment(stable, func(d *appsv1.Deployment) {
+		d.Spec.Template.Spec.Containers[0].Image = "registry.example/ml/server:hotfix"
+	})
 	h.mustReconcile()
 	g.Expect(writes.Load()).To(BeEquivalentTo(1))
 	g.Expect(h.deployment(stable).Spec.Template.Spec.Containers[0].Image).To(Equal(want), "the hand edit is undone")
@@ -195,7 +197,9 @@ func TestTemplateTheAPIServerKeepsIsLeftAlone(t *testing.T) {
 	g.Expect(writes.Load()).To(BeEquivalentTo(1), "what the API server keeps is not written again")
 	g.Expect(recorder.Events).To(BeEmpty(), "nor told as a hand edit")
 
-	h.editDeployment(stable, func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "registry.example/ml/server:again" })
+	h.editDeployment(stable, func(d *appsv1.Deployment) {
+		d.Spec.Template.Spec.Containers[0].Image = "registry.example/ml/server:again"
+	})
 	h.mustReconcile()
 	g.Expect(writes.Load()).To(BeEquivalentTo(2), "a new edit is undone again")
 	g.Expect(h.deployment(stable).Spec.Template.Spec.Containers[0].Image).To(Equal(want))

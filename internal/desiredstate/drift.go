@@ -48,24 +48,7 @@ func drift(want, have reflect.Value, path string) string {
 		}
 		return drift(want.Elem(), have.Elem(), path)
 	case reflect.Struct:
-		if want.Type() == quantityType {
-			w, h := want.Interface().(resource.Quantity), have.Interface().(resource.Quantity)
-			w.RoundUp(-3) // as the API server stores it
-			if !w.IsZero() && w.Cmp(h) != 0 {
-				return path
-			}
-			return ""
-		}
-		for i := range want.NumField() {
-			f := want.Type().Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			if d := drift(want.Field(i), have.Field(i), fieldPath(path, f)); d != "" {
-				return d
-			}
-		}
-		return ""
+		return driftStruct(want, have, path)
 	case reflect.Slice:
 		if want.Len() != have.Len() {
 			return path
@@ -77,26 +60,51 @@ func drift(want, have reflect.Value, path string) string {
 		}
 		return ""
 	case reflect.Map:
-		if want.Len() != have.Len() && !openMaps[path] {
-			return path
-		}
-		keys := want.MapKeys()
-		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.String(), b.String()) })
-		for _, k := range keys {
-			hv := have.MapIndex(k)
-			if !hv.IsValid() {
-				return path + "." + k.String()
-			}
-			if d := drift(want.MapIndex(k), hv, path+"."+k.String()); d != "" {
-				return d
-			}
-		}
-		return ""
+		return driftMap(want, have, path)
 	}
 	if want.IsZero() || want.Equal(have) {
 		return ""
 	}
 	return path
+}
+
+func driftStruct(want, have reflect.Value, path string) string {
+	if want.Type() == quantityType {
+		w, h := want.Interface().(resource.Quantity), have.Interface().(resource.Quantity)
+		w.RoundUp(-3) // as the API server stores it
+		if !w.IsZero() && w.Cmp(h) != 0 {
+			return path
+		}
+		return ""
+	}
+	for i := range want.NumField() {
+		f := want.Type().Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		if d := drift(want.Field(i), have.Field(i), fieldPath(path, f)); d != "" {
+			return d
+		}
+	}
+	return ""
+}
+
+func driftMap(want, have reflect.Value, path string) string {
+	if want.Len() != have.Len() && !openMaps[path] {
+		return path
+	}
+	keys := want.MapKeys()
+	slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.String(), b.String()) })
+	for _, k := range keys {
+		hv := have.MapIndex(k)
+		if !hv.IsValid() {
+			return path + "." + k.String()
+		}
+		if d := drift(want.MapIndex(k), hv, path+"."+k.String()); d != "" {
+			return d
+		}
+	}
+	return ""
 }
 
 // fieldPath names a field as its JSON does; an inlined struct adds nothing.
