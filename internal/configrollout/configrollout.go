@@ -153,6 +153,17 @@ type Copy struct {
 	Empty bool
 }
 
+// Names are the names of the copies, sorted: what an approval's digest
+// binds to (approval.Digest).
+func Names(copies []Copy) []string {
+	out := make([]string, 0, len(copies))
+	for _, c := range copies {
+		out = append(out, c.Kind+"/"+c.Name)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // EmptyHash is the hash of the copy of a missing optional object.
 const EmptyHash = "empty"
 

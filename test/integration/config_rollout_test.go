@@ -139,6 +139,37 @@ var _ = Describe("Config rollouts", func() {
 		Eventually(func() []string { return copiesIn(ns, &corev1.ConfigMapList{}) }).Should(Equal([]string{oldCopy}))
 	})
 
+	It("hold a config change approved before it for a new approval, as a changed image is held", func() {
+		letAuthenticatedUsersApprove()
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "thresholds"}, Data: map[string]string{"threshold": "0.5"}}
+		Expect(k8sClient.Create(ctx, cm)).To(Succeed())
+		md := configReading(ns, "1.0.0")
+		md.Spec.Approvals = &servingv1alpha1.ApprovalsSpec{Required: []servingv1alpha1.RequiredApproval{{Role: "security", Groups: []string{"sec-team"}}}}
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		stable := deploymentOf(ns, md.Name, "1.0.0")
+		alice := clientAs("alice", "sec-team")
+		Expect(alice.Create(ctx, newApproval(ns, "first", md.Name, "1.0.0", "security"))).To(Succeed())
+		Eventually(replicasOf(stable)).Should(BeEquivalentTo(2))
+		playDeploymentController(stable)
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+
+		By("changing the ConfigMap: the approval of the old data does not count")
+		cm.Data["threshold"] = "0.9"
+		Expect(k8sClient.Update(ctx, cm)).To(Succeed())
+		Eventually(condition(key, servingv1alpha1.ConditionApproved)).Should(And(
+			HavePrefix("False/AwaitingApproval: Version 1.0.0 waits for the approval of security"),
+			ContainSubstring("the config it reads changed since")))
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseAwaitingApproval))
+		candidate := types.NamespacedName{Namespace: ns, Name: getMD(key).Status.Candidate.Deployment}
+		Expect(replicasOf(candidate)()).To(BeNumerically("<=", 0))
+
+		By("approving the new data: the canary starts")
+		Expect(alice.Create(ctx, newApproval(ns, "second", md.Name, "1.0.0", "security"))).To(Succeed())
+		Eventually(condition(key, servingv1alpha1.ConditionApproved)).Should(HavePrefix("True/Approved"))
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
+	})
+
 	It("with configRollout Off let the pods read the live ConfigMap: a change makes no candidate", func() {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "thresholds"}, Data: map[string]string{"threshold": "0.5"}}
 		Expect(k8sClient.Create(ctx, cm)).To(Succeed())
