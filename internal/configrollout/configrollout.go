@@ -172,7 +172,7 @@ const EmptyHash = "empty"
 // and the object's creation is then a change); a missing required one and an
 // untracked one are read live, as without config rollout.
 func Plan(md *servingv1alpha1.ModelDeployment, sources []Source) []Copy {
-	var out []Copy
+	out := make([]Copy, 0, len(sources))
 	for _, s := range sources {
 		var hash string
 		switch {

@@ -96,7 +96,7 @@ func (r *ModelDeploymentReconciler) applyConfigCopies(ctx context.Context, s *sc
 		if err := controllerutil.SetControllerReference(s.md, obj, r.Scheme); err != nil {
 			return err
 		}
-		logf.FromContext(ctx).Info("Copying config for a revision", "copy", klog.KObj(obj), "of", c.Ref.String())
+		logf.FromContext(ctx).Info("Copying config for a revision", "copy", klog.KObj(obj), "of", c.String())
 		if err := r.Create(ctx, obj); err != nil {
 			if apierrors.IsAlreadyExists(err) {
 				continue // our cache had not seen it yet
