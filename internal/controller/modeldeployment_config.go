@@ -38,19 +38,22 @@ func (r *ModelDeploymentReconciler) gatherConfig(ctx context.Context, s *scope, 
 	for _, ref := range configrollout.References(&tpl.Spec) {
 		src := configrollout.Source{Reference: ref}
 		key := types.NamespacedName{Namespace: s.md.Namespace, Name: ref.Name}
+		var err error
 		switch ref.Kind {
 		case configrollout.KindConfigMap:
-			hash, found, err := r.configMapDataHash(ctx, key)
-			if err != nil {
-				return tpl, fmt.Errorf("reading ConfigMap %s for config rollout: %w", ref.Name, err)
-			}
-			src.Found, src.Hash = found, hash
+			src.Hash, src.Found, err = r.configMapDataHash(ctx, key)
 		case configrollout.KindSecret:
-			got, found, err := r.secretKeys(ctx, key)
-			if err != nil {
-				return tpl, fmt.Errorf("reading Secret %s for config rollout: %w", ref.Name, err)
-			}
-			src.Found, src.Hash, src.Untracked = found, got.hash, got.untracked
+			var got secretMeta
+			got, src.Found, err = r.secretKeys(ctx, key)
+			src.Hash, src.Untracked = got.hash, got.untracked
+		}
+		switch {
+		case apierrors.IsForbidden(err):
+			// A cluster that does not let the manager read it: the pods read
+			// it live, as without config rollout, and the secrets item says so.
+			src.Found, src.Hash, src.Untracked = false, "", "modelgate may not read it"
+		case err != nil:
+			return tpl, fmt.Errorf("reading %s for config rollout: %w", ref, err)
 		}
 		s.configSources = append(s.configSources, src)
 	}
@@ -63,7 +66,7 @@ func (r *ModelDeploymentReconciler) gatherConfig(ctx context.Context, s *scope, 
 func configNotCovered(s *scope) map[string]string {
 	var out map[string]string
 	for _, src := range s.configSources {
-		if src.Untracked != "" && src.Found {
+		if src.Untracked != "" && src.Kind == configrollout.KindSecret {
 			if out == nil {
 				out = map[string]string{}
 			}
