@@ -503,9 +503,6 @@ func windowOverride(s *scope) string {
 // pods.
 func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 	log := logf.FromContext(ctx)
-	if err := r.applyConfigCopies(ctx, s); err != nil {
-		return err
-	}
 	var shrinking []rollout.Target
 	for _, t := range s.decision.Run {
 		if dep, ok := s.deployments[deploymentOf(s.md, t)]; ok && t.Replicas < ptr.Deref(dep.Spec.Replicas, 1) {
@@ -567,6 +564,11 @@ func (r *ModelDeploymentReconciler) applyDeployment(ctx context.Context, s *scop
 		return nil
 	}
 
+	// The copies its pods read come first, and only here: a copy that cannot
+	// be made holds the spec's revision, never a rollback to another.
+	if err := r.applyConfigCopies(ctx, s); err != nil {
+		return err
+	}
 	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.md.Namespace}}
 	op, err := controllerutil.CreateOrPatch(ctx, r.Client, dep, func() error {
 		desiredstate.MutateDeployment(dep, s.md, t.Version, desiredstate.RevisionOf(s.md, t.Version, name), s.template, t.Replicas)
