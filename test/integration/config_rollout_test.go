@@ -258,7 +258,7 @@ var _ = Describe("Config rollouts", func() {
 		Expect(k8sClient.Update(ctx, other)).To(Succeed())
 		Consistently(func() string { return getMD(key).Status.Candidate.Deployment }, "1s").Should(Equal(before))
 
-		By("finding neither value in status nor in events")
+		By("finding neither value in status, events or the revisions kept")
 		values := []string{oldValue, newValue, base64.StdEncoding.EncodeToString([]byte(oldValue)), base64.StdEncoding.EncodeToString([]byte(newValue))}
 		status, err := json.Marshal(getMD(key).Status)
 		Expect(err).NotTo(HaveOccurred())
@@ -269,6 +269,12 @@ var _ = Describe("Config rollouts", func() {
 		text.Write(status)
 		for _, e := range events.Items {
 			text.WriteString(e.Note + e.Reason)
+		}
+		var revisions appsv1.ControllerRevisionList
+		Expect(k8sClient.List(ctx, &revisions, client.InNamespace(ns))).To(Succeed())
+		Expect(revisions.Items).NotTo(BeEmpty())
+		for _, cr := range revisions.Items {
+			text.Write(cr.Data.Raw)
 		}
 		for _, v := range values {
 			Expect(text.String()).NotTo(ContainSubstring(v))
