@@ -2,7 +2,11 @@ package controller
 
 import (
 	"context"
+	"encoding/base64"
+	"strings"
 	"testing"
+
+	"github.com/go-logr/logr/funcr"
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -10,8 +14,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/configrollout"
@@ -128,4 +134,42 @@ func TestConfigRolloutOfWhatCannotBeRead(t *testing.T) {
 	g.Expect(tpl.Spec.Containers[0].EnvFrom[0].SecretRef.Name).To(Equal("forbidden"))
 	g.Expect(s.configCopies).To(BeEmpty())
 	g.Expect(configNotCovered(s)).To(Equal(map[string]string{"forbidden": "modelgate may not read it"}))
+}
+
+// No Secret value reaches the manager's log, at any verbosity, while a
+// Secret is copied for a revision and a change of it rolls out.
+func TestConfigRolloutLogsNoSecretValue(t *testing.T) {
+	g := NewWithT(t)
+	const value = "log-canary-5e1f0a"
+	var logged strings.Builder
+	ctx := logf.IntoContext(context.Background(), funcr.New(func(prefix, args string) {
+		logged.WriteString(prefix + " " + args + "\n")
+	}, funcr.Options{Verbosity: 10}))
+	h := newHarness(t, newMD(readsConfig), nil)
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "risk", Name: "creds", Labels: map[string]string{servingv1alpha1.LabelManagerReadable: "true"}},
+		Data: map[string][]byte{"token": []byte(value)}}
+	for _, o := range []client.Object{secret,
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "risk", Name: "thresholds"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "risk", Name: "closed"}, Data: map[string][]byte{"k": []byte(value)}},
+	} {
+		g.Expect(h.c.Create(ctx, o)).To(Succeed())
+	}
+	reconcile := func() {
+		t.Helper()
+		_, err := h.r.Reconcile(ctx, ctrl.Request{NamespacedName: h.key})
+		g.Expect(err).NotTo(HaveOccurred())
+		h.playDeployments()
+	}
+	for range 3 {
+		reconcile()
+	}
+	secret.Data["token"] = []byte(value + "-2")
+	g.Expect(h.c.Update(ctx, secret)).To(Succeed())
+	for range 3 {
+		reconcile()
+	}
+	g.Expect(h.md().Status.Candidate).NotTo(BeNil(), "the Secret's change is a candidate")
+	g.Expect(logged.String()).To(ContainSubstring("Copying config for a revision"))
+	g.Expect(logged.String()).NotTo(ContainSubstring(value))
+	g.Expect(logged.String()).NotTo(ContainSubstring(base64.StdEncoding.EncodeToString([]byte(value))))
 }
