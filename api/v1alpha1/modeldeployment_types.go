@@ -82,6 +82,16 @@ const (
 	LabelManagerReadable = "serving.modelgate.dev/manager-readable"
 )
 
+// ConfigRolloutMode says whether config changes roll out as revisions.
+// +kubebuilder:validation:Enum=On;Off
+type ConfigRolloutMode string
+
+// The modes of spec.configRollout.
+const (
+	ConfigRolloutOn  ConfigRolloutMode = "On"
+	ConfigRolloutOff ConfigRolloutMode = "Off"
+)
+
 // ModelDeploymentSpec is the desired state of a ModelDeployment.
 type ModelDeploymentSpec struct {
 	// model names the model version to serve and where its artifact lives.
@@ -124,6 +134,13 @@ type ModelDeploymentSpec struct {
 	// +kubebuilder:validation:Maximum=100
 	// +optional
 	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`
+
+	// configRollout: On makes a change of the ConfigMaps and Secrets the
+	// template references a new revision, each revision reading an immutable
+	// copy; Off lets pods read the live objects. docs/config-rollouts.md.
+	// +kubebuilder:default=On
+	// +optional
+	ConfigRollout ConfigRolloutMode `json:"configRollout,omitempty"`
 
 	// service describes the Services modelgate creates in front of the model:
 	// <name> for users, <name>-stable and <name>-candidate for one version each.

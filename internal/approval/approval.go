@@ -59,14 +59,18 @@ func (r Result) Message(version string) string {
 }
 
 // Digest identifies what an approval covers: the ModelDeployment's name, its
-// model version and URI, its serving container and pod template. Anything
-// else in the spec (replicas, strategy, analysis) may change under an
-// approval; a change of any of these needs a new one.
-func Digest(md *servingv1alpha1.ModelDeployment) string {
+// model version and URI, its serving container and pod template, and the
+// names of the config copies its revision reads (configrollout.Names, which
+// carry a hash of their data). Anything else in the spec (replicas,
+// strategy, analysis) may change under an approval; a change of any of these
+// needs a new one. Without config copies the digest is what it was before
+// config rollouts, so approvals given then still count.
+func Digest(md *servingv1alpha1.ModelDeployment, config ...string) string {
 	b, _ := json.Marshal(struct { // always marshals: plain API types
 		Name, Version, URI, ServingContainer string
 		Template                             any
-	}{md.Name, md.Spec.Model.Version, md.Spec.Model.URI, md.Spec.ServingContainer, md.Spec.Template})
+		Config                               []string `json:",omitempty"`
+	}{md.Name, md.Spec.Model.Version, md.Spec.Model.URI, md.Spec.ServingContainer, md.Spec.Template, config})
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
@@ -76,8 +80,9 @@ func Digest(md *servingv1alpha1.ModelDeployment) string {
 // Digest, stamped at admission), for the exact version it names, for a role the spec requires, and only when the
 // groups stamped at admission include one the spec allows for that role; an
 // attestation approval (spec.item) ticks its item under the same rules, the
-// item's role taking its groups from spec.approvals.
-func Judge(md *servingv1alpha1.ModelDeployment, version string, approvals []servingv1alpha1.ModelApproval) Result {
+// item's role taking its groups from spec.approvals. config names the
+// config copies the spec's revision reads (see Digest).
+func Judge(md *servingv1alpha1.ModelDeployment, version string, approvals []servingv1alpha1.ModelApproval, config ...string) Result {
 	res := Result{Attested: map[string]servingv1alpha1.GivenApproval{}}
 	allowed := map[string][]string{}
 	var roles []string
@@ -98,7 +103,7 @@ func Judge(md *servingv1alpha1.ModelDeployment, version string, approvals []serv
 		return sorted[i].CreationTimestamp.Before(&sorted[j].CreationTimestamp)
 	})
 	given := map[string]bool{}
-	digest := Digest(md)
+	digest := Digest(md, config...)
 	for _, ap := range sorted {
 		s := ap.Spec
 		if s.ModelDeployment != md.Name || s.Version != version || !ap.DeletionTimestamp.IsZero() {
@@ -139,7 +144,7 @@ func Judge(md *servingv1alpha1.ModelDeployment, version string, approvals []serv
 
 // stale says why an approval was given for something other than what the
 // spec asks for now, or "": another ModelDeployment of the same name, or a
-// spec of the same version whose model or template changed since.
+// spec of the same version whose model, template or config changed since.
 func stale(ap servingv1alpha1.ModelApproval, md *servingv1alpha1.ModelDeployment, digest string) string {
 	s := ap.Spec
 	switch {
@@ -148,7 +153,7 @@ func stale(ap servingv1alpha1.ModelApproval, md *servingv1alpha1.ModelDeployment
 	case s.ModelDeploymentUID != string(md.UID):
 		return fmt.Sprintf("%s was given for an earlier ModelDeployment named %s (uid %s)", ap.Name, md.Name, s.ModelDeploymentUID)
 	case s.Digest != digest:
-		return fmt.Sprintf("%s approved %s, but the model or its template changed since (now %s): approve again", ap.Name, short(s.Digest), short(digest))
+		return fmt.Sprintf("%s approved %s, but the model, its template or the config it reads changed since (now %s): approve again", ap.Name, short(s.Digest), short(digest))
 	}
 	return ""
 }

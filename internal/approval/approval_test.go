@@ -103,7 +103,7 @@ func TestJudge(t *testing.T) {
 			},
 			approvers: []string{"product-owner=bob"},
 			missing:   []string{"security"},
-			ignored:   []string{"old-image approved " + short(Digest(withImage("registry.example/fraud:2.4.0-old"))) + ", but the model or its template changed since (now " + short(Digest(md())) + "): approve again"},
+			ignored:   []string{"old-image approved " + short(Digest(withImage("registry.example/fraud:2.4.0-old"))) + ", but the model, its template or the config it reads changed since (now " + short(Digest(md())) + "): approve again"},
 		},
 		{
 			name: "an approval of 2.4.0 with another URI does not count",
@@ -111,7 +111,7 @@ func TestJudge(t *testing.T) {
 				m.Spec.Model.URI = "s3://models/fraud/2.4.0-retrained"
 			})},
 			missing: []string{"security", "product-owner"},
-			ignored: []string{"old-uri approved " + short(Digest(withURI("s3://models/fraud/2.4.0-retrained"))) + ", but the model or its template changed since (now " + short(Digest(md())) + "): approve again"},
+			ignored: []string{"old-uri approved " + short(Digest(withURI("s3://models/fraud/2.4.0-retrained"))) + ", but the model, its template or the config it reads changed since (now " + short(Digest(md())) + "): approve again"},
 		},
 		{
 			name: "an approval of an earlier ModelDeployment of the same name does not count",
@@ -190,6 +190,21 @@ func TestDigest(t *testing.T) {
 	scaled := md()
 	scaled.Spec.Replicas = ptr.To[int32](9)
 	g.Expect(Digest(scaled)).To(Equal(Digest(md())), "the size is not what was approved")
+	g.Expect(Digest(md(), []string{}...)).To(Equal(Digest(md())), "no config copies: the digest of before config rollouts")
+	withConfig := Digest(md(), "ConfigMap/thresholds-0a1b2c3d")
+	g.Expect(withConfig).NotTo(Equal(Digest(md())))
+	g.Expect(Digest(md(), "ConfigMap/thresholds-ffffffff")).NotTo(Equal(withConfig), "new config data is not what was approved")
+}
+
+func TestJudgeBindsToConfig(t *testing.T) {
+	g := NewWithT(t)
+	m := md()
+	a := approval("a1", "2.4.0", "security", "alice", 1, "sec-team")
+	a.Spec.ModelDeploymentUID, a.Spec.Digest = string(m.UID), Digest(m, "ConfigMap/thresholds-0a1b2c3d")
+	g.Expect(Judge(m, "2.4.0", []servingv1alpha1.ModelApproval{a}, "ConfigMap/thresholds-0a1b2c3d").Given).To(HaveLen(1))
+	res := Judge(m, "2.4.0", []servingv1alpha1.ModelApproval{a}, "ConfigMap/thresholds-ffffffff")
+	g.Expect(res.Given).To(BeEmpty())
+	g.Expect(res.Ignored).To(ConsistOf(ContainSubstring("the config it reads changed since")))
 }
 
 func TestGivenCarriesDigest(t *testing.T) {

@@ -54,6 +54,10 @@ type Inputs struct {
 	// serving.modelgate.dev/manager-readable=true: only those may be named
 	// where the manager reads a value (a Prometheus token, a receiver's URL).
 	ManagerReadable map[string]bool
+	// ConfigNotCovered names the Secrets the pod template reads that config
+	// rollout does not cover, with why: a change of one reaches every pod
+	// at once, which the secrets item says.
+	ConfigNotCovered map[string]string
 	// ConfigMaps by name (the model card's).
 	ConfigMaps map[string]*corev1.ConfigMap
 	Services   []corev1.Service

@@ -2,6 +2,7 @@ package checklist
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -421,8 +422,8 @@ func checkPodSecrets(in *Inputs) Finding {
 		if len(names) == 0 {
 			return Pass("The pod template references no Secret and writes no credential into its environment")
 		}
-		return Pass("All %d Secrets the pod template and the spec reference exist with the referenced keys (%s), and no credential is written into its environment",
-			len(names), strings.Join(modelSortedKeys(names), ", "))
+		return Pass("All %d Secrets the pod template and the spec reference exist with the referenced keys (%s), and no credential is written into its environment%s",
+			len(names), strings.Join(modelSortedKeys(names), ", "), configNotCoveredNote(in))
 	}
 	var fixes []string
 	if len(problems) > 0 {
@@ -431,7 +432,20 @@ func checkPodSecrets(in *Inputs) Finding {
 	if len(literal) > 0 {
 		fixes = append(fixes, literalFix)
 	}
-	return Fail(strings.Join(fixes, " "), "%s", strings.Join(append(problems, literal...), "; "))
+	return Fail(strings.Join(fixes, " "), "%s%s", strings.Join(append(problems, literal...), "; "), configNotCoveredNote(in))
+}
+
+// configNotCoveredNote says which Secrets config rollout leaves out, so a
+// change of one, which reaches every pod at once, is not a surprise.
+func configNotCoveredNote(in *Inputs) string {
+	if len(in.ConfigNotCovered) == 0 {
+		return ""
+	}
+	parts := make([]string, 0, len(in.ConfigNotCovered))
+	for _, name := range slices.Sorted(maps.Keys(in.ConfigNotCovered)) {
+		parts = append(parts, fmt.Sprintf("%s (%s)", name, in.ConfigNotCovered[name]))
+	}
+	return "; config rollout does not cover Secrets " + strings.Join(parts, ", ") + ": a change of them reaches every pod at once"
 }
 
 // checkPodSecurityContext: every container runs as non-root, without

@@ -240,6 +240,14 @@ func TestPodSecrets(t *testing.T) {
 		{name: "no references", change: func(in *Inputs) {
 			in.Template.Spec = corev1.PodSpec{Containers: []corev1.Container{{Name: "server"}}}
 		}, want: servingv1alpha1.CheckPass, msg: []string{"references no Secret"}},
+		{name: "Secrets config rollout leaves out are named, passing", change: func(in *Inputs) {
+			in.ConfigNotCovered = map[string]string{"s3-access": "not labelled", "db-creds": "not labelled"}
+		}, want: servingv1alpha1.CheckPass,
+			msg: []string{"; config rollout does not cover Secrets db-creds (not labelled), s3-access (not labelled): a change of them reaches every pod at once"}},
+		{name: "Secrets config rollout leaves out are named, failing", change: func(in *Inputs) {
+			delete(in.Secrets, "regcred")
+			in.ConfigNotCovered = map[string]string{"db-creds": "not labelled"}
+		}, want: servingv1alpha1.CheckFail, msg: []string{"was not found; config rollout does not cover Secrets db-creds"}},
 		{name: "env secretKeyRef to a missing Secret", change: func(in *Inputs) { delete(in.Secrets, "db-creds") },
 			want: servingv1alpha1.CheckFail, msg: []string{`Secret "db-creds" referenced by env DB_PASSWORD of container "server" was not found`},
 			fix: []string{"namespace risk", "optional: true"}},

@@ -12,6 +12,7 @@ import (
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/approval"
 	"github.com/modelgate/modelgate/internal/checklist"
+	"github.com/modelgate/modelgate/internal/configrollout"
 	"github.com/modelgate/modelgate/internal/rollout"
 )
 
@@ -50,7 +51,8 @@ func (r *ModelDeploymentReconciler) gatherApprovals(ctx context.Context, s *scop
 	if s.untrusted != "" && len(kept) > 0 {
 		kept, ignored = nil, append(ignored, fmt.Sprintf("no ModelApproval counts: %s", s.untrusted))
 	}
-	s.approvals = approval.Judge(md, version, kept)
+	// An approval binds to the config the revision reads too.
+	s.approvals = approval.Judge(md, version, kept, configrollout.Names(s.configCopies)...)
 	s.approvals.Ignored = append(s.approvals.Ignored, ignored...)
 	return nil
 }

@@ -62,6 +62,7 @@ func (r *ModelDeploymentReconciler) gatherChecklist(ctx context.Context, s *scop
 		}
 	}
 	in.Attested = attested(s.approvals)
+	in.ConfigNotCovered = configNotCovered(s)
 	if s.policy.Selected() {
 		in.Policy = &s.policy.Effective.Checklist
 	}

@@ -48,6 +48,7 @@ import (
 	"github.com/modelgate/modelgate/internal/analysis"
 	"github.com/modelgate/modelgate/internal/approval"
 	"github.com/modelgate/modelgate/internal/checklist"
+	"github.com/modelgate/modelgate/internal/configrollout"
 	"github.com/modelgate/modelgate/internal/desiredstate"
 	"github.com/modelgate/modelgate/internal/loadtest"
 	"github.com/modelgate/modelgate/internal/notify"
@@ -162,8 +163,13 @@ type scope struct {
 	now          metav1.Time
 	template     corev1.PodTemplateSpec
 	templateHash string
-	deployments  map[string]*appsv1.Deployment
-	observed     map[string]rollout.Observed
+	// configSources are the ConfigMaps and Secrets the spec's template
+	// references, and configCopies the copies its revision reads instead
+	// (none with spec.configRollout Off).
+	configSources []configrollout.Source
+	configCopies  []configrollout.Copy
+	deployments   map[string]*appsv1.Deployment
+	observed      map[string]rollout.Observed
 	// revisions are the ControllerRevisions owned, by name (their Deployment's).
 	revisions map[string]*appsv1.ControllerRevision
 	decision  rollout.Decision
@@ -373,6 +379,11 @@ func (r *ModelDeploymentReconciler) gather(ctx context.Context, s *scope) error 
 	if err != nil {
 		return reconcile.TerminalError(invalidSpec{err})
 	}
+	// The copies of the config it reads are part of a revision's template,
+	// so a change of their data is a new revision.
+	if tpl, err = r.gatherConfig(ctx, s, tpl); err != nil {
+		return err
+	}
 	s.template, s.templateHash = tpl, desiredstate.TemplateHash(&tpl)
 
 	var list appsv1.DeploymentList
@@ -528,8 +539,11 @@ func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 		}
 	}
 	// Last, so that keeping the revisions never delays the pods and traffic
-	// the decision asks for.
-	return r.applyRevisions(ctx, s)
+	// the decision asks for; the copies go with the revisions that read them.
+	if err := r.applyRevisions(ctx, s); err != nil {
+		return err
+	}
+	return r.pruneConfigCopies(ctx, s)
 }
 
 // applyDeployment creates or patches the Deployment of one revision. Only the
@@ -563,6 +577,11 @@ func (r *ModelDeploymentReconciler) applyDeployment(ctx context.Context, s *scop
 		return nil
 	}
 
+	// The copies its pods read come first, and only here: a copy that cannot
+	// be made holds the spec's revision, never a rollback to another.
+	if err := r.applyConfigCopies(ctx, s); err != nil {
+		return err
+	}
 	dep = &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.md.Namespace}}
 	op, err := controllerutil.CreateOrPatch(ctx, r.Client, dep, func() error {
 		desiredstate.MutateDeployment(dep, s.md, t.Version, desiredstate.RevisionOf(s.md, t.Version, name), s.template, t.Replicas)
@@ -667,6 +686,9 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &servingv1alpha1.ModelDeployment{}, secretRefIndex, referencedSecretNames); err != nil {
 		return fmt.Errorf("indexing ModelDeployments by the Secrets they reference: %w", err)
+	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &servingv1alpha1.ModelDeployment{}, configMapRefIndex, referencedConfigMapNames); err != nil {
+		return fmt.Errorf("indexing ModelDeployments by the ConfigMaps they reference: %w", err)
 	}
 	inNamespace := handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsInNamespace)
 	b := ctrl.NewControllerManagedBy(mgr).
@@ -829,19 +851,9 @@ func (r *ModelDeploymentReconciler) modelDeploymentOfHPA(ctx context.Context, o 
 }
 
 // modelDeploymentsOfConfigMap maps a ConfigMap to the ModelDeployments whose
-// model card it holds.
+// model card it holds or whose template reads it, through the index.
 func (r *ModelDeploymentReconciler) modelDeploymentsOfConfigMap(ctx context.Context, o client.Object) []reconcile.Request {
-	var list servingv1alpha1.ModelDeploymentList
-	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace())); err != nil {
-		return nil
-	}
-	var out []reconcile.Request
-	for i := range list.Items {
-		if card := list.Items[i].Spec.Model.ModelCard; card != nil && card.ConfigMapRef != nil && card.ConfigMapRef.Name == o.GetName() {
-			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-		}
-	}
-	return out
+	return r.modelDeployments(ctx, o, client.InNamespace(o.GetNamespace()), client.MatchingFields{configMapRefIndex: o.GetName()})
 }
 
 // metadataOnly is a PartialObjectMetadata of a core kind, for a

@@ -13,23 +13,34 @@ import (
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/checklist"
+	"github.com/modelgate/modelgate/internal/configrollout"
 )
 
 // The manager caches Secrets and ConfigMaps by their metadata only (names,
 // labels, resourceVersion), never their contents: it reads the few that
 // ModelDeployments name, past the cache, and only again when their
 // resourceVersion moved. A Secret's values are dropped as soon as its key
-// names are taken; a ConfigMap is kept only while a model card names it.
+// names (and, for one that opted in, the hash config rollout needs) are
+// taken; a ConfigMap is kept only while a model card names it, and of one a
+// pod template references only the hash of its data.
 
 // labelTrue is the value of a label or annotation that says yes.
 const labelTrue = "true"
 
 // secretMeta is what the checklist keeps of a Secret: its key names and
-// whether it opted in to the manager reading its values.
+// whether it opted in to the manager reading its values; and what config
+// rollout keeps: why it does not cover the Secret, or the hash of its data.
 type secretMeta struct {
 	resourceVersion string
 	keys            checklist.SecretKeys
 	readable        bool
+	untracked       string
+	hash            string
+}
+
+// configMapHash is the hash of a ConfigMap's data at a resourceVersion.
+type configMapHash struct {
+	resourceVersion, hash string
 }
 
 // referencedObjects remembers what was read of the referenced objects, by
@@ -38,13 +49,17 @@ type referencedObjects struct {
 	mu         sync.Mutex
 	secrets    map[types.NamespacedName]secretMeta
 	configMaps map[types.NamespacedName]*corev1.ConfigMap
+	// configHashes are the hashes of the ConfigMaps pod templates reference,
+	// without their data.
+	configHashes map[types.NamespacedName]configMapHash
 }
 
 func (r *ModelDeploymentReconciler) referenced() *referencedObjects {
 	r.referencedOnce.Do(func() {
 		r.referencedObjs = &referencedObjects{
-			secrets:    map[types.NamespacedName]secretMeta{},
-			configMaps: map[types.NamespacedName]*corev1.ConfigMap{},
+			secrets:      map[types.NamespacedName]secretMeta{},
+			configMaps:   map[types.NamespacedName]*corev1.ConfigMap{},
+			configHashes: map[types.NamespacedName]configMapHash{},
 		}
 	})
 	return r.referencedObjs
@@ -90,9 +105,14 @@ func (r *ModelDeploymentReconciler) secretKeys(ctx context.Context, key types.Na
 		return secretMeta{}, false, err
 	}
 	got := secretMeta{resourceVersion: secret.ResourceVersion, keys: checklist.SecretKeys{},
-		readable: secret.Labels[servingv1alpha1.LabelManagerReadable] == labelTrue}
+		readable:  secret.Labels[servingv1alpha1.LabelManagerReadable] == labelTrue,
+		untracked: configrollout.Untracked(secret.Labels, secret.Type)}
 	for k := range secret.Data {
 		got.keys[k] = struct{}{}
+	}
+	if got.untracked == "" {
+		// Only a Secret that opted in is hashed, and only the hash is kept.
+		got.hash = configrollout.SecretHash(secret)
 	}
 	ref.mu.Lock()
 	ref.secrets[key] = got
@@ -154,6 +174,46 @@ func (o *referencedObjects) forgetNamespace(namespace string) {
 			delete(o.configMaps, k)
 		}
 	}
+	for k := range o.configHashes {
+		if k.Namespace == namespace {
+			delete(o.configHashes, k)
+		}
+	}
+}
+
+// configMapDataHash is the hash of the data of a ConfigMap a pod template
+// references; found is false when it does not exist. The data is read past
+// the cache only when the resourceVersion moved, and is not kept.
+func (r *ModelDeploymentReconciler) configMapDataHash(ctx context.Context, key types.NamespacedName) (hash string, found bool, err error) {
+	ref := r.referenced()
+	m, err := r.metadataOf(ctx, "ConfigMap", key)
+	if err != nil || m == nil {
+		ref.mu.Lock()
+		delete(ref.configHashes, key)
+		ref.mu.Unlock()
+		return "", false, err
+	}
+	ref.mu.Lock()
+	known, seen := ref.configHashes[key]
+	ref.mu.Unlock()
+	if seen && known.resourceVersion == m.ResourceVersion {
+		return known.hash, true, nil
+	}
+	if r.APIReader == nil {
+		return "", false, fmt.Errorf("cannot read ConfigMap %s: the reconciler has no APIReader", key)
+	}
+	cm := &corev1.ConfigMap{}
+	if err := r.APIReader.Get(ctx, key, cm); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	hash = configrollout.ConfigMapHash(cm)
+	ref.mu.Lock()
+	ref.configHashes[key] = configMapHash{resourceVersion: cm.ResourceVersion, hash: hash}
+	ref.mu.Unlock()
+	return hash, true, nil
 }
 
 // secretRef names a Secret in a ModelDeployment's namespace.

@@ -14,6 +14,7 @@ import (
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/checklist"
+	"github.com/modelgate/modelgate/internal/configrollout"
 	"github.com/modelgate/modelgate/internal/desiredstate"
 )
 
@@ -37,6 +38,29 @@ func referencedSecretNames(o client.Object) []string {
 		return nil
 	}
 	return checklist.ReferencedSecrets(in)
+}
+
+// configMapRefIndex indexes ModelDeployments by the ConfigMaps their model
+// card and template reference.
+const configMapRefIndex = ".spec.configMapRefs"
+
+// referencedConfigMapNames is the index function of configMapRefIndex.
+func referencedConfigMapNames(o client.Object) []string {
+	md, ok := o.(*servingv1alpha1.ModelDeployment)
+	if !ok {
+		return nil
+	}
+	var names []string
+	if card := md.Spec.Model.ModelCard; card != nil && card.ConfigMapRef != nil {
+		names = append(names, card.ConfigMapRef.Name)
+	}
+	for _, ref := range configrollout.References(&md.Spec.Template.Spec) {
+		if ref.Kind == configrollout.KindConfigMap {
+			names = append(names, ref.Name)
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }
 
 // podLabelsOf are the labels the pods of a ModelDeployment's spec carry.

@@ -21,7 +21,8 @@ import (
 )
 
 // fleet is a namespace of n ModelDeployments: the first ten carry the
-// template label team=growth, the first three reference Secret db-creds.
+// template label team=growth, the first three reference Secret db-creds,
+// the first five mount ConfigMap features, and one keeps its card in ConfigMap card.
 func fleet(t *testing.T, n int) *ModelDeploymentReconciler {
 	t.Helper()
 	objs := make([]client.Object, 0, n+1)
@@ -35,12 +36,20 @@ func fleet(t *testing.T, n int) *ModelDeploymentReconciler {
 				md.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "DB_PASSWORD", ValueFrom: &corev1.EnvVarSource{
 					SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "db-creds"}, Key: "password"}}}}
 			}
+			if i < 5 {
+				md.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "features", VolumeSource: corev1.VolumeSource{
+					ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "features"}}}}}
+			}
+			if i == 7 {
+				md.Spec.Model.ModelCard = &servingv1alpha1.ModelCardRef{ConfigMapRef: &servingv1alpha1.ConfigMapKeyReference{Name: "card"}}
+			}
 		}))
 	}
 	objs = append(objs, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "risk", Name: "public"},
 		Spec: networkingv1.IngressSpec{TLS: []networkingv1.IngressTLS{{SecretName: "public-tls"}}}})
 	c := fake.NewClientBuilder().WithScheme(testScheme(t)).
 		WithIndex(&servingv1alpha1.ModelDeployment{}, secretRefIndex, referencedSecretNames).
+		WithIndex(&servingv1alpha1.ModelDeployment{}, configMapRefIndex, referencedConfigMapNames).
 		WithObjects(objs...).Build()
 	return &ModelDeploymentReconciler{Client: c}
 }
@@ -66,6 +75,11 @@ func TestAChangeRejudgesOnlyTheModelDeploymentsItConcerns(t *testing.T) {
 		m.Namespace, m.Name = "risk", name
 		return m
 	}
+	configMap := func(name string) *metav1.PartialObjectMetadata {
+		m := metadataOnly("ConfigMap")
+		m.Namespace, m.Name = "risk", name
+		return m
+	}
 	tests := []struct {
 		name string
 		obj  client.Object
@@ -81,14 +95,21 @@ func TestAChangeRejudgesOnlyTheModelDeploymentsItConcerns(t *testing.T) {
 		{name: "a Secret three models reference", obj: secret("db-creds"), want: 3},
 		{name: "a Secret nothing references", obj: secret("unrelated"), want: 0},
 		{name: "an Ingress certificate", obj: secret("public-tls"), want: n},
+		{name: "a ConfigMap five templates mount", obj: configMap("features"), want: 5},
+		{name: "a ConfigMap holding a model card", obj: configMap("card"), want: 1},
+		{name: "a ConfigMap nothing references", obj: configMap("unrelated"), want: 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
 			var reqs []reconcile.Request
-			switch tt.obj.(type) {
+			switch o := tt.obj.(type) {
 			case *metav1.PartialObjectMetadata:
-				reqs = r.modelDeploymentsOfSecret(ctx, tt.obj)
+				if o.Kind == "ConfigMap" {
+					reqs = r.modelDeploymentsOfConfigMap(ctx, o)
+				} else {
+					reqs = r.modelDeploymentsOfSecret(ctx, o)
+				}
 			default:
 				reqs = r.modelDeploymentsSelectedBy(ctx, tt.obj)
 			}

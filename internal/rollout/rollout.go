@@ -204,8 +204,8 @@ func Decide(in Input) Decision {
 		msg, event := fmt.Sprintf("Version %s was replaced in the spec by %s before it finished rolling out", c.Version, want),
 			fmt.Sprintf("Version %s superseded by %s before it finished rolling out", c.Version, want)
 		if c.Version == want {
-			msg = fmt.Sprintf("Version %s was replaced in the spec by a changed pod template or URI before it finished rolling out", want)
-			event = fmt.Sprintf("Version %s superseded by a changed pod template or URI before it finished rolling out", want)
+			msg = fmt.Sprintf("Version %s was replaced by a changed pod template, URI or config before it finished rolling out", want)
+			event = fmt.Sprintf("Version %s superseded by a changed pod template, URI or config before it finished rolling out", want)
 		}
 		d.Finished = append(d.Finished, servingv1alpha1.HistoryEntry{
 			Version: c.Version, Previous: stableVersion(d.Stable), Outcome: servingv1alpha1.OutcomeSuperseded,

@@ -927,7 +927,7 @@ func TestDecideCandidateWithAChangedTemplateIsSuperseded(t *testing.T) {
 	d := Decide(Input{MD: md, TemplateHash: "cccc3333", Now: now, Deployments: deps(dep("2.2.0", hashOld, 3, HealthCurrent, ""), dep("2.3.0", hashNew, 3, HealthCurrent, ""))})
 	o := summary(d)
 	g.Expect(o.Finished).To(Equal([]string{"2.3.0:Superseded<-2.2.0"}))
-	g.Expect(d.Finished[0].Message).To(Equal("Version 2.3.0 was replaced in the spec by a changed pod template or URI before it finished rolling out"))
+	g.Expect(d.Finished[0].Message).To(Equal("Version 2.3.0 was replaced by a changed pod template, URI or config before it finished rolling out"))
 	g.Expect(o.Events).To(HaveExactElements(normal+"/Superseded", normal+"/RolloutStarted"))
 	g.Expect(d.Candidate.TemplateHash).To(Equal("cccc3333"))
 	g.Expect(d.Candidate.StartedAt).To(Equal(&now), "the new candidate starts from the beginning")

@@ -23,6 +23,7 @@ import (
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/approval"
+	"github.com/modelgate/modelgate/internal/configrollout"
 )
 
 // +kubebuilder:webhook:path=/mutate-serving-modelgate-dev-v1alpha1-modelapproval,mutating=true,failurePolicy=fail,sideEffects=None,groups=serving.modelgate.dev,resources=modelapprovals,verbs=create,versions=v1alpha1,name=stamp.modelapprovals.serving.modelgate.dev,admissionReviewVersions=v1
@@ -66,8 +67,57 @@ func (s *ApprovalStamper) Default(ctx context.Context, ap *servingv1alpha1.Model
 	case err != nil:
 		return fmt.Errorf("reading ModelDeployment %s to stamp what is approved: %w", ap.Spec.ModelDeployment, err)
 	}
-	ap.Spec.ModelDeploymentUID, ap.Spec.Digest = string(md.UID), approval.Digest(md)
+	config, err := configCopies(ctx, s.Reader, md)
+	if err != nil {
+		return fmt.Errorf("reading the config ModelDeployment %s reads, to stamp what is approved: %w", md.Name, err)
+	}
+	ap.Spec.ModelDeploymentUID, ap.Spec.Digest = string(md.UID), approval.Digest(md, config...)
 	return nil
+}
+
+// configCopies names the config copies the spec's revision reads, as the
+// reconciler plans them (configrollout.Plan), so an approval binds to the
+// config's data as it is now. A Secret's values are read only from one that
+// opted in, and only its hash is kept.
+func configCopies(ctx context.Context, reader client.Reader, md *servingv1alpha1.ModelDeployment) ([]string, error) {
+	if !configrollout.Enabled(md) {
+		return nil, nil
+	}
+	var sources []configrollout.Source
+	for _, ref := range configrollout.References(&md.Spec.Template.Spec) {
+		src := configrollout.Source{Reference: ref}
+		key := client.ObjectKey{Namespace: md.Namespace, Name: ref.Name}
+		switch ref.Kind {
+		case configrollout.KindConfigMap:
+			cm := &corev1.ConfigMap{}
+			if err := reader.Get(ctx, key, cm); client.IgnoreNotFound(err) != nil {
+				return nil, err
+			} else if err == nil {
+				src.Found, src.Hash = true, configrollout.ConfigMapHash(cm)
+			}
+		case configrollout.KindSecret:
+			m := &metav1.PartialObjectMetadata{}
+			m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+			if err := reader.Get(ctx, key, m); client.IgnoreNotFound(err) != nil {
+				return nil, err
+			} else if err != nil {
+				break
+			}
+			src.Found = true
+			if src.Untracked = configrollout.Untracked(m.Labels, ""); src.Untracked != "" {
+				break // not opted in: its values are not read
+			}
+			secret := &corev1.Secret{}
+			if err := reader.Get(ctx, key, secret); err != nil {
+				return nil, client.IgnoreNotFound(err)
+			}
+			if src.Untracked = configrollout.Untracked(secret.Labels, secret.Type); src.Untracked == "" {
+				src.Hash = configrollout.SecretHash(secret)
+			}
+		}
+		sources = append(sources, src)
+	}
+	return configrollout.Names(configrollout.Plan(md, sources)), nil
 }
 
 // ApprovalValidator refuses an approver other than the requester and any

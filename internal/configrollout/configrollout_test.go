@@ -1,0 +1,293 @@
+package configrollout
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/utils/ptr"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+)
+
+func testMD() *servingv1alpha1.ModelDeployment {
+	return &servingv1alpha1.ModelDeployment{ObjectMeta: metav1.ObjectMeta{Name: "scorer", Namespace: "ml"}}
+}
+
+// everywhere references each object from every place a pod spec can.
+func everywhere() corev1.PodSpec {
+	return corev1.PodSpec{
+		InitContainers: []corev1.Container{{Name: "fetch", EnvFrom: []corev1.EnvFromSource{
+			{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "init-env"}}},
+		}}},
+		Containers: []corev1.Container{{
+			Name: "server",
+			EnvFrom: []corev1.EnvFromSource{
+				{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "creds"}}},
+			},
+			Env: []corev1.EnvVar{
+				{Name: "THRESHOLD", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+					LocalObjectReference: corev1.LocalObjectReference{Name: "thresholds"}, Key: "t", Optional: ptr.To(true)}}},
+				{Name: "TOKEN", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+					LocalObjectReference: corev1.LocalObjectReference{Name: "creds"}, Key: "token"}}},
+				{Name: "POD", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+				{Name: "LITERAL", Value: "x"},
+			},
+		}},
+		Volumes: []corev1.Volume{
+			{Name: "features", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+				LocalObjectReference: corev1.LocalObjectReference{Name: "features"}, Optional: ptr.To(true)}}},
+			{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "tls"}}},
+			{Name: "all", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+				{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "thresholds"}}},
+				{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "projected"}, Optional: ptr.To(true)}},
+				{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token"}},
+			}}}},
+			{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		},
+		ImagePullSecrets: []corev1.LocalObjectReference{{Name: "registry"}},
+	}
+}
+
+func TestReferences(t *testing.T) {
+	tests := []struct {
+		name string
+		spec corev1.PodSpec
+		want []Reference
+	}{
+		{"none", corev1.PodSpec{Containers: []corev1.Container{{Name: "server"}}}, []Reference{}},
+		{"every place, sorted, optional only when every reference is", everywhere(), []Reference{
+			{Ref{KindConfigMap, "features"}, true},
+			{Ref{KindConfigMap, "init-env"}, false},
+			{Ref{KindConfigMap, "thresholds"}, false}, // optional in env, required in the projected volume
+			{Ref{KindSecret, "creds"}, false},
+			{Ref{KindSecret, "projected"}, true},
+			{Ref{KindSecret, "tls"}, false},
+		}},
+		{"an empty name is no reference", corev1.PodSpec{Volumes: []corev1.Volume{
+			{Name: "v", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{}}},
+		}}, []Reference{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := References(&tt.spec)
+			if len(got) != len(tt.want) {
+				t.Fatalf("References = %v, want %v", got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("References[%d] = %v, want %v", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestPlan(t *testing.T) {
+	md := testMD()
+	ref := func(kind, name string, optional bool) Reference { return Reference{Ref{kind, name}, optional} }
+	tests := []struct {
+		name    string
+		sources []Source
+		want    []Copy
+	}{
+		{"a found object is copied under its hash", []Source{{Reference: ref(KindConfigMap, "cfg", false), Found: true, Hash: "h1"}},
+			[]Copy{{Ref: Ref{KindConfigMap, "cfg"}, Name: CopyName(md, Ref{KindConfigMap, "cfg"}, "h1"), Hash: "h1"}}},
+		{"a missing optional object gets an empty copy", []Source{{Reference: ref(KindSecret, "opt", true)}},
+			[]Copy{{Ref: Ref{KindSecret, "opt"}, Name: CopyName(md, Ref{KindSecret, "opt"}, EmptyHash), Hash: EmptyHash, Empty: true}}},
+		{"a missing required object is read live", []Source{{Reference: ref(KindConfigMap, "cfg", false)}}, nil},
+		{"an untracked Secret is read live", []Source{{Reference: ref(KindSecret, "creds", false), Found: true, Untracked: "not labelled"}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Plan(md, tt.sources)
+			if len(got) != len(tt.want) {
+				t.Fatalf("Plan = %+v, want %+v", got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("Plan[%d] = %+v, want %+v", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestCopyName(t *testing.T) {
+	md, other := testMD(), testMD()
+	other.Name = "ranker"
+	cfg := Ref{KindConfigMap, "cfg"}
+	a := CopyName(md, cfg, "h1")
+	if !strings.HasPrefix(a, "cfg-") || len(a) != len("cfg-")+8 {
+		t.Errorf("CopyName = %q, want cfg-<8 hex>", a)
+	}
+	for name, b := range map[string]string{
+		"other data":              CopyName(md, cfg, "h2"),
+		"other ModelDeployment":   CopyName(other, cfg, "h1"),
+		"other kind, same name":   CopyName(md, Ref{KindSecret, "cfg"}, "h1"),
+		"other object, same hash": CopyName(md, Ref{KindConfigMap, "cfg2"}, "h1"),
+	} {
+		if a == b {
+			t.Errorf("%s: same copy name %q", name, a)
+		}
+	}
+	if CopyName(md, cfg, "h1") != a {
+		t.Error("CopyName is not stable")
+	}
+	long := CopyName(md, Ref{KindConfigMap, strings.Repeat("a", 250)}, "h1")
+	if errs := validation.IsDNS1123Subdomain(long); len(errs) > 0 {
+		t.Errorf("CopyName of a long name = %q: %v", long, errs)
+	}
+}
+
+func TestHashes(t *testing.T) {
+	cm := func(data map[string]string, bin map[string][]byte) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg", ResourceVersion: "1"}, Data: data, BinaryData: bin}
+	}
+	base := ConfigMapHash(cm(map[string]string{"t": "0.5"}, nil))
+	if got := ConfigMapHash(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "other", ResourceVersion: "9", Labels: map[string]string{"a": "b"}},
+		Data: map[string]string{"t": "0.5"}}); got != base {
+		t.Error("a ConfigMap's hash depends on its metadata; it must depend on its data only")
+	}
+	for name, other := range map[string]*corev1.ConfigMap{
+		"changed value":   cm(map[string]string{"t": "0.6"}, nil),
+		"added key":       cm(map[string]string{"t": "0.5", "u": ""}, nil),
+		"binary data too": cm(map[string]string{"t": "0.5"}, map[string][]byte{"b": {1}}),
+	} {
+		if ConfigMapHash(other) == base {
+			t.Errorf("%s: same hash", name)
+		}
+	}
+
+	secret := func(uid string, typ corev1.SecretType, v string) *corev1.Secret {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{UID: types.UID("u" + uid)}, Type: typ, Data: map[string][]byte{"k": []byte(v)}}
+	}
+	s := SecretHash(secret("1", corev1.SecretTypeOpaque, "v"))
+	for name, other := range map[string]*corev1.Secret{
+		"changed value":            secret("1", corev1.SecretTypeOpaque, "w"),
+		"changed type":             secret("1", corev1.SecretTypeBasicAuth, "v"),
+		"another Secret's UID key": secret("2", corev1.SecretTypeOpaque, "v"),
+	} {
+		if SecretHash(other) == s {
+			t.Errorf("%s: same hash", name)
+		}
+	}
+	if len(s) != 64 {
+		t.Errorf("SecretHash = %q, want 64 hex", s)
+	}
+}
+
+func TestUntracked(t *testing.T) {
+	tests := []struct {
+		name   string
+		labels map[string]string
+		typ    corev1.SecretType
+		want   string
+	}{
+		{"opted in", map[string]string{servingv1alpha1.LabelManagerReadable: "true"}, corev1.SecretTypeOpaque, ""},
+		{"not opted in", nil, corev1.SecretTypeOpaque, "not labelled serving.modelgate.dev/manager-readable=true, so modelgate does not read it"},
+		{"opted in with another value", map[string]string{servingv1alpha1.LabelManagerReadable: "yes"}, corev1.SecretTypeOpaque, "not labelled serving.modelgate.dev/manager-readable=true, so modelgate does not read it"},
+		{"a token, even opted in", map[string]string{servingv1alpha1.LabelManagerReadable: "true"}, corev1.SecretTypeServiceAccountToken, "a service account token is not copied"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Untracked(tt.labels, tt.typ); got != tt.want {
+				t.Errorf("Untracked = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRewrite(t *testing.T) {
+	md := testMD()
+	spec := everywhere()
+	tpl := corev1.PodTemplateSpec{Spec: spec}
+	copies := Plan(md, []Source{
+		{Reference: Reference{Ref{KindConfigMap, "thresholds"}, false}, Found: true, Hash: "h"},
+		{Reference: Reference{Ref{KindConfigMap, "init-env"}, false}, Found: true, Hash: "h"},
+		{Reference: Reference{Ref{KindSecret, "creds"}, false}, Found: true, Hash: "h"},
+		{Reference: Reference{Ref{KindSecret, "projected"}, true}},
+		{Reference: Reference{Ref{KindSecret, "tls"}, false}, Found: true, Untracked: "not labelled"},
+		{Reference: Reference{Ref{KindConfigMap, "features"}, true}, Found: true, Hash: "h"},
+	})
+	got := Rewrite(tpl, copies)
+	name := func(kind, n, hash string) string { return CopyName(md, Ref{kind, n}, hash) }
+
+	if tpl.Spec.Containers[0].EnvFrom[0].SecretRef.Name != "creds" {
+		t.Fatal("Rewrite changed the template it was given")
+	}
+	checks := []struct{ what, got, want string }{
+		{"init envFrom", got.Spec.InitContainers[0].EnvFrom[0].ConfigMapRef.Name, name(KindConfigMap, "init-env", "h")},
+		{"envFrom secret", got.Spec.Containers[0].EnvFrom[0].SecretRef.Name, name(KindSecret, "creds", "h")},
+		{"env configMapKeyRef", got.Spec.Containers[0].Env[0].ValueFrom.ConfigMapKeyRef.Name, name(KindConfigMap, "thresholds", "h")},
+		{"env secretKeyRef", got.Spec.Containers[0].Env[1].ValueFrom.SecretKeyRef.Name, name(KindSecret, "creds", "h")},
+		{"configMap volume", got.Spec.Volumes[0].ConfigMap.Name, name(KindConfigMap, "features", "h")},
+		{"untracked secret volume", got.Spec.Volumes[1].Secret.SecretName, "tls"},
+		{"projected configMap", got.Spec.Volumes[2].Projected.Sources[0].ConfigMap.Name, name(KindConfigMap, "thresholds", "h")},
+		{"projected missing optional secret", got.Spec.Volumes[2].Projected.Sources[1].Secret.Name, name(KindSecret, "projected", EmptyHash)},
+		{"imagePullSecrets", got.Spec.ImagePullSecrets[0].Name, "registry"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: %q, want %q", c.what, c.got, c.want)
+		}
+	}
+	if got.Spec.Containers[0].Env[0].ValueFrom.ConfigMapKeyRef.Key != "t" || !*got.Spec.Volumes[0].ConfigMap.Optional {
+		t.Error("Rewrite changed more than the names")
+	}
+	if same := Rewrite(tpl, nil); same.Spec.Containers[0].EnvFrom[0].SecretRef.Name != "creds" {
+		t.Error("Rewrite without copies changed the template")
+	}
+}
+
+func TestCopies(t *testing.T) {
+	md := testMD()
+	c := Copy{Ref: Ref{KindSecret, "creds"}, Name: "creds-0123abcd", Hash: "h"}
+	meta := Metadata(md, c, map[string]string{"app.kubernetes.io/name": "scorer"})
+	if meta.Labels[LabelCopy] != "true" || meta.Labels["app.kubernetes.io/name"] != "scorer" || meta.Annotations[AnnotationCopyOf] != "creds" || meta.Namespace != "ml" {
+		t.Errorf("Metadata = %+v", meta)
+	}
+	src := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds", Labels: map[string]string{"x": "y"}}, Type: corev1.SecretTypeTLS,
+		Data: map[string][]byte{"tls.crt": []byte("c"), "tls.key": []byte("k")}}
+	s := SecretCopy(meta, src)
+	if !*s.Immutable || s.Type != corev1.SecretTypeTLS || string(s.Data["tls.key"]) != "k" || s.Name != "creds-0123abcd" || s.Labels["x"] != "" {
+		t.Errorf("SecretCopy = %+v", s)
+	}
+	if e := SecretCopy(meta, nil); !*e.Immutable || len(e.Data) != 0 || e.Type != corev1.SecretTypeOpaque {
+		t.Errorf("empty SecretCopy = %+v", e)
+	}
+	cm := ConfigMapCopy(meta, &corev1.ConfigMap{Data: map[string]string{"a": "1"}, BinaryData: map[string][]byte{"b": {2}}})
+	if !*cm.Immutable || cm.Data["a"] != "1" || cm.BinaryData["b"][0] != 2 {
+		t.Errorf("ConfigMapCopy = %+v", cm)
+	}
+	if e := ConfigMapCopy(meta, nil); !*e.Immutable || e.Data != nil {
+		t.Errorf("empty ConfigMapCopy = %+v", e)
+	}
+}
+
+func TestPrune(t *testing.T) {
+	spec := corev1.PodSpec{Volumes: []corev1.Volume{
+		{Name: "a", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg-1"}}}},
+	}}
+	used := map[Ref]bool{}
+	InUse(&spec, used)
+	got := Prune([]Ref{{KindSecret, "cfg-1"}, {KindConfigMap, "cfg-2"}, {KindConfigMap, "cfg-1"}}, used)
+	want := []Ref{{KindConfigMap, "cfg-2"}, {KindSecret, "cfg-1"}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("Prune = %v, want %v (a Secret named like a used ConfigMap copy is not in use)", got, want)
+	}
+}
+
+func TestEnabled(t *testing.T) {
+	md := testMD()
+	if !Enabled(md) {
+		t.Error("unset is On")
+	}
+	md.Spec.ConfigRollout = servingv1alpha1.ConfigRolloutOff
+	if Enabled(md) {
+		t.Error("Off is off")
+	}
+}

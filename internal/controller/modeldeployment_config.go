@@ -1,0 +1,215 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/configrollout"
+	"github.com/modelgate/modelgate/internal/desiredstate"
+)
+
+// ReasonConfigCopied is the event of an immutable copy made of a ConfigMap or
+// Secret whose data a revision reads.
+const ReasonConfigCopied = "ConfigCopied"
+
+// Config rollouts make and remove the immutable copies each revision reads;
+// a copy never changes, so it is created and deleted, never patched.
+// +kubebuilder:rbac:groups="",resources=configmaps;secrets,verbs=create;delete
+
+// gatherConfig reads the ConfigMaps and Secrets the spec's template
+// references and returns the template reading the copies of their data
+// (configrollout.Plan), whose hash is then the revision's identity. With
+// spec.configRollout Off the template is returned as it is.
+func (r *ModelDeploymentReconciler) gatherConfig(ctx context.Context, s *scope, tpl corev1.PodTemplateSpec) (corev1.PodTemplateSpec, error) {
+	s.configSources, s.configCopies = nil, nil
+	if !configrollout.Enabled(s.md) {
+		return tpl, nil
+	}
+	for _, ref := range configrollout.References(&tpl.Spec) {
+		src := configrollout.Source{Reference: ref}
+		key := types.NamespacedName{Namespace: s.md.Namespace, Name: ref.Name}
+		var err error
+		switch ref.Kind {
+		case configrollout.KindConfigMap:
+			src.Hash, src.Found, err = r.configMapDataHash(ctx, key)
+		case configrollout.KindSecret:
+			var got secretMeta
+			got, src.Found, err = r.secretKeys(ctx, key)
+			src.Hash, src.Untracked = got.hash, got.untracked
+		}
+		switch {
+		case apierrors.IsForbidden(err):
+			// A cluster that does not let the manager read it: the pods read
+			// it live, as without config rollout, and the secrets item says so.
+			src.Found, src.Hash, src.Untracked = false, "", "modelgate may not read it"
+		case err != nil:
+			return tpl, fmt.Errorf("reading %s for config rollout: %w", ref, err)
+		}
+		s.configSources = append(s.configSources, src)
+	}
+	s.configCopies = configrollout.Plan(s.md, s.configSources)
+	return configrollout.Rewrite(tpl, s.configCopies), nil
+}
+
+// configNotCovered names the referenced Secrets config rollout does not
+// cover, with why, for the secrets item to say so.
+func configNotCovered(s *scope) map[string]string {
+	var out map[string]string
+	for _, src := range s.configSources {
+		if src.Untracked != "" && src.Kind == configrollout.KindSecret {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[src.Name] = src.Untracked
+		}
+	}
+	return out
+}
+
+// applyConfigCopies makes the copies the spec's revision reads, before its
+// Deployment is written, so its pods never wait for them. A copy is made
+// from the live object only while its data still has the hash the decision
+// was made with; otherwise the next reconcile decides again.
+func (r *ModelDeploymentReconciler) applyConfigCopies(ctx context.Context, s *scope) error {
+	for _, c := range s.configCopies {
+		m, err := r.metadataOf(ctx, c.Kind, types.NamespacedName{Namespace: s.md.Namespace, Name: c.Name})
+		if err != nil {
+			return fmt.Errorf("reading copy %s of %s: %w", c.Name, c.Ref, err)
+		}
+		if m != nil {
+			if !metav1.IsControlledBy(m, s.md) {
+				return fmt.Errorf("the copy of %s would be named %s, which is taken by a %s modelgate does not own for %s: rename or remove it", c.Ref, c.Name, c.Kind, s.md.Name)
+			}
+			continue
+		}
+		obj, err := r.configCopy(ctx, s.md, c)
+		if err != nil {
+			return err
+		}
+		if err := controllerutil.SetControllerReference(s.md, obj, r.Scheme); err != nil {
+			return err
+		}
+		logf.FromContext(ctx).Info("Copying config for a revision", "copy", klog.KObj(obj), "of", c.String())
+		if err := r.Create(ctx, obj); err != nil {
+			if apierrors.IsAlreadyExists(err) {
+				continue // our cache had not seen it yet
+			}
+			return fmt.Errorf("creating copy %s of %s: %w", c.Name, c.Ref, err)
+		}
+		if r.Recorder != nil {
+			what := "its data"
+			if c.Empty {
+				what = "nothing (it does not exist and is optional)"
+			}
+			r.Recorder.Eventf(s.md, nil, corev1.EventTypeNormal, ReasonConfigCopied, "Reconcile",
+				"Version %s reads %s as the immutable copy %s, holding %s", s.md.Spec.Model.Version, c.Ref, c.Name, what)
+		}
+	}
+	return nil
+}
+
+// errConfigChanged says a referenced object changed between the decision
+// and its copy; the watch on it brings the next decision.
+type errConfigChanged struct{ ref configrollout.Ref }
+
+func (e errConfigChanged) Error() string {
+	return fmt.Sprintf("%s changed while its copy was being made; deciding again", e.ref)
+}
+
+// configCopy is the copy c names, made from the live object past the cache.
+func (r *ModelDeploymentReconciler) configCopy(ctx context.Context, md *servingv1alpha1.ModelDeployment, c configrollout.Copy) (client.Object, error) {
+	meta := configrollout.Metadata(md, c, desiredstate.SelectorLabels(md))
+	if r.APIReader == nil {
+		return nil, errNoAPIReader
+	}
+	key := types.NamespacedName{Namespace: md.Namespace, Name: c.Ref.Name}
+	switch c.Kind {
+	case configrollout.KindConfigMap:
+		if c.Empty {
+			return configrollout.ConfigMapCopy(meta, nil), nil
+		}
+		cm := &corev1.ConfigMap{}
+		if err := r.APIReader.Get(ctx, key, cm); err != nil {
+			return nil, fmt.Errorf("reading %s to copy it: %w", c.Ref, err)
+		}
+		if configrollout.ConfigMapHash(cm) != c.Hash {
+			return nil, errConfigChanged{c.Ref}
+		}
+		return configrollout.ConfigMapCopy(meta, cm), nil
+	default:
+		if c.Empty {
+			return configrollout.SecretCopy(meta, nil), nil
+		}
+		secret := &corev1.Secret{}
+		if err := r.APIReader.Get(ctx, key, secret); err != nil {
+			return nil, fmt.Errorf("reading %s to copy it: %w", c.Ref, err)
+		}
+		if configrollout.Untracked(secret.Labels, secret.Type) != "" || configrollout.SecretHash(secret) != c.Hash {
+			return nil, errConfigChanged{c.Ref}
+		}
+		return configrollout.SecretCopy(meta, secret), nil
+	}
+}
+
+// pruneConfigCopies removes the copies no revision reads any more: not the
+// spec's, not a Deployment's, not one kept in a ControllerRevision. The
+// revisions are read only when some copy is not in use by the first two.
+func (r *ModelDeploymentReconciler) pruneConfigCopies(ctx context.Context, s *scope) error {
+	md := s.md
+	selector := desiredstate.SelectorLabels(md)
+	selector[configrollout.LabelCopy] = labelTrue
+	var copies []configrollout.Ref
+	for _, kind := range []string{configrollout.KindConfigMap, configrollout.KindSecret} {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(kind + "List"))
+		if err := r.List(ctx, list, client.InNamespace(md.Namespace), client.MatchingLabels(selector)); err != nil {
+			return fmt.Errorf("listing the %s copies of %s: %w", kind, md.Name, err)
+		}
+		for i := range list.Items {
+			if metav1.IsControlledBy(&list.Items[i], md) {
+				copies = append(copies, configrollout.Ref{Kind: kind, Name: list.Items[i].Name})
+			}
+		}
+	}
+	if len(copies) == 0 {
+		return nil
+	}
+	used := map[configrollout.Ref]bool{}
+	configrollout.InUse(&s.template.Spec, used)
+	for _, dep := range s.deployments {
+		configrollout.InUse(&dep.Spec.Template.Spec, used)
+	}
+	if len(configrollout.Prune(copies, used)) == 0 {
+		return nil
+	}
+	for _, cr := range s.revisions {
+		data, err := desiredstate.ReadRevision(cr)
+		if err != nil {
+			return err
+		}
+		configrollout.InUse(&data.Template.Spec, used)
+	}
+	for _, c := range configrollout.Prune(copies, used) {
+		var obj client.Object = &corev1.ConfigMap{}
+		if c.Kind == configrollout.KindSecret {
+			obj = &corev1.Secret{}
+		}
+		obj.SetNamespace(md.Namespace)
+		obj.SetName(c.Name)
+		logf.FromContext(ctx).Info("Removing a config copy no revision reads", "copy", klog.KObj(obj), "kind", c.Kind)
+		if err := r.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("removing copy %s: %w", c, err)
+		}
+	}
+	return nil
+}
