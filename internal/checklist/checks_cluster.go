@@ -1130,6 +1130,12 @@ func (p *capacityPlan) quotaShortfalls(in *Inputs, q *corev1.ResourceQuota) (sho
 	return short, raise
 }
 
+// QuotaCoversPod reports whether the capacity item judges pods of the spec
+// against the quota; the operator maps a quota's change back by it.
+func QuotaCoversPod(q *corev1.ResourceQuota, spec *corev1.PodSpec) bool {
+	return quotaCoversPod(q, spec)
+}
+
 // quotaCoversPod reports whether a quota's scopes and scope selector cover
 // pods of the spec. Scopes that never cover pods (VolumeAttributesClass)
 // leave them out; scopes unknown to this code count as covering.

@@ -655,7 +655,9 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &servingv1alpha1.ModelDeployment{}, secretRefIndex, referencedSecretNames); err != nil {
 		return fmt.Errorf("indexing ModelDeployments by the Secrets they reference: %w", err)
 	}
-	inNamespace := handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsInNamespace)
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &servingv1alpha1.ModelDeployment{}, serviceIndex, modelServiceNames); err != nil {
+		return fmt.Errorf("indexing ModelDeployments by their Services: %w", err)
+	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&servingv1alpha1.ModelDeployment{}).
 		Owns(&appsv1.Deployment{}).
@@ -665,12 +667,12 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&servingv1alpha1.ModelApproval{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentOfApproval)).
 		Watches(&policyv1.PodDisruptionBudget{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsSelectedBy)).
 		Watches(&networkingv1.NetworkPolicy{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsSelectedBy)).
-		Watches(&networkingv1.Ingress{}, inNamespace).
+		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfIngress)).
 		// Secrets and ConfigMaps by their metadata only: their contents are
 		// read past the cache for the few that ModelDeployments name.
 		WatchesMetadata(metadataOnly("Secret"), handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfSecret)).
 		WatchesMetadata(metadataOnly("ConfigMap"), handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfConfigMap)).
-		Watches(&corev1.ResourceQuota{}, inNamespace).
+		Watches(&corev1.ResourceQuota{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsCoveredBy)).
 		// Nodes matter for their allocatable GPUs only; their frequent status
 		// updates are filtered out.
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.allModelDeployments),
@@ -690,7 +692,10 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		if err := mgr.GetFieldIndexer().IndexField(ctx, &gatewayv1.Gateway{}, gatewayCertificateIndex, gatewayCertificateNamespacesOf); err != nil {
 			return fmt.Errorf("indexing Gateways by certificate namespace: %w", err)
 		}
-		b = b.Watches(&gatewayv1.HTTPRoute{}, inNamespace).
+		if err := mgr.GetFieldIndexer().IndexField(ctx, &servingv1alpha1.ModelDeployment{}, routedByIndex, routedBy); err != nil {
+			return fmt.Errorf("indexing ModelDeployments by the HTTPRoute of their router: %w", err)
+		}
+		b = b.Watches(&gatewayv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfRoute)).
 			Watches(&gatewayv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfGateway)).
 			Watches(&gatewayv1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfReferenceGrant))
 	}
@@ -701,8 +706,7 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 // modelDeploymentsInNamespace maps an object the checklist reads to every
-// ModelDeployment of its namespace: which of them it concerns depends on
-// selectors and references the checks judge.
+// ModelDeployment of its namespace.
 func (r *ModelDeploymentReconciler) modelDeploymentsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
 	return r.modelDeployments(ctx, o, client.InNamespace(o.GetNamespace()))
 }

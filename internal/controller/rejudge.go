@@ -3,10 +3,14 @@ package controller
 import (
 	"context"
 	"slices"
+	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -75,26 +79,30 @@ func (r *ModelDeploymentReconciler) modelDeploymentsSelectedBy(ctx context.Conte
 }
 
 // modelDeploymentsOfSecret maps a Secret to the ModelDeployments that
-// reference it, through the index; a certificate of the namespace's
-// Ingresses or Gateways concerns every ModelDeployment they may expose.
+// reference it, through the index, and to those served by the Ingresses that
+// name it as a certificate; a certificate of the namespace's Gateways
+// concerns every ModelDeployment they may expose.
 func (r *ModelDeploymentReconciler) modelDeploymentsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
-	if r.isCertificate(ctx, o) {
+	if r.isGatewayCertificate(ctx, o) {
 		return r.modelDeploymentsInNamespace(ctx, o)
 	}
-	return r.modelDeployments(ctx, o, client.InNamespace(o.GetNamespace()), client.MatchingFields{secretRefIndex: o.GetName()})
-}
-
-// isCertificate reports whether an Ingress or a Gateway of the Secret's
-// namespace names it as a certificate.
-func (r *ModelDeploymentReconciler) isCertificate(ctx context.Context, o client.Object) bool {
+	out := r.modelDeployments(ctx, o, client.InNamespace(o.GetNamespace()), client.MatchingFields{secretRefIndex: o.GetName()})
 	var ings networkingv1.IngressList
-	if err := r.List(ctx, &ings, client.InNamespace(o.GetNamespace())); err == nil {
-		for i := range ings.Items {
-			if slices.ContainsFunc(ings.Items[i].Spec.TLS, func(t networkingv1.IngressTLS) bool { return t.SecretName == o.GetName() }) {
-				return true
-			}
+	if err := r.List(ctx, &ings, client.InNamespace(o.GetNamespace())); err != nil {
+		logf.FromContext(ctx).Error(err, "Listing Ingresses to map a Secret change", "secret", klog.KObj(o))
+		return out
+	}
+	for i := range ings.Items {
+		if slices.ContainsFunc(ings.Items[i].Spec.TLS, func(t networkingv1.IngressTLS) bool { return t.SecretName == o.GetName() }) {
+			out = append(out, r.modelDeploymentsServedBy(ctx, o, ingressServices(&ings.Items[i]))...)
 		}
 	}
+	return distinct(out)
+}
+
+// isGatewayCertificate reports whether a Gateway of the Secret's namespace
+// names it as a certificate.
+func (r *ModelDeploymentReconciler) isGatewayCertificate(ctx context.Context, o client.Object) bool {
 	if !r.GatewayAPI {
 		return false
 	}
@@ -115,4 +123,147 @@ func (r *ModelDeploymentReconciler) isCertificate(ctx context.Context, o client.
 		}
 	}
 	return false
+}
+
+// Indexes that map an Ingress or an HTTPRoute to the ModelDeployments whose
+// Services it sends traffic to, or whose weights it carries.
+const (
+	// serviceIndex indexes ModelDeployments by the names of their Services.
+	serviceIndex = ".spec.services"
+	// routedByIndex indexes ModelDeployments by the HTTPRoute whose weights
+	// modelgate sets for them (spec.strategy.trafficRouting.gatewayAPI).
+	routedByIndex = ".spec.strategy.trafficRouting.gatewayAPI.httpRoute"
+)
+
+// modelServiceNames is the index function of serviceIndex.
+func modelServiceNames(o client.Object) []string {
+	md, ok := o.(*servingv1alpha1.ModelDeployment)
+	if !ok {
+		return nil
+	}
+	return []string{desiredstate.ServiceName(md), desiredstate.StableServiceName(md), desiredstate.CandidateServiceName(md)}
+}
+
+// routedBy is the index function of routedByIndex.
+func routedBy(o client.Object) []string {
+	md, ok := o.(*servingv1alpha1.ModelDeployment)
+	if !ok || md.Spec.Strategy.TrafficRouting == nil || md.Spec.Strategy.TrafficRouting.GatewayAPI == nil {
+		return nil
+	}
+	return []string{md.Spec.Strategy.TrafficRouting.GatewayAPI.HTTPRoute}
+}
+
+// modelDeploymentsOfIngress maps an Ingress to the ModelDeployments whose
+// Services its rules or default backend name: the tls item judges no other
+// Ingress. An update maps the old object too, so one that stops naming a
+// Service re-judges its ModelDeployment.
+func (r *ModelDeploymentReconciler) modelDeploymentsOfIngress(ctx context.Context, o client.Object) []reconcile.Request {
+	ing, ok := o.(*networkingv1.Ingress)
+	if !ok {
+		return nil
+	}
+	return r.modelDeploymentsServedBy(ctx, o, ingressServices(ing))
+}
+
+// modelDeploymentsOfRoute maps an HTTPRoute to the ModelDeployments whose
+// Services its rules send traffic to (what the tls item judges) and to those
+// that name it as their router's route (whose weights modelgate keeps).
+func (r *ModelDeploymentReconciler) modelDeploymentsOfRoute(ctx context.Context, o client.Object) []reconcile.Request {
+	route, ok := o.(*gatewayv1.HTTPRoute)
+	if !ok {
+		return nil
+	}
+	out := r.modelDeployments(ctx, o, client.InNamespace(o.GetNamespace()), client.MatchingFields{routedByIndex: o.GetName()})
+	out = append(out, r.modelDeploymentsServedBy(ctx, o, routeServices(route))...)
+	return distinct(out)
+}
+
+// modelDeploymentsServedBy maps the names of Services of o's namespace to the
+// ModelDeployments they belong to, through serviceIndex.
+func (r *ModelDeploymentReconciler) modelDeploymentsServedBy(ctx context.Context, o client.Object, services []string) []reconcile.Request {
+	var out []reconcile.Request
+	for _, svc := range services {
+		out = append(out, r.modelDeployments(ctx, o, client.InNamespace(o.GetNamespace()), client.MatchingFields{serviceIndex: svc})...)
+	}
+	return distinct(out)
+}
+
+// ingressServices are the Services an Ingress sends traffic to.
+func ingressServices(ing *networkingv1.Ingress) []string {
+	var out []string
+	if b := ing.Spec.DefaultBackend; b != nil && b.Service != nil {
+		out = append(out, b.Service.Name)
+	}
+	for _, rule := range ing.Spec.Rules {
+		if rule.HTTP == nil {
+			continue
+		}
+		for _, p := range rule.HTTP.Paths {
+			if p.Backend.Service != nil {
+				out = append(out, p.Backend.Service.Name)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// routeServices are the Services of a route's own namespace its rules send
+// traffic or mirror requests to; a backend in another namespace serves no
+// ModelDeployment the tls item would judge the route for.
+func routeServices(route *gatewayv1.HTTPRoute) []string {
+	var out []string
+	add := func(ref gatewayv1.BackendObjectReference) {
+		if g := ptr.Deref(ref.Group, ""); g != "" && g != "core" {
+			return
+		}
+		if ptr.Deref(ref.Kind, "Service") != "Service" || string(ptr.Deref(ref.Namespace, gatewayv1.Namespace(route.Namespace))) != route.Namespace {
+			return
+		}
+		out = append(out, string(ref.Name))
+	}
+	for _, rule := range route.Spec.Rules {
+		for _, b := range rule.BackendRefs {
+			add(b.BackendObjectReference)
+		}
+		for _, f := range rule.Filters {
+			if f.RequestMirror != nil {
+				add(f.RequestMirror.BackendRef)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// modelDeploymentsCoveredBy maps a ResourceQuota to the ModelDeployments of
+// its namespace whose pods its scopes cover, the ones the capacity item
+// judges against it. A quota without scopes covers them all, and rightly
+// re-judges them all: the room it leaves (hard - used) is shared.
+func (r *ModelDeploymentReconciler) modelDeploymentsCoveredBy(ctx context.Context, o client.Object) []reconcile.Request {
+	q, ok := o.(*corev1.ResourceQuota)
+	if !ok {
+		return nil
+	}
+	var list servingv1alpha1.ModelDeploymentList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace())); err != nil {
+		logf.FromContext(ctx).Error(err, "Listing ModelDeployments to map a change", "object", klog.KObj(o))
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range list.Items {
+		md := &list.Items[i]
+		tpl, err := desiredstate.PodTemplate(md, md.Spec.Model.Version)
+		if err != nil || checklist.QuotaCoversPod(q, &tpl.Spec) {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(md)})
+		}
+	}
+	return out
+}
+
+// distinct sorts requests and drops repeats, so a ModelDeployment two
+// references reach is counted once.
+func distinct(reqs []reconcile.Request) []reconcile.Request {
+	slices.SortFunc(reqs, func(a, b reconcile.Request) int { return strings.Compare(a.String(), b.String()) })
+	return slices.Compact(reqs)
 }
