@@ -1,0 +1,39 @@
+package integration
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+)
+
+var _ = Describe("A change to what the checklist reads", func() {
+	It("judges tls again when an Ingress starts serving the model, and capacity when a quota covering its pods is set", func() {
+		ns := newNamespace()
+		productionSurroundings(ns, "fraud-scorer")
+		Expect(k8sClient.Create(ctx, pdbFor(ns, "fraud-scorer"))).To(Succeed())
+		md := productionModelDeployment(ns, "fraud-scorer")
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		Eventually(func() servingv1alpha1.CheckResult { return itemOf(key, "tls")().Result }).Should(Equal(servingv1alpha1.CheckSkipped))
+
+		By("an Ingress sending any host to the model's Service without TLS")
+		ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "public"},
+			Spec: networkingv1.IngressSpec{DefaultBackend: &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+				Name: "fraud-scorer", Port: networkingv1.ServiceBackendPort{Number: 8080}}}}}
+		Expect(k8sClient.Create(ctx, ing)).To(Succeed())
+		Eventually(func() string { return itemOf(key, "tls")().Message }).
+			Should(ContainSubstring("Ingress public sends any host to Service fraud-scorer without TLS"))
+
+		By("a quota leaving less cpu than the model's two pods ask for")
+		Eventually(func() servingv1alpha1.CheckResult { return itemOf(key, "capacity")().Result }).Should(Equal(servingv1alpha1.CheckPass))
+		Expect(k8sClient.Create(ctx, &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "compute"},
+			Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourceRequestsCPU: resource.MustParse("150m")}}})).To(Succeed())
+		Eventually(func() string { return itemOf(key, "capacity")().Message }).Should(ContainSubstring("ResourceQuota compute"))
+		Expect(itemOf(key, "capacity")().Result).To(Equal(servingv1alpha1.CheckFail))
+	})
+})
