@@ -672,7 +672,7 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// read past the cache for the few that ModelDeployments name.
 		WatchesMetadata(metadataOnly("Secret"), handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfSecret)).
 		WatchesMetadata(metadataOnly("ConfigMap"), handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfConfigMap)).
-		Watches(&corev1.ResourceQuota{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsCoveredBy)).
+		Watches(&corev1.ResourceQuota{}, r.quotaChanges()).
 		// Nodes matter for their allocatable GPUs only; their frequent status
 		// updates are filtered out.
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.allModelDeployments),

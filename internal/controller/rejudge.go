@@ -5,13 +5,17 @@ import (
 	"slices"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -238,8 +242,7 @@ func routeServices(route *gatewayv1.HTTPRoute) []string {
 
 // modelDeploymentsCoveredBy maps a ResourceQuota to the ModelDeployments of
 // its namespace whose pods its scopes cover, the ones the capacity item
-// judges against it. A quota without scopes covers them all, and rightly
-// re-judges them all: the room it leaves (hard - used) is shared.
+// judges against it. A quota without scopes covers them all.
 func (r *ModelDeploymentReconciler) modelDeploymentsCoveredBy(ctx context.Context, o client.Object) []reconcile.Request {
 	q, ok := o.(*corev1.ResourceQuota)
 	if !ok {
@@ -259,6 +262,80 @@ func (r *ModelDeploymentReconciler) modelDeploymentsCoveredBy(ctx context.Contex
 		}
 	}
 	return out
+}
+
+// quotaChanges re-judges, when a ResourceQuota comes or goes, the
+// ModelDeployments whose pods it covers, and when it changes, only those
+// whose capacity item it now judges differently: its status.used moves
+// with every pod started or stopped in the namespace, and most moves leave
+// every ModelDeployment fitting as before.
+func (r *ModelDeploymentReconciler) quotaChanges() handler.EventHandler {
+	type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
+	add := func(q queue, reqs []reconcile.Request) {
+		for _, req := range reqs {
+			q.Add(req)
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q queue) {
+			add(q, r.modelDeploymentsCoveredBy(ctx, e.Object))
+		},
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q queue) {
+			add(q, r.modelDeploymentsJudgedAnew(ctx, e.ObjectOld, e.ObjectNew))
+		},
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q queue) {
+			add(q, r.modelDeploymentsCoveredBy(ctx, e.Object))
+		},
+		GenericFunc: func(ctx context.Context, e event.GenericEvent, q queue) {
+			add(q, r.modelDeploymentsCoveredBy(ctx, e.Object))
+		},
+	}
+}
+
+// modelDeploymentsJudgedAnew are the ModelDeployments of a changed quota's
+// namespace whose capacity item judges the new quota otherwise than the old
+// one, with the Deployments they run now (a change of those re-judges them
+// anyway). One that cannot be judged here is re-judged.
+func (r *ModelDeploymentReconciler) modelDeploymentsJudgedAnew(ctx context.Context, oldObj, newObj client.Object) []reconcile.Request {
+	before, okOld := oldObj.(*corev1.ResourceQuota)
+	after, okNew := newObj.(*corev1.ResourceQuota)
+	if !okOld || !okNew {
+		return nil
+	}
+	var list servingv1alpha1.ModelDeploymentList
+	if err := r.List(ctx, &list, client.InNamespace(after.Namespace)); err != nil {
+		logf.FromContext(ctx).Error(err, "Listing ModelDeployments to map a change", "object", klog.KObj(after))
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range list.Items {
+		md := &list.Items[i]
+		if !r.judgesAlike(ctx, md, before, after) {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(md)})
+		}
+	}
+	return out
+}
+
+// judgesAlike reports whether the capacity item of md says the same of two
+// versions of a quota.
+func (r *ModelDeploymentReconciler) judgesAlike(ctx context.Context, md *servingv1alpha1.ModelDeployment, before, after *corev1.ResourceQuota) bool {
+	in, err := checklist.NewInputs(md)
+	if err != nil {
+		return false
+	}
+	var deps appsv1.DeploymentList
+	if err := r.List(ctx, &deps, client.InNamespace(md.Namespace), client.MatchingFields{ownerIndex: md.Name}); err != nil {
+		return false
+	}
+	for i := range deps.Items {
+		if metav1.IsControlledBy(&deps.Items[i], md) {
+			in.Deployments = append(in.Deployments, deps.Items[i])
+		}
+	}
+	coversBefore, shortBefore, raiseBefore := checklist.QuotaJudgement(in, before)
+	coversAfter, shortAfter, raiseAfter := checklist.QuotaJudgement(in, after)
+	return coversBefore == coversAfter && slices.Equal(shortBefore, shortAfter) && slices.Equal(raiseBefore, raiseAfter)
 }
 
 // distinct sorts requests and drops repeats, so a ModelDeployment two

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -25,7 +26,8 @@ import (
 
 // fleet is a namespace of n ModelDeployments: the first ten carry the
 // template label team=growth, the first three reference Secret db-creds,
-// the first two run at priority class critical, and model-005 has its
+// the first two run at priority class critical, model-007 alone asks for
+// cpu (10 a pod, 20 for its two), and model-005 has its
 // weights set on HTTPRoute shared-route. Ingress public serves model-001
 // and model-002's stable Service with certificate public-tls.
 func fleet(t *testing.T, n int) *ModelDeploymentReconciler {
@@ -39,6 +41,9 @@ func fleet(t *testing.T, n int) *ModelDeploymentReconciler {
 			}
 			if i < 2 {
 				md.Spec.Template.Spec.PriorityClassName = "critical"
+			}
+			if i == 7 {
+				md.Spec.Template.Spec.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10")}
 			}
 			if i == 5 {
 				md.Spec.Strategy.TrafficRouting = &servingv1alpha1.TrafficRouting{GatewayAPI: &servingv1alpha1.GatewayAPIRouting{HTTPRoute: "shared-route"}}
@@ -54,6 +59,7 @@ func fleet(t *testing.T, n int) *ModelDeploymentReconciler {
 		WithIndex(&servingv1alpha1.ModelDeployment{}, secretRefIndex, referencedSecretNames).
 		WithIndex(&servingv1alpha1.ModelDeployment{}, serviceIndex, modelServiceNames).
 		WithIndex(&servingv1alpha1.ModelDeployment{}, routedByIndex, routedBy).
+		WithIndex(&appsv1.Deployment{}, ownerIndex, ownerName).
 		WithObjects(objs...).Build()
 	return &ModelDeploymentReconciler{Client: c}
 }
@@ -105,6 +111,14 @@ func quota(scopes *corev1.ScopeSelector, scope ...corev1.ResourceQuotaScope) *co
 		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourceRequestsCPU: resource.MustParse("64")}, Scopes: scope, ScopeSelector: scopes}}
 }
 
+// used is a copy of q with hard requests.cpu and used requests.cpu.
+func used(q *corev1.ResourceQuota, hard, used string) *corev1.ResourceQuota {
+	q = q.DeepCopy()
+	q.Spec.Hard[corev1.ResourceRequestsCPU] = resource.MustParse(hard)
+	q.Status.Used = corev1.ResourceList{corev1.ResourceRequestsCPU: resource.MustParse(used)}
+	return q
+}
+
 func names(reqs []reconcile.Request) []string {
 	out := make([]string, 0, len(reqs))
 	for _, r := range reqs {
@@ -129,6 +143,7 @@ func TestAChangeRejudgesOnlyTheModelDeploymentsItConcerns(t *testing.T) {
 	tests := []struct {
 		name string
 		obj  client.Object
+		old  client.Object // set for an update from old to obj
 		want int
 		bar  string
 	}{
@@ -150,10 +165,16 @@ func TestAChangeRejudgesOnlyTheModelDeploymentsItConcerns(t *testing.T) {
 		{name: "an HTTPRoute whose weights modelgate sets", obj: route("shared-route", ""), want: 1},
 		{name: "an HTTPRoute of a router's model and another", obj: route("shared-route", "", "model-006"), want: 2},
 		{name: "an HTTPRoute to another namespace's Service of the same name", obj: route("cross", "", "web/model-042"), want: 0},
-		{name: "a ResourceQuota without scopes", obj: quota(nil), want: n, bar: "QuotaEditIn500ModelDeployments"},
+		{name: "a ResourceQuota without scopes, created", obj: quota(nil), want: n, bar: "QuotaCreatedIn500ModelDeployments"},
 		{name: "a ResourceQuota of priority class critical", obj: quota(&corev1.ScopeSelector{MatchExpressions: []corev1.ScopedResourceSelectorRequirement{
 			{ScopeName: corev1.ResourceQuotaScopePriorityClass, Operator: corev1.ScopeSelectorOpIn, Values: []string{"critical"}}}}), want: 2},
-		{name: "a ResourceQuota of pods with requests, when no model has any", obj: quota(nil, corev1.ResourceQuotaScopeNotBestEffort), want: 0},
+		{name: "a ResourceQuota of pods with requests, which one model has", obj: quota(nil, corev1.ResourceQuotaScopeNotBestEffort), want: 1},
+		{name: "a quota's used moving while every model still fits", old: used(quota(nil), "64", "40"), obj: used(quota(nil), "64", "41"), want: 0, bar: "QuotaUsedMovedIn500ModelDeployments"},
+		{name: "a quota's hard raised while every model fits", old: used(quota(nil), "64", "40"), obj: used(quota(nil), "80", "40"), want: 0},
+		{name: "a quota's used leaving one model too little room", old: used(quota(nil), "64", "40"), obj: used(quota(nil), "64", "50"), want: 1},
+		{name: "a quota's used moving while one model lacks room", old: used(quota(nil), "64", "50"), obj: used(quota(nil), "64", "51"), want: 1},
+		{name: "a quota's used going past its hard", old: used(quota(nil), "64", "50"), obj: used(quota(nil), "64", "65"), want: n},
+		{name: "a quota narrowed to pods with requests", old: used(quota(nil), "64", "40"), obj: used(quota(nil, corev1.ResourceQuotaScopeNotBestEffort), "64", "40"), want: n - 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,7 +188,11 @@ func TestAChangeRejudgesOnlyTheModelDeploymentsItConcerns(t *testing.T) {
 			case *gatewayv1.HTTPRoute:
 				reqs = r.modelDeploymentsOfRoute(ctx, tt.obj)
 			case *corev1.ResourceQuota:
-				reqs = r.modelDeploymentsCoveredBy(ctx, tt.obj)
+				if tt.old != nil {
+					reqs = r.modelDeploymentsJudgedAnew(ctx, tt.old, tt.obj)
+				} else {
+					reqs = r.modelDeploymentsCoveredBy(ctx, tt.obj)
+				}
 			default:
 				reqs = r.modelDeploymentsSelectedBy(ctx, tt.obj)
 			}

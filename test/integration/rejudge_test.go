@@ -12,7 +12,7 @@ import (
 )
 
 var _ = Describe("A change to what the checklist reads", func() {
-	It("judges tls again when an Ingress starts serving the model, and capacity when a quota covering its pods is set", func() {
+	It("judges tls again when an Ingress starts serving the model, and capacity when a quota covering its pods comes and shrinks", func() {
 		ns := newNamespace()
 		productionSurroundings(ns, "fraud-scorer")
 		Expect(k8sClient.Create(ctx, pdbFor(ns, "fraud-scorer"))).To(Succeed())
@@ -29,11 +29,18 @@ var _ = Describe("A change to what the checklist reads", func() {
 		Eventually(func() string { return itemOf(key, "tls")().Message }).
 			Should(ContainSubstring("Ingress public sends any host to Service fraud-scorer without TLS"))
 
-		By("a quota leaving less cpu than the model's two pods ask for")
+		By("a quota covering its pods, then lowered below what the model's two pods ask for")
 		Eventually(func() servingv1alpha1.CheckResult { return itemOf(key, "capacity")().Result }).Should(Equal(servingv1alpha1.CheckPass))
-		Expect(k8sClient.Create(ctx, &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "compute"},
-			Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourceRequestsCPU: resource.MustParse("150m")}}})).To(Succeed())
-		Eventually(func() string { return itemOf(key, "capacity")().Message }).Should(ContainSubstring("ResourceQuota compute"))
+		q := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "compute"},
+			Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourceRequestsCPU: resource.MustParse("1")}}}
+		Expect(k8sClient.Create(ctx, q)).To(Succeed())
+		// What the quota controller would count for the two pods; envtest runs none.
+		q.Status = corev1.ResourceQuotaStatus{Hard: q.Spec.Hard, Used: corev1.ResourceList{corev1.ResourceRequestsCPU: resource.MustParse("200m")}}
+		Expect(k8sClient.Status().Update(ctx, q)).To(Succeed())
+		Eventually(func() string { return itemOf(key, "capacity")().Message }).Should(ContainSubstring("fits ResourceQuota compute"))
+		q.Spec.Hard = corev1.ResourceList{corev1.ResourceRequestsCPU: resource.MustParse("100m")}
+		Expect(k8sClient.Update(ctx, q)).To(Succeed())
+		Eventually(func() string { return itemOf(key, "capacity")().Message }).Should(ContainSubstring("ResourceQuota compute: requests.cpu"))
 		Expect(itemOf(key, "capacity")().Result).To(Equal(servingv1alpha1.CheckFail))
 	})
 })
