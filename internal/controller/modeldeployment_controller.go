@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
@@ -705,12 +704,6 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
-// modelDeploymentsInNamespace maps an object the checklist reads to every
-// ModelDeployment of its namespace.
-func (r *ModelDeploymentReconciler) modelDeploymentsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.modelDeployments(ctx, o, client.InNamespace(o.GetNamespace()))
-}
-
 // Indexes that map a shared Gateway's changes back to the ModelDeployments
 // whose routes it carries.
 const (
@@ -736,25 +729,20 @@ func gatewayCertificateNamespacesOf(o client.Object) []string {
 	return gatewayCertificateNamespaces(gw)
 }
 
-// modelDeploymentsOfGateway maps a Gateway to the ModelDeployments of every
-// namespace with an HTTPRoute attached to it, its own namespace included.
+// modelDeploymentsOfGateway maps a Gateway to the ModelDeployments whose
+// Services the HTTPRoutes attached to it send traffic to, in any namespace:
+// the tls item judges a Gateway for no other.
 func (r *ModelDeploymentReconciler) modelDeploymentsOfGateway(ctx context.Context, o client.Object) []reconcile.Request {
 	var routes gatewayv1.HTTPRouteList
 	if err := r.List(ctx, &routes, client.MatchingFields{routeGatewayIndex: o.GetNamespace() + "/" + o.GetName()}); err != nil {
 		logf.FromContext(ctx).Error(err, "Listing HTTPRoutes to map a Gateway change", "gateway", klog.KObj(o))
+		return nil
 	}
-	namespaces := make([]string, 0, 1+len(routes.Items))
-	namespaces = append(namespaces, o.GetNamespace())
+	var out []reconcile.Request
 	for i := range routes.Items {
-		namespaces = append(namespaces, routes.Items[i].Namespace)
+		out = append(out, r.modelDeploymentsServedBy(ctx, o, routes.Items[i].Namespace, routeServices(&routes.Items[i]))...)
 	}
-	slices.Sort(namespaces)
-	namespaces = slices.Compact(namespaces)
-	out := make([]reconcile.Request, 0, len(namespaces))
-	for _, ns := range namespaces {
-		out = append(out, r.modelDeployments(ctx, o, client.InNamespace(ns))...)
-	}
-	return out
+	return distinct(out)
 }
 
 // modelDeploymentsOfReferenceGrant maps a ReferenceGrant to the

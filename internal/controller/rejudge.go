@@ -83,50 +83,45 @@ func (r *ModelDeploymentReconciler) modelDeploymentsSelectedBy(ctx context.Conte
 }
 
 // modelDeploymentsOfSecret maps a Secret to the ModelDeployments that
-// reference it, through the index, and to those served by the Ingresses that
-// name it as a certificate; a certificate of the namespace's Gateways
-// concerns every ModelDeployment they may expose.
+// reference it, through the index, and to those served by the Ingresses and
+// Gateways of its namespace that name it as a certificate.
 func (r *ModelDeploymentReconciler) modelDeploymentsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
-	if r.isGatewayCertificate(ctx, o) {
-		return r.modelDeploymentsInNamespace(ctx, o)
-	}
 	out := r.modelDeployments(ctx, o, client.InNamespace(o.GetNamespace()), client.MatchingFields{secretRefIndex: o.GetName()})
 	var ings networkingv1.IngressList
 	if err := r.List(ctx, &ings, client.InNamespace(o.GetNamespace())); err != nil {
 		logf.FromContext(ctx).Error(err, "Listing Ingresses to map a Secret change", "secret", klog.KObj(o))
-		return out
 	}
 	for i := range ings.Items {
 		if slices.ContainsFunc(ings.Items[i].Spec.TLS, func(t networkingv1.IngressTLS) bool { return t.SecretName == o.GetName() }) {
-			out = append(out, r.modelDeploymentsServedBy(ctx, o, ingressServices(&ings.Items[i]))...)
+			out = append(out, r.modelDeploymentsServedBy(ctx, o, o.GetNamespace(), ingressServices(&ings.Items[i]))...)
 		}
+	}
+	for _, gw := range r.gatewaysNaming(ctx, o) {
+		out = append(out, r.modelDeploymentsOfGateway(ctx, gw)...)
 	}
 	return distinct(out)
 }
 
-// isGatewayCertificate reports whether a Gateway of the Secret's namespace
-// names it as a certificate.
-func (r *ModelDeploymentReconciler) isGatewayCertificate(ctx context.Context, o client.Object) bool {
+// gatewaysNaming are the Gateways of the Secret's namespace that name it as
+// a certificate.
+func (r *ModelDeploymentReconciler) gatewaysNaming(ctx context.Context, o client.Object) []*gatewayv1.Gateway {
 	if !r.GatewayAPI {
-		return false
+		return nil
 	}
 	var gws gatewayv1.GatewayList
 	if err := r.List(ctx, &gws, client.InNamespace(o.GetNamespace())); err != nil {
-		return false
+		logf.FromContext(ctx).Error(err, "Listing Gateways to map a Secret change", "secret", klog.KObj(o))
+		return nil
 	}
+	var out []*gatewayv1.Gateway
 	for i := range gws.Items {
-		for _, l := range gws.Items[i].Spec.Listeners {
-			if l.TLS == nil {
-				continue
-			}
-			for _, c := range l.TLS.CertificateRefs {
-				if string(c.Name) == o.GetName() {
-					return true
-				}
-			}
+		if slices.ContainsFunc(gws.Items[i].Spec.Listeners, func(l gatewayv1.Listener) bool {
+			return l.TLS != nil && slices.ContainsFunc(l.TLS.CertificateRefs, func(c gatewayv1.SecretObjectReference) bool { return string(c.Name) == o.GetName() })
+		}) {
+			out = append(out, &gws.Items[i])
 		}
 	}
-	return false
+	return out
 }
 
 // Indexes that map an Ingress or an HTTPRoute to the ModelDeployments whose
@@ -166,7 +161,7 @@ func (r *ModelDeploymentReconciler) modelDeploymentsOfIngress(ctx context.Contex
 	if !ok {
 		return nil
 	}
-	return r.modelDeploymentsServedBy(ctx, o, ingressServices(ing))
+	return r.modelDeploymentsServedBy(ctx, o, o.GetNamespace(), ingressServices(ing))
 }
 
 // modelDeploymentsOfRoute maps an HTTPRoute to the ModelDeployments whose
@@ -178,16 +173,17 @@ func (r *ModelDeploymentReconciler) modelDeploymentsOfRoute(ctx context.Context,
 		return nil
 	}
 	out := r.modelDeployments(ctx, o, client.InNamespace(o.GetNamespace()), client.MatchingFields{routedByIndex: o.GetName()})
-	out = append(out, r.modelDeploymentsServedBy(ctx, o, routeServices(route))...)
+	out = append(out, r.modelDeploymentsServedBy(ctx, o, o.GetNamespace(), routeServices(route))...)
 	return distinct(out)
 }
 
-// modelDeploymentsServedBy maps the names of Services of o's namespace to the
-// ModelDeployments they belong to, through serviceIndex.
-func (r *ModelDeploymentReconciler) modelDeploymentsServedBy(ctx context.Context, o client.Object, services []string) []reconcile.Request {
+// modelDeploymentsServedBy maps the names of Services of a namespace to the
+// ModelDeployments they belong to, through serviceIndex; o is the object
+// whose change is mapped.
+func (r *ModelDeploymentReconciler) modelDeploymentsServedBy(ctx context.Context, o client.Object, namespace string, services []string) []reconcile.Request {
 	var out []reconcile.Request
 	for _, svc := range services {
-		out = append(out, r.modelDeployments(ctx, o, client.InNamespace(o.GetNamespace()), client.MatchingFields{serviceIndex: svc})...)
+		out = append(out, r.modelDeployments(ctx, o, client.InNamespace(namespace), client.MatchingFields{serviceIndex: svc})...)
 	}
 	return distinct(out)
 }

@@ -54,14 +54,23 @@ func fleet(t *testing.T, n int) *ModelDeploymentReconciler {
 			}
 		}))
 	}
-	objs = append(objs, ingress("public", "model-001", "model-002-stable"))
+	objs = append(objs, ingress("public", "model-001", "model-002-stable"), gateway(),
+		route("web", "", "model-010"),
+		newMD(func(md *servingv1alpha1.ModelDeployment) { md.Namespace, md.Name = "payments", "pay-scorer" }),
+		func() client.Object {
+			r := route("pay", "", "pay-scorer")
+			r.Namespace = "payments"
+			r.Spec.ParentRefs[0].Namespace = ptr.To(gatewayv1.Namespace("risk"))
+			return r
+		}())
 	c := fake.NewClientBuilder().WithScheme(testScheme(t)).
 		WithIndex(&servingv1alpha1.ModelDeployment{}, secretRefIndex, referencedSecretNames).
 		WithIndex(&servingv1alpha1.ModelDeployment{}, serviceIndex, modelServiceNames).
 		WithIndex(&servingv1alpha1.ModelDeployment{}, routedByIndex, routedBy).
 		WithIndex(&appsv1.Deployment{}, ownerIndex, ownerName).
+		WithIndex(&gatewayv1.HTTPRoute{}, routeGatewayIndex, routeGateways).
 		WithObjects(objs...).Build()
-	return &ModelDeploymentReconciler{Client: c}
+	return &ModelDeploymentReconciler{Client: c, GatewayAPI: true}
 }
 
 // ingress sends a host to the first Service and paths of another to the
@@ -103,6 +112,13 @@ func route(name, mirror string, backends ...string) *gatewayv1.HTTPRoute {
 	return &gatewayv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: "risk", Name: name},
 		Spec: gatewayv1.HTTPRouteSpec{CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "public"}}},
 			Rules: []gatewayv1.HTTPRouteRule{rule}}}
+}
+
+// gateway is Gateway public with an HTTPS listener on certificate gw-tls.
+func gateway() *gatewayv1.Gateway {
+	return &gatewayv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: "risk", Name: "public"},
+		Spec: gatewayv1.GatewaySpec{GatewayClassName: "envoy", Listeners: []gatewayv1.Listener{{Name: "https", Port: 443, Protocol: gatewayv1.HTTPSProtocolType,
+			TLS: &gatewayv1.ListenerTLSConfig{CertificateRefs: []gatewayv1.SecretObjectReference{{Name: "gw-tls"}}}}}}}
 }
 
 // quota limits cpu, within scopes when given.
@@ -156,6 +172,8 @@ func TestAChangeRejudgesOnlyTheModelDeploymentsItConcerns(t *testing.T) {
 		{name: "a Secret three models reference", obj: secret("db-creds"), want: 3},
 		{name: "a Secret nothing references", obj: secret("unrelated"), want: 0},
 		{name: "a certificate of an Ingress serving two models", obj: secret("public-tls"), want: 2},
+		{name: "a certificate of a Gateway carrying two models' routes", obj: secret("gw-tls"), want: 2},
+		{name: "a Gateway carrying two models' routes in two namespaces", obj: gateway(), want: 2, bar: "GatewayEditIn500ModelDeployments"},
 		{name: "an Ingress of one model", obj: ingress("one", "model-042"), want: 1, bar: "IngressEditIn500ModelDeployments"},
 		{name: "an Ingress of one model's stable and candidate Services", obj: ingress("split", "model-042-stable", "model-042-candidate"), want: 1},
 		{name: "an Ingress of three models", obj: ingress("three", "model-001", "model-002-stable", "model-499"), want: 3},
@@ -185,6 +203,8 @@ func TestAChangeRejudgesOnlyTheModelDeploymentsItConcerns(t *testing.T) {
 				reqs = r.modelDeploymentsOfSecret(ctx, tt.obj)
 			case *networkingv1.Ingress:
 				reqs = r.modelDeploymentsOfIngress(ctx, tt.obj)
+			case *gatewayv1.Gateway:
+				reqs = r.modelDeploymentsOfGateway(ctx, tt.obj)
 			case *gatewayv1.HTTPRoute:
 				reqs = r.modelDeploymentsOfRoute(ctx, tt.obj)
 			case *corev1.ResourceQuota:
