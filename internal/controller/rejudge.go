@@ -181,7 +181,7 @@ func (r *ModelDeploymentReconciler) modelDeploymentsOfRoute(ctx context.Context,
 // ModelDeployments they belong to, through serviceIndex; o is the object
 // whose change is mapped.
 func (r *ModelDeploymentReconciler) modelDeploymentsServedBy(ctx context.Context, o client.Object, namespace string, services []string) []reconcile.Request {
-	var out []reconcile.Request
+	out := make([]reconcile.Request, 0, len(services)) // most Services are one ModelDeployment's
 	for _, svc := range services {
 		out = append(out, r.modelDeployments(ctx, o, client.InNamespace(namespace), client.MatchingFields{serviceIndex: svc})...)
 	}
