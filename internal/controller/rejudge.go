@@ -27,8 +27,10 @@ import (
 
 // A change re-judges only the ModelDeployments it concerns: a selector is
 // matched against the labels each one's pods carry, a Secret against the
-// names each one references. On an update, controller-runtime maps both the
-// old and the new object, so one that stops selecting is re-judged too.
+// names each one references, an Ingress or an HTTPRoute against their
+// Services' names, a quota's new state against its old one by the capacity
+// item's own judgement. On an update, controller-runtime maps both the old
+// and the new object, so one that stops selecting is re-judged too.
 
 // secretRefIndex indexes ModelDeployments by the Secrets their template and
 // spec reference.
