@@ -187,10 +187,14 @@ var _ = Describe("Managers sharding the ModelDeployments by a label", Ordered, f
 		Expect(acted(b)).To(ContainElement("plain@3.0.0"))
 		Expect(acted(rest)).NotTo(ContainElement("plain@3.0.0"), "the manager without shards let it go")
 
-		By("any shard's webhooks judging any shard's ModelDeployment")
+		By("shard b's webhooks judging a ModelDeployment of shard a, with shard a's manager gone")
 		pointWebhooksAt(bPort)
-		Expect(kubectl("-n", shardsNS, "create", "--dry-run=server", "-o", `jsonpath={.metadata.annotations.serving\.modelgate\.dev/window-override-by}`, "-f",
-			writeTemp(strings.Replace(shardedModel("alpha-3", "a", "1.0.0"), "metadata: {", `metadata: {annotations: {serving.modelgate.dev/window-override: "shard b answers"}, `, 1)))).
-			NotTo(BeEmpty(), "the manager of shard b stamps a ModelDeployment of shard a")
+		Expect(a.stop(syscall.SIGTERM)).To(Succeed())
+		probe := writeTemp(strings.Replace(shardedModel("alpha-3", "a", "1.0.0"), "metadata: {", `metadata: {annotations: {serving.modelgate.dev/window-override: "shard b answers"}, `, 1))
+		// Until the API server reads the new configurations, it calls the
+		// stopped manager and fails closed.
+		Eventually(func() (string, error) {
+			return kubectlErr("-n", shardsNS, "create", "--dry-run=server", "-o", `jsonpath={.metadata.annotations.serving\.modelgate\.dev/window-override-by}`, "-f", probe)
+		}).ShouldNot(BeEmpty(), "the manager of shard b stamps a ModelDeployment of shard a")
 	})
 })
