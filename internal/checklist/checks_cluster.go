@@ -1136,6 +1136,12 @@ func QuotaCoversPod(q *corev1.ResourceQuota, spec *corev1.PodSpec) bool {
 	return quotaCoversPod(q, spec)
 }
 
+// AsksForGPUs reports whether pods of the spec ask for GPUs, the only thing
+// the capacity item reads nodes for.
+func AsksForGPUs(spec *corev1.PodSpec) bool {
+	return len(capacityPodAmounts(spec).gpus) > 0
+}
+
 // QuotaJudgement is what the capacity item says of one quota: whether it
 // covers the version's pods, and each shortfall with its raise. The item's
 // finding depends on a quota through this alone, so a change of the quota

@@ -674,7 +674,7 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.ResourceQuota{}, r.quotaChanges()).
 		// Nodes matter for their allocatable GPUs only; their frequent status
 		// updates are filtered out.
-		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.allModelDeployments),
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsAskingForGPUs),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 				oldNode, okOld := e.ObjectOld.(*corev1.Node)
 				newNode, okNew := e.ObjectNew.(*corev1.Node)
@@ -763,11 +763,6 @@ func (r *ModelDeploymentReconciler) modelDeploymentsOfReferenceGrant(ctx context
 // modelDeploymentsInNamespaceOf maps a namespace to its ModelDeployments.
 func (r *ModelDeploymentReconciler) modelDeploymentsInNamespaceOf(ctx context.Context, o client.Object) []reconcile.Request {
 	return r.modelDeployments(ctx, o, client.InNamespace(o.GetName()))
-}
-
-// allModelDeployments maps a cluster-wide change (a node's GPUs) to every ModelDeployment.
-func (r *ModelDeploymentReconciler) allModelDeployments(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.modelDeployments(ctx, o)
 }
 
 // modelDeployments lists the ModelDeployments a change of o concerns as requests.

@@ -336,6 +336,26 @@ func (r *ModelDeploymentReconciler) judgesAlike(ctx context.Context, md *serving
 	return coversBefore == coversAfter && slices.Equal(shortBefore, shortAfter) && slices.Equal(raiseBefore, raiseAfter)
 }
 
+// modelDeploymentsAskingForGPUs maps a node whose allocatable changed to the
+// ModelDeployments, of any namespace, whose pods ask for GPUs: the capacity
+// item sums the nodes' GPUs for them alone.
+func (r *ModelDeploymentReconciler) modelDeploymentsAskingForGPUs(ctx context.Context, o client.Object) []reconcile.Request {
+	var list servingv1alpha1.ModelDeploymentList
+	if err := r.List(ctx, &list); err != nil {
+		logf.FromContext(ctx).Error(err, "Listing ModelDeployments to map a change", "object", klog.KObj(o))
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range list.Items {
+		md := &list.Items[i]
+		tpl, err := desiredstate.PodTemplate(md, md.Spec.Model.Version)
+		if err != nil || checklist.AsksForGPUs(&tpl.Spec) {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(md)})
+		}
+	}
+	return out
+}
+
 // distinct sorts requests and drops repeats, so a ModelDeployment two
 // references reach is counted once.
 func distinct(reqs []reconcile.Request) []reconcile.Request {

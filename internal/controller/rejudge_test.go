@@ -27,7 +27,8 @@ import (
 // fleet is a namespace of n ModelDeployments: the first ten carry the
 // template label team=growth, the first three reference Secret db-creds,
 // the first two run at priority class critical, model-007 alone asks for
-// cpu (10 a pod, 20 for its two), and model-005 has its
+// cpu (10 a pod, 20 for its two), model-008 alone for a GPU, and model-005
+// has its
 // weights set on HTTPRoute shared-route. Ingress public serves model-001
 // and model-002's stable Service with certificate public-tls.
 func fleet(t *testing.T, n int) *ModelDeploymentReconciler {
@@ -44,6 +45,9 @@ func fleet(t *testing.T, n int) *ModelDeploymentReconciler {
 			}
 			if i == 7 {
 				md.Spec.Template.Spec.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10")}
+			}
+			if i == 8 {
+				md.Spec.Template.Spec.Containers[0].Resources.Limits = corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}
 			}
 			if i == 5 {
 				md.Spec.Strategy.TrafficRouting = &servingv1alpha1.TrafficRouting{GatewayAPI: &servingv1alpha1.GatewayAPIRouting{HTTPRoute: "shared-route"}}
@@ -187,6 +191,7 @@ func TestAChangeRejudgesOnlyTheModelDeploymentsItConcerns(t *testing.T) {
 		{name: "a ResourceQuota of priority class critical", obj: quota(&corev1.ScopeSelector{MatchExpressions: []corev1.ScopedResourceSelectorRequirement{
 			{ScopeName: corev1.ResourceQuotaScopePriorityClass, Operator: corev1.ScopeSelectorOpIn, Values: []string{"critical"}}}}), want: 2},
 		{name: "a ResourceQuota of pods with requests, which one model has", obj: quota(nil, corev1.ResourceQuotaScopeNotBestEffort), want: 1},
+		{name: "a node whose GPUs changed", obj: &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "gpu-1"}}, want: 1, bar: "NodeGPUsChangedIn500ModelDeployments"},
 		{name: "a quota's used moving while every model still fits", old: used(quota(nil), "64", "40"), obj: used(quota(nil), "64", "41"), want: 0, bar: "QuotaUsedMovedIn500ModelDeployments"},
 		{name: "a quota's hard raised while every model fits", old: used(quota(nil), "64", "40"), obj: used(quota(nil), "80", "40"), want: 0},
 		{name: "a quota's used leaving one model too little room", old: used(quota(nil), "64", "40"), obj: used(quota(nil), "64", "50"), want: 1},
@@ -203,6 +208,8 @@ func TestAChangeRejudgesOnlyTheModelDeploymentsItConcerns(t *testing.T) {
 				reqs = r.modelDeploymentsOfSecret(ctx, tt.obj)
 			case *networkingv1.Ingress:
 				reqs = r.modelDeploymentsOfIngress(ctx, tt.obj)
+			case *corev1.Node:
+				reqs = r.modelDeploymentsAskingForGPUs(ctx, tt.obj)
 			case *gatewayv1.Gateway:
 				reqs = r.modelDeploymentsOfGateway(ctx, tt.obj)
 			case *gatewayv1.HTTPRoute:

@@ -43,4 +43,23 @@ var _ = Describe("A change to what the checklist reads", func() {
 		Eventually(func() string { return itemOf(key, "capacity")().Message }).Should(ContainSubstring("ResourceQuota compute: requests.cpu"))
 		Expect(itemOf(key, "capacity")().Result).To(Equal(servingv1alpha1.CheckFail))
 	})
+
+	It("judges capacity again when a node comes to offer the GPUs a model asks for", func() {
+		ns := newNamespace()
+		productionSurroundings(ns, "gpu-scorer")
+		Expect(k8sClient.Create(ctx, pdbFor(ns, "gpu-scorer"))).To(Succeed())
+		md := productionModelDeployment(ns, "gpu-scorer")
+		md.Spec.Template.Spec.Containers[0].Resources.Limits["example.com/gpu"] = resource.MustParse("1")
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		Eventually(func() string { return itemOf(key, "capacity")().Message }).Should(ContainSubstring("no node offers example.com/gpu"))
+
+		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{GenerateName: "gpu-"}}
+		Expect(k8sClient.Create(ctx, node)).To(Succeed())
+		DeferCleanup(func() { Expect(k8sClient.Delete(ctx, node)).To(Succeed()) })
+		node.Status.Allocatable = corev1.ResourceList{"example.com/gpu": resource.MustParse("4")}
+		Expect(k8sClient.Status().Update(ctx, node)).To(Succeed())
+		Eventually(func() string { return itemOf(key, "capacity")().Message }).Should(ContainSubstring("fits the nodes' 4 example.com/gpu"))
+		Expect(itemOf(key, "capacity")().Result).To(Equal(servingv1alpha1.CheckPass))
+	})
 })
