@@ -121,21 +121,24 @@ var _ = Describe("Managers sharding the ModelDeployments by a label", Ordered, f
 			}
 			return startManager(filepath.Join(workdir, log), args...)
 		}
-		// The first keeps the suite's webhook port, where the cluster's
-		// configurations point.
-		a := shard("shard=a", "manager-shard-a.log")
-		bPort := freePort()
-		b := shard("shard=b", "manager-shard-b.log", bPort)
-		rest := shard("!shard", "manager-shard-none.log", freePort())
+		var a, b, rest *managerProcess
 		DeferCleanup(func() {
 			By("going back to the suite's single manager")
 			for _, p := range []*managerProcess{a, b, rest} {
-				Expect(p.stop(syscall.SIGTERM)).To(Succeed())
+				if p != nil {
+					Expect(p.stop(syscall.SIGTERM)).To(Succeed())
+				}
 			}
 			manager = startManager(filepath.Join(workdir, "manager-after-shards.log"))
 			pointWebhooksAt(webhookPort)
 			kubectl("delete", "namespace", shardsNS, "--wait=false")
 		})
+		// The first keeps the suite's webhook port, where the cluster's
+		// configurations point.
+		a = shard("shard=a", "manager-shard-a.log")
+		bPort := freePort()
+		b = shard("shard=b", "manager-shard-b.log", bPort)
+		rest = shard("!shard", "manager-shard-none.log", freePort())
 
 		By("each shard taking a lease of its own")
 		leases := map[string]*managerProcess{}
