@@ -948,10 +948,10 @@ func checkCapacity(in *Inputs) Finding {
 	} else {
 		for i := range in.ResourceQuotas {
 			q := &in.ResourceQuotas[i]
-			if !localTo(in, q.Namespace) || !quotaCoversPod(q, &in.Template.Spec) {
+			covers, short, raise := QuotaJudgement(in, q)
+			if !covers {
 				continue
 			}
-			short, raise := plan.quotaShortfalls(in, q)
 			if len(short) == 0 {
 				fits = append(fits, "ResourceQuota "+q.Name)
 				continue
@@ -1128,6 +1128,31 @@ func (p *capacityPlan) quotaShortfalls(in *Inputs, q *corev1.ResourceQuota) (sho
 		judge(corev1.ResourceName(corev1.DefaultResourceRequestsPrefix+string(name)), name, peak.gpus[name], own.gpus[name])
 	}
 	return short, raise
+}
+
+// QuotaCoversPod reports whether the capacity item judges pods of the spec
+// against the quota; the operator maps a quota's change back by it.
+func QuotaCoversPod(q *corev1.ResourceQuota, spec *corev1.PodSpec) bool {
+	return quotaCoversPod(q, spec)
+}
+
+// AsksForGPUs reports whether pods of the spec ask for GPUs, the only thing
+// the capacity item reads nodes for.
+func AsksForGPUs(spec *corev1.PodSpec) bool {
+	return len(capacityPodAmounts(spec).gpus) > 0
+}
+
+// QuotaJudgement is what the capacity item says of one quota: whether it
+// covers the version's pods, and each shortfall with its raise. The item's
+// finding depends on a quota through this alone, so a change of the quota
+// that leaves it equal leaves the finding as it was.
+func QuotaJudgement(in *Inputs, q *corev1.ResourceQuota) (covers bool, short, raise []string) {
+	if !localTo(in, q.Namespace) || !quotaCoversPod(q, &in.Template.Spec) {
+		return false, nil, nil
+	}
+	plan := planCapacity(in)
+	short, raise = plan.quotaShortfalls(in, q)
+	return true, short, raise
 }
 
 // quotaCoversPod reports whether a quota's scopes and scope selector cover

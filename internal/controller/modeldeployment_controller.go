@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
@@ -690,7 +689,9 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &servingv1alpha1.ModelDeployment{}, configMapRefIndex, referencedConfigMapNames); err != nil {
 		return fmt.Errorf("indexing ModelDeployments by the ConfigMaps they reference: %w", err)
 	}
-	inNamespace := handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsInNamespace)
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &servingv1alpha1.ModelDeployment{}, serviceIndex, modelServiceNames); err != nil {
+		return fmt.Errorf("indexing ModelDeployments by their Services: %w", err)
+	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&servingv1alpha1.ModelDeployment{}).
 		Owns(&appsv1.Deployment{}).
@@ -700,15 +701,15 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&servingv1alpha1.ModelApproval{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentOfApproval)).
 		Watches(&policyv1.PodDisruptionBudget{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsSelectedBy)).
 		Watches(&networkingv1.NetworkPolicy{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsSelectedBy)).
-		Watches(&networkingv1.Ingress{}, inNamespace).
+		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfIngress)).
 		// Secrets and ConfigMaps by their metadata only: their contents are
 		// read past the cache for the few that ModelDeployments name.
 		WatchesMetadata(metadataOnly("Secret"), handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfSecret)).
 		WatchesMetadata(metadataOnly("ConfigMap"), handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfConfigMap)).
-		Watches(&corev1.ResourceQuota{}, inNamespace).
+		Watches(&corev1.ResourceQuota{}, r.quotaChanges()).
 		// Nodes matter for their allocatable GPUs only; their frequent status
 		// updates are filtered out.
-		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.allModelDeployments),
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsAskingForGPUs),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 				oldNode, okOld := e.ObjectOld.(*corev1.Node)
 				newNode, okNew := e.ObjectNew.(*corev1.Node)
@@ -725,7 +726,10 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		if err := mgr.GetFieldIndexer().IndexField(ctx, &gatewayv1.Gateway{}, gatewayCertificateIndex, gatewayCertificateNamespacesOf); err != nil {
 			return fmt.Errorf("indexing Gateways by certificate namespace: %w", err)
 		}
-		b = b.Watches(&gatewayv1.HTTPRoute{}, inNamespace).
+		if err := mgr.GetFieldIndexer().IndexField(ctx, &servingv1alpha1.ModelDeployment{}, routedByIndex, routedBy); err != nil {
+			return fmt.Errorf("indexing ModelDeployments by the HTTPRoute of their router: %w", err)
+		}
+		b = b.Watches(&gatewayv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfRoute)).
 			Watches(&gatewayv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfGateway)).
 			Watches(&gatewayv1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfReferenceGrant))
 	}
@@ -733,13 +737,6 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return b.Named("modeldeployment").
 		WithOptions(controller.Options{MaxConcurrentReconciles: cmp.Or(r.MaxConcurrentReconciles, DefaultMaxConcurrentReconciles)}).
 		Complete(r)
-}
-
-// modelDeploymentsInNamespace maps an object the checklist reads to every
-// ModelDeployment of its namespace: which of them it concerns depends on
-// selectors and references the checks judge.
-func (r *ModelDeploymentReconciler) modelDeploymentsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.modelDeployments(ctx, o, client.InNamespace(o.GetNamespace()))
 }
 
 // Indexes that map a shared Gateway's changes back to the ModelDeployments
@@ -767,25 +764,20 @@ func gatewayCertificateNamespacesOf(o client.Object) []string {
 	return gatewayCertificateNamespaces(gw)
 }
 
-// modelDeploymentsOfGateway maps a Gateway to the ModelDeployments of every
-// namespace with an HTTPRoute attached to it, its own namespace included.
+// modelDeploymentsOfGateway maps a Gateway to the ModelDeployments whose
+// Services the HTTPRoutes attached to it send traffic to, in any namespace:
+// the tls item judges a Gateway for no other.
 func (r *ModelDeploymentReconciler) modelDeploymentsOfGateway(ctx context.Context, o client.Object) []reconcile.Request {
 	var routes gatewayv1.HTTPRouteList
 	if err := r.List(ctx, &routes, client.MatchingFields{routeGatewayIndex: o.GetNamespace() + "/" + o.GetName()}); err != nil {
 		logf.FromContext(ctx).Error(err, "Listing HTTPRoutes to map a Gateway change", "gateway", klog.KObj(o))
+		return nil
 	}
-	namespaces := make([]string, 0, 1+len(routes.Items))
-	namespaces = append(namespaces, o.GetNamespace())
+	var out []reconcile.Request
 	for i := range routes.Items {
-		namespaces = append(namespaces, routes.Items[i].Namespace)
+		out = append(out, r.modelDeploymentsServedBy(ctx, o, routes.Items[i].Namespace, routeServices(&routes.Items[i]))...)
 	}
-	slices.Sort(namespaces)
-	namespaces = slices.Compact(namespaces)
-	out := make([]reconcile.Request, 0, len(namespaces))
-	for _, ns := range namespaces {
-		out = append(out, r.modelDeployments(ctx, o, client.InNamespace(ns))...)
-	}
-	return out
+	return distinct(out)
 }
 
 // modelDeploymentsOfReferenceGrant maps a ReferenceGrant to the
@@ -806,11 +798,6 @@ func (r *ModelDeploymentReconciler) modelDeploymentsOfReferenceGrant(ctx context
 // modelDeploymentsInNamespaceOf maps a namespace to its ModelDeployments.
 func (r *ModelDeploymentReconciler) modelDeploymentsInNamespaceOf(ctx context.Context, o client.Object) []reconcile.Request {
 	return r.modelDeployments(ctx, o, client.InNamespace(o.GetName()))
-}
-
-// allModelDeployments maps a cluster-wide change (a node's GPUs) to every ModelDeployment.
-func (r *ModelDeploymentReconciler) allModelDeployments(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.modelDeployments(ctx, o)
 }
 
 // modelDeployments lists the ModelDeployments a change of o concerns as requests.
