@@ -34,7 +34,8 @@ const (
 // hostileEndpoints is what a namespace user may point the manager at: a
 // "Prometheus" that answers 200 MiB (/huge), never answers (/hang) or
 // answers a 1 MiB error (/loud), and notification receivers that never
-// answer (/receiver). Loopback is not in the egress deny list (only
+// answer (/receiver); and, for the ordinary ModelDeployments, a Prometheus
+// that answers at once, every measurement passing (/ok). Loopback is not in the egress deny list (only
 // link-local and cloud metadata addresses are, by default, and the suite's
 // manager adds none), so the manager reaches them as it would any address a
 // spec names.
@@ -42,7 +43,7 @@ type hostileEndpoints struct {
 	srv  *httptest.Server
 	stop chan struct{}
 	// Requests seen per kind.
-	huge, hang, loud, receiver atomic.Int64
+	huge, hang, loud, receiver, ok atomic.Int64
 }
 
 func startHostileEndpoints() *hostileEndpoints {
@@ -78,6 +79,17 @@ func startHostileEndpoints() *hostileEndpoints {
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = fmt.Fprintf(w, `{"status":"error","errorType":"bad_data","error":"%s"}`, strings.Repeat(hostileMarker, 1<<20/len(hostileMarker)))
 	})
+	mux.HandleFunc("/ok/", func(w http.ResponseWriter, r *http.Request) {
+		h.ok.Add(1)
+		_ = r.ParseForm()
+		// Plenty of requests (the sample-size floor), no errors.
+		value := "0"
+		if strings.HasPrefix(r.Form.Get("query"), "sum(increase(model_requests_total{") {
+			value = "1000"
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[%d,%q]}]}}`, time.Now().Unix(), value)
+	})
 	mux.HandleFunc("/receiver/", func(_ http.ResponseWriter, r *http.Request) {
 		h.receiver.Add(1)
 		wait(r)
@@ -93,7 +105,7 @@ func (h *hostileEndpoints) Close() {
 }
 
 func (h *hostileEndpoints) counts() string {
-	return fmt.Sprintf("huge=%d hang=%d loud=%d receiver=%d", h.huge.Load(), h.hang.Load(), h.loud.Load(), h.receiver.Load())
+	return fmt.Sprintf("huge=%d hang=%d loud=%d receiver=%d ok=%d", h.huge.Load(), h.hang.Load(), h.loud.Load(), h.receiver.Load(), h.ok.Load())
 }
 
 // hostileName is the i-th hostile ModelDeployment's name, as long as the
@@ -106,7 +118,8 @@ func hostileName(i int) string {
 // hostileKind is which hostility the i-th ModelDeployment's analysis meets:
 // its Prometheus answers too much, hangs or answers a long error, or its
 // templates render past the renderer's cap (never reaching Prometheus).
-func hostileKind(i int) string { return []string{"huge", "hang", "loud", "overcap"}[i%4] }
+// Eight hang: as many rounds as the manager runs at once.
+func hostileKind(i int) string { return []string{"huge", "hang", "loud", "hang", "overcap"}[i%5] }
 
 // hostileQuery is a query template of the most bytes the CRD allows (4096)
 // that the renderer still takes (its output at most analysis.MaxRendered),
@@ -178,6 +191,33 @@ func hostileModel(i int, version, endpoints string) string {
 	return string(b)
 }
 
+// calmFleet is n ordinary ModelDeployments at version, each one pod doing a
+// one-step canary analysed every 2 s on the error rate, against a
+// Prometheus that answers at once.
+func calmFleet(n int, version, prom string) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, `---
+apiVersion: serving.modelgate.dev/v1alpha1
+kind: ModelDeployment
+metadata: {name: model-%03[1]d}
+spec:
+  model: {name: model-%03[1]d, version: %[2]s, uri: "pvc://models/model-%03[1]d/%[2]s"}
+  replicas: 1
+  checklist: {profile: development}
+  strategy: {type: Canary, canary: {steps: [{weight: 50}]}}
+  analysis:
+    interval: 2s
+    prometheus: {address: %[3]q}
+    triggers: {errorRate: {maxPercent: "5"}}
+  template:
+    spec:
+      containers: [{name: server, image: registry.example/ml/server:1.0}]
+`, i, version, prom)
+	}
+	return b.String()
+}
+
 // running says whether the manager process has not exited.
 func (p *managerProcess) running() bool {
 	select {
@@ -240,7 +280,7 @@ spec:
 			kubectl("-n", hostileNS, "apply", "-f", writeTemp(b.String()))
 		}
 		apply("1.0.0")
-		kubectl("-n", calmNS, "apply", "-f", writeTemp(fleet(calm, "1.0.0")))
+		kubectl("-n", calmNS, "apply", "-f", writeTemp(calmFleet(calm, "1.0.0", endpoints.srv.URL+"/ok")))
 		phases := func(ns string) func() string {
 			return func() string {
 				out, _ := kubectlErr("-n", ns, "get", "md", "-o", "jsonpath={range .items[*]}{.status.phase}={.status.stable.version} {end}")
@@ -255,24 +295,39 @@ spec:
 		Eventually(phases(hostileNS), "5m", "1s").Should(Equal(fmt.Sprintf("map[Succeeded=1.0.0:%d]", hostiles)))
 		Eventually(phases(calmNS), "5m", "1s").Should(Equal(fmt.Sprintf("map[Succeeded=1.0.0:%d]", calm)))
 
+		// rollCalm rolls the ordinary ModelDeployments to version and
+		// returns how long it took until every one was promoted.
+		rollCalm := func(version string) time.Duration {
+			start := time.Now()
+			kubectl("-n", calmNS, "apply", "-f", writeTemp(calmFleet(calm, version, endpoints.srv.URL+"/ok")))
+			Eventually(phases(calmNS), "5m", "500ms").Should(Equal(fmt.Sprintf("map[Succeeded=%s:%d]", version, calm)))
+			took := time.Since(start)
+			Expect(kubectl("-n", calmNS, "get", "md", "-o", "jsonpath={range .items[*]}{.status.history[0].outcome} {end}")).
+				To(Equal(strings.TrimSpace(strings.Repeat("Promoted ", calm))))
+			return took
+		}
+
+		By(fmt.Sprintf("rolling the %d ordinary ModelDeployments out while the hostile ones are quiet, for comparison", calm))
+		quiet := rollCalm("1.1.0")
+		bars.Record("e2e", fmt.Sprintf("Canaries%dBesideQuiet%dToPromoted", calm, hostiles), float64(quiet.Milliseconds()), "ms")
+
 		By("starting the hostile canaries: their analysis meets the hostile endpoints, their receivers hang")
 		apply("2.0.0")
 		Eventually(func(g Gomega) {
 			g.Expect(endpoints.huge.Load()).To(BeNumerically(">", 0))
-			g.Expect(endpoints.hang.Load()).To(BeNumerically(">", 0))
+			// As many hanging queries as the namespace may run rounds: the
+			// manager ran 8 rounds at once, and eight hanging ModelDeployments
+			// held them all, so no other namespace's canary was analysed (the
+			// ordinary 50 stayed at their step for minutes).
+			g.Expect(endpoints.hang.Load()).To(BeNumerically(">=", analysis.DefaultMaxRoundsPerNamespace))
 			g.Expect(endpoints.loud.Load()).To(BeNumerically(">", 0))
 			g.Expect(endpoints.receiver.Load()).To(BeNumerically(">", 0))
 		}, "3m", "1s").Should(Succeed())
 		GinkgoWriter.Printf("hostile requests before the calm canaries: %s\n", endpoints.counts())
 
 		By(fmt.Sprintf("rolling the %d ordinary ModelDeployments to their next version beside them", calm))
-		start := time.Now()
-		kubectl("-n", calmNS, "apply", "-f", writeTemp(fleet(calm, "2.0.0")))
-		Eventually(phases(calmNS), "5m", "500ms").Should(Equal(fmt.Sprintf("map[Succeeded=2.0.0:%d]", calm)))
-		took := time.Since(start)
-		Expect(kubectl("-n", calmNS, "get", "md", "-o", "jsonpath={range .items[*]}{.status.history[0].outcome} {end}")).
-			To(Equal(strings.TrimSpace(strings.Repeat("Promoted ", calm))))
-		bars.Record("e2e", fmt.Sprintf("Canaries%dBesideHostile%dToPromoted", calm, hostiles), float64(took.Milliseconds()), "ms")
+		beside := rollCalm("2.0.0")
+		bars.Record("e2e", fmt.Sprintf("Canaries%dBesideHostile%dToPromoted", calm, hostiles), float64(beside.Milliseconds()), "ms")
 		GinkgoWriter.Printf("hostile requests by the end: %s\n", endpoints.counts())
 
 		By("finding the manager alive, its peak memory printed")
