@@ -230,7 +230,7 @@ func (p *managerProcess) running() bool {
 }
 
 var _ = Describe("Hostile ModelDeployments beside ordinary ones", Ordered, func() {
-	It(fmt.Sprintf("rolls %d ordinary ModelDeployments out while %d carry hostile templates, Prometheus answers and receivers, within the manager's memory", calm, hostiles), func() {
+	It(fmt.Sprintf("rolls %d ordinary ModelDeployments out while %d carry hostile templates, Prometheus answers and receivers, and prints the manager's peak memory", calm, hostiles), func() {
 		endpoints := startHostileEndpoints()
 		DeferCleanup(endpoints.Close)
 
@@ -326,7 +326,9 @@ spec:
 		GinkgoWriter.Printf("hostile requests before the calm canaries: %s\n", endpoints.counts())
 
 		By(fmt.Sprintf("rolling the %d ordinary ModelDeployments to their next version beside them", calm))
+		asked := endpoints.ok.Load()
 		beside := rollCalm("2.0.0")
+		Expect(endpoints.ok.Load()-asked).To(BeNumerically(">=", calm), "every ordinary canary was analysed")
 		bars.Record("e2e", fmt.Sprintf("Canaries%dBesideHostile%dToPromoted", calm, hostiles), float64(beside.Milliseconds()), "ms")
 		GinkgoWriter.Printf("hostile requests by the end: %s\n", endpoints.counts())
 
