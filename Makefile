@@ -233,10 +233,6 @@ IMAGE_PLATFORMS ?= linux/amd64
 image: ## Build the manager and the kubectl plugin into an OCI image layout in bin/image/oci (no container engine needed), with an SPDX SBOM beside it; its size goes to bars/image.txt.
 	$(GO) run ./hack/image -out $(IMAGE_DIR) -platforms $(IMAGE_PLATFORMS)
 
-.PHONY: docker-build
-docker-build: ## Build the image with a Docker engine instead (`make image` needs none).
-	docker build -t $${IMG:-modelgate:latest} .
-
 .PHONY: install
 install: manifests $(KUBECTL) ## Install the CRDs into the cluster of $KUBECONFIG.
 	$(KUBECTL) apply --server-side -f config/crd/bases

@@ -47,8 +47,9 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (b *limitedBody) tooLong() error {
-	return fmt.Errorf("the answer is longer than %d MiB, more than one number needs", MaxAnswer>>20)
-}
+// ErrAnswerTooLong fails a query whose answer passed MaxAnswer.
+var ErrAnswerTooLong = fmt.Errorf("the answer is longer than %d MiB, more than one number needs", MaxAnswer>>20)
+
+func (b *limitedBody) tooLong() error { return ErrAnswerTooLong }
 
 func (b *limitedBody) Close() error { return b.body.Close() }

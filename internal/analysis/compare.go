@@ -217,7 +217,8 @@ func sideErr(m *servingv1alpha1.Measurement, cand, stable *Sample) {
 func parseLe(le string) (float64, error) {
 	v, err := strconv.ParseFloat(strings.TrimSpace(le), 64)
 	if err != nil {
-		return 0, fmt.Errorf("the le label %q is not a number", le)
+		// Not quoted: the answer's text stays out of status.
+		return 0, errors.New("an le label of the answer is not a number")
 	}
 	return v, nil
 }

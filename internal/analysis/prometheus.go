@@ -14,6 +14,7 @@ import (
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/drift"
+	"github.com/modelgate/modelgate/internal/egress"
 )
 
 // ErrNoData is returned for a query whose answer holds no number: no series
@@ -86,7 +87,7 @@ func (p *Prometheus) Query(ctx context.Context, promql string, at time.Time) (fl
 	defer cancel()
 	v, _, err := p.api.Query(ctx, promql, at, promv1.WithTimeout(p.timeout))
 	if err != nil {
-		return 0, fmt.Errorf("querying Prometheus: %w", err)
+		return 0, queryFailed(err)
 	}
 	var value float64
 	switch r := v.(type) {
@@ -116,7 +117,7 @@ func (p *Prometheus) Histogram(ctx context.Context, promql string, at time.Time)
 	defer cancel()
 	v, _, err := p.api.Query(ctx, promql, at, promv1.WithTimeout(p.timeout))
 	if err != nil {
-		return nil, fmt.Errorf("querying Prometheus: %w", err)
+		return nil, queryFailed(err)
 	}
 	r, ok := v.(model.Vector)
 	if !ok {
@@ -138,6 +139,36 @@ func (p *Prometheus) Histogram(ctx context.Context, promql string, at time.Time)
 		out = append(out, drift.Bucket{UpperBound: ub, Count: float64(s.Value)})
 	}
 	return out, nil
+}
+
+// promErrors are the error types of the Prometheus HTTP API, in words.
+var promErrors = map[promv1.ErrorType]string{
+	promv1.ErrBadData:     "refused the query as bad data: check it with promtool or the Prometheus UI",
+	promv1.ErrTimeout:     "timed out evaluating the query",
+	promv1.ErrCanceled:    "cancelled the query",
+	promv1.ErrExec:        "failed executing the query",
+	promv1.ErrBadResponse: "answered with a body that is not the Prometheus API's",
+	promv1.ErrServer:      "answered with a server error (5xx)",
+	promv1.ErrClient:      "answered with a client error (4xx)",
+}
+
+// queryFailed says why a query got no answer in the manager's own words:
+// the API's error type, the body limit, or the network failure
+// (egress.Reason). Never the text of the answer nor of the error: the
+// address is a namespace user's, and whatever the server there sends would
+// otherwise reach status, events and notifications (issue #18).
+func queryFailed(err error) error {
+	var apiErr *promv1.Error
+	switch {
+	case errors.Is(err, ErrAnswerTooLong):
+		return fmt.Errorf("querying Prometheus: %w", ErrAnswerTooLong)
+	case errors.As(err, &apiErr):
+		if words, ok := promErrors[apiErr.Type]; ok {
+			return fmt.Errorf("querying Prometheus: it %s", words)
+		}
+		return errors.New("querying Prometheus: it answered with an error of a type the Prometheus API does not have")
+	}
+	return fmt.Errorf("querying Prometheus: %s", egress.Reason(err))
 }
 
 type bearer struct {

@@ -67,9 +67,16 @@ func (k RoundKey) Owner() (namespace, name string) { return k.Namespace, k.Name 
 // that hangs never holds a reconcile worker.
 type Rounds = jobs.Runner[RoundKey, Round]
 
-// DefaultMaxRounds is how many rounds a manager runs at once: each is bounded
-// by its queries' timeout.
-const DefaultMaxRounds = 8
+// Bounds of the rounds a manager runs at once, each bounded by its queries'
+// timeout.
+const (
+	// DefaultMaxRounds is how many rounds run at once, over every namespace.
+	DefaultMaxRounds = 8
+	// DefaultMaxRoundsPerNamespace is how many of them one namespace may
+	// run: a team whose Prometheus hangs holds at most these slots, and the
+	// other namespaces' rounds run in the rest.
+	DefaultMaxRoundsPerNamespace = 2
+)
 
 // Measure runs the queries of a round one after the other against p, at
 // at. A round whose provider could not be built has err in every sample.

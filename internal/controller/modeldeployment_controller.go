@@ -87,7 +87,8 @@ type ModelDeploymentReconciler struct {
 	// (analysis.ProviderKind). Nil has Prometheus only.
 	MetricsProviders map[string]analysis.ProviderFactory
 	// Rounds runs the analysis' queries in the background. Nil gets one
-	// running analysis.DefaultMaxRounds rounds at once, which
+	// running analysis.DefaultMaxRounds rounds at once,
+	// analysis.DefaultMaxRoundsPerNamespace of one namespace, which
 	// SetupWithManager stops with the manager.
 	Rounds *analysis.Rounds
 	// MaxConcurrentReconciles is how many ModelDeployments are reconciled at
@@ -142,7 +143,7 @@ const DefaultMaxConcurrentReconciles = 4
 func (r *ModelDeploymentReconciler) rounds() *analysis.Rounds {
 	r.roundsOnce.Do(func() {
 		if r.Rounds == nil {
-			r.Rounds = &analysis.Rounds{MaxJobs: analysis.DefaultMaxRounds}
+			r.Rounds = &analysis.Rounds{MaxJobs: analysis.DefaultMaxRounds, MaxJobsPerNamespace: analysis.DefaultMaxRoundsPerNamespace}
 		}
 	})
 	return r.Rounds

@@ -120,7 +120,8 @@ var _ = BeforeSuite(func() {
 	webhooks, err := localwebhooks.Prepare(filepath.Join(repoRoot, "config", "webhook", "manifests.yaml"), webhookCertDir, "127.0.0.1", webhookPort)
 	Expect(err).NotTo(HaveOccurred())
 
-	By("running the operator as its own process")
+	By("running the operator as its own process, with config/rbac's ServiceAccount and roles")
+	managerKubeconfig = serviceAccountKubeconfig(filepath.Join(workdir, "rbac"))
 	// Registered after the cluster's clean-up, so it runs first: managers stop
 	// before their cluster goes.
 	DeferCleanup(func() { stopManagers(suiteFailed) })
@@ -169,6 +170,8 @@ type managerProcess struct {
 	exit    error
 	logPath string
 	logFile *os.File
+	// checked is how much of the log deniedLines has read.
+	checked int
 }
 
 // startManager runs the manager binary against the cluster and stops it when
@@ -180,7 +183,7 @@ func startManager(logPath string, args ...string) *managerProcess {
 	Expect(err).NotTo(HaveOccurred())
 	cmd := exec.Command(os.Getenv("MANAGER"), append([]string{"--metrics-bind-address=0", "--health-probe-bind-address=" + probe,
 		"--webhook-host=127.0.0.1", fmt.Sprintf("--webhook-port=%d", webhookPort), "--webhook-cert-dir=" + webhookCertDir}, args...)...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+managerKubeconfig)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	Expect(cmd.Start()).To(Succeed())
 	p := &managerProcess{cmd: cmd, done: make(chan error, 1), logPath: logPath, logFile: logFile}

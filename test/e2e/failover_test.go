@@ -26,8 +26,9 @@ import (
 	"github.com/modelgate/modelgate/test/bars"
 )
 
-// failoverNS keeps the failover story's objects, and its managers' Lease,
-// apart from the other containers'.
+// failoverNS keeps the failover story's objects apart from the other
+// specs'. Its managers' Lease is in managerNS, where the
+// leader-election Role of config/rbac allows it.
 const failoverNS = "failover"
 
 // stepLog notes, from the test process, every change of a canary's step and
@@ -116,7 +117,7 @@ var webhookURLPort = regexp.MustCompile(`(https://127\.0\.0\.1:)\d+/`)
 
 // leaderLog is what client-go logs, through the manager's logger, when a
 // manager becomes the leader.
-var leaderLog = regexp.MustCompile(`"Successfully acquired lease".*"` + failoverNS + `/modelgate\.serving\.modelgate\.dev"`)
+var leaderLog = regexp.MustCompile(`"Successfully acquired lease".*"` + managerNS + `/modelgate\.serving\.modelgate\.dev"`)
 
 func isLeader(p *managerProcess) bool {
 	b, _ := os.ReadFile(p.logPath)
@@ -163,7 +164,7 @@ spec:
 
 		By("replacing the suite's manager with two that elect a leader, on webhook ports of their own")
 		Expect(manager.stop(syscall.SIGTERM)).To(Succeed())
-		election := []string{"--leader-elect", "--leader-election-namespace=" + failoverNS,
+		election := []string{"--leader-elect", "--leader-election-namespace=" + managerNS,
 			"--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=500ms"}
 		ports := []int{webhookPort, freePort()}
 		managersByPort := map[int]*managerProcess{}

@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/controller"
@@ -68,8 +69,11 @@ var _ = Describe("A metrics provider that never answers", func() {
 		By("hanging a round of analysis for as many canaries as there are reconcile workers")
 		srv, asked := hangingPrometheus()
 		hanging := controller.DefaultMaxConcurrentReconciles
+		// Each in a namespace of its own: one namespace runs at most
+		// analysis.DefaultMaxRoundsPerNamespace rounds at once.
+		hangingKeys := make([]types.NamespacedName, hanging)
 		for i := range hanging {
-			md := newModelDeployment(ns, "1.0.0", 2)
+			md := newModelDeployment(newNamespace(), "1.0.0", 2)
 			md.Name = fmt.Sprintf("hanging-%d", i)
 			md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyCanary, Canary: &servingv1alpha1.CanaryStrategy{
 				Steps: []servingv1alpha1.CanaryStep{{Weight: 50}},
@@ -82,10 +86,11 @@ var _ = Describe("A metrics provider that never answers", func() {
 				Triggers:   &servingv1alpha1.TriggersSpec{ErrorRate: &servingv1alpha1.ErrorRateTrigger{MaxPercent: "5"}},
 			}
 			Expect(k8sClient.Create(ctx, md)).To(Succeed())
-			playDeploymentController(deploymentOf(ns, md.Name, "1.0.0"))
+			hangingKeys[i] = objectKey(md)
+			playDeploymentController(deploymentOf(md.Namespace, md.Name, "1.0.0"))
 			Eventually(func() servingv1alpha1.Phase { return getMD(objectKey(md)).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
 			updateMD(objectKey(md), func(cur *servingv1alpha1.ModelDeployment) { cur.Spec.Model.Version = "2.0.0" })
-			candidate := deploymentOf(ns, md.Name, "2.0.0")
+			candidate := deploymentOf(md.Namespace, md.Name, "2.0.0")
 			Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
 			playDeploymentController(candidate)
 		}
@@ -99,8 +104,7 @@ var _ = Describe("A metrics provider that never answers", func() {
 		bars.Record("integration", "ReadyOf50WhileAnalysisHangs", during.Seconds(), "s")
 		bars.Record("integration", "ReadyOf50Before", baseline.Seconds(), "s")
 
-		for i := range hanging {
-			key := objectKey(&servingv1alpha1.ModelDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("hanging-%d", i)}})
+		for _, key := range hangingKeys {
 			Expect(readyReason(key)()).To(Equal("Analyzing"), "held at its step, neither promoted nor rolled back")
 		}
 		Expect(asked.Load()).To(BeEquivalentTo(hanging), "a hanging round is waited for, never asked again")
