@@ -147,7 +147,7 @@ test-e2e: cluster-tools manifests model-server $(PROMETHEUS) $(HELM) ## End-to-e
 	$(GO) build $(COVER_FLAGS) -o $(LOCALBIN)/manager-e2e ./cmd
 	$(GO) build $(COVER_FLAGS) -o $(E2E_PLUGIN) ./cmd/kubectl-modelgate
 	$(TOOL_ENV) MANAGER=$(LOCALBIN)/manager-e2e PLUGIN=$(E2E_PLUGIN) MODEL_SERVER=$(MODEL_SERVER) GOCOVERDIR=$(COVER_DIR)/e2e \
-		$(GO) test $(TEST_FLAGS) -count=1 -timeout 20m ./test/e2e/... -v -ginkgo.v
+		$(GO) test $(TEST_FLAGS) -count=1 -timeout 35m ./test/e2e/... -v -ginkgo.v
 
 .PHONY: coverage
 coverage: ## Print the coverage of the product's code over every layer that ran.
