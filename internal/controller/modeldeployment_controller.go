@@ -74,6 +74,10 @@ type ModelDeploymentReconciler struct {
 	// GatewayAPI is true when the cluster serves the Gateway API, whose
 	// HTTPRoutes and Gateways the checklist then reads and watches.
 	GatewayAPI bool
+	// PrometheusRules is true when the cluster serves the Prometheus
+	// Operator's PrometheusRule: a ModelDeployment's alerts are written
+	// there, else into a ConfigMap.
+	PrometheusRules bool
 	// APIReader reads what the cache does not hold whole: Secret values, such
 	// as a Prometheus token or a receiver's URL. SetupWithManager sets the
 	// manager's when nil; without one, reading a Secret value is an error.
@@ -266,6 +270,7 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 	r.emitEvents(ctx, base, s, nil)
 	recordChecklistMetrics(md, md.Status.Checklist)
+	recordRolloutMetrics(md)
 	if s.analysisJudged {
 		// Counted once its status is written: a round judged against a stale
 		// copy, whose write was refused, is judged again and counted then.
@@ -522,9 +527,12 @@ func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 			return fmt.Errorf("deleting Deployment %s: %w", name, err)
 		}
 	}
-	// Last, so that keeping the revisions never delays the pods and traffic
-	// the decision asks for.
-	return r.applyRevisions(ctx, s)
+	// Last, so that keeping the revisions and the alerts never delays the
+	// pods and traffic the decision asks for.
+	if err := r.applyRevisions(ctx, s); err != nil {
+		return err
+	}
+	return r.applyAlerts(ctx, s)
 }
 
 // applyDeployment creates or patches the Deployment of one revision. Only the
@@ -661,6 +669,8 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&appsv1.Deployment{}).
 		Owns(&appsv1.ControllerRevision{}).
 		Owns(&corev1.Service{}).
+		// The alerts' ConfigMaps by their metadata, like every ConfigMap.
+		Owns(&corev1.ConfigMap{}, builder.OnlyMetadata).
 		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentOfHPA)).
 		Watches(&servingv1alpha1.ModelApproval{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentOfApproval)).
 		Watches(&policyv1.PodDisruptionBudget{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsSelectedBy)).
@@ -693,6 +703,11 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		b = b.Watches(&gatewayv1.HTTPRoute{}, inNamespace).
 			Watches(&gatewayv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfGateway)).
 			Watches(&gatewayv1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfReferenceGrant))
+	}
+	if r.PrometheusRules {
+		rules := &metav1.PartialObjectMetadata{}
+		rules.SetGroupVersionKind(PrometheusRuleGVK)
+		b = b.Owns(rules, builder.OnlyMetadata)
 	}
 	b = b.WatchesRawSource(source.Channel(r.finished, &handler.EnqueueRequestForObject{}))
 	return b.Named("modeldeployment").
