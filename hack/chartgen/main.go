@@ -5,6 +5,7 @@
 // object into a template in which only the namespace, the names, the labels
 // and the few values the chart offers (image, replicas, resources, leader
 // election, affinity, webhook certificate, optional objects) are templated.
+// The Grafana dashboards' JSON goes into dashboards/, read by the template.
 // The chart's own files (Chart.yaml, helpers, values, README) are embedded
 // in static/.
 package main
@@ -77,7 +78,7 @@ func generate(kubectl, configDir, out string) error {
 	if err != nil {
 		return err
 	}
-	for _, sub := range []string{"crds", "templates"} {
+	for _, sub := range []string{"crds", "templates", "dashboards"} {
 		if err := os.RemoveAll(filepath.Join(out, sub)); err != nil {
 			return err
 		}
@@ -190,6 +191,18 @@ func chartFiles(objs []object) (map[string]string, Values, error) {
 			cond = ".Values.metrics.serviceMonitor.enabled"
 		case "NetworkPolicy":
 			cond = ".Values.networkPolicy.enabled"
+		case "ConfigMap":
+			if str(o, "metadata", "labels", "grafana_dashboard") == "" {
+				return nil, v, fmt.Errorf("ConfigMap %s is not a Grafana dashboard, the only ConfigMap the chart knows", name)
+			}
+			// The dashboards are files of the chart, read by .Files.Get:
+			// their {{legend}} placeholders are Grafana's, not Helm's.
+			data, _ := o["data"].(map[string]any)
+			for k, text := range data {
+				files["dashboards/"+k] = fmt.Sprint(text)
+				data[k] = "__FILE_dashboards/" + k + "__"
+			}
+			cond = ".Values.grafana.dashboards.enabled"
 		case "Certificate", "Issuer":
 			cond = `eq .Values.webhook.certificate.source "cert-manager"`
 		case "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration":
@@ -303,6 +316,7 @@ func webhookConfig(o object) error {
 var (
 	reTpl     = regexp.MustCompile(`__TPL_(.+?)__`)
 	reValue   = regexp.MustCompile(`__VALUE_([A-Za-z.]+)__`)
+	reFile    = regexp.MustCompile(`__FILE_([A-Za-z0-9./_-]+?)__`)
 	reBlock   = regexp.MustCompile(`(?m)^( *)(\w+): __BLOCK_(\w+)__$`)
 	reWith    = regexp.MustCompile(`(?m)^( *)(\w+): __WITH_(\w+)__\n`)
 	reLeader  = regexp.MustCompile(`(?m)^( *)- __LEADER_ELECT__$`)
@@ -326,6 +340,7 @@ func render(o object) (string, error) {
 	s = rePrefixed.ReplaceAllString(s, `${1}{{ include "modelgate.fullname" . }}-`)
 	s = reTpl.ReplaceAllString(s, "{{ $1 }}")
 	s = reValue.ReplaceAllString(s, "{{ .Values.$1 }}")
+	s = reFile.ReplaceAllString(s, `{{ .Files.Get "$1" | toJson }}`)
 	s = strings.ReplaceAll(s, "__IMAGE__", `"{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"`)
 	s = reBlock.ReplaceAllStringFunc(s, func(m string) string {
 		g := reBlock.FindStringSubmatch(m)
