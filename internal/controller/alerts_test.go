@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/yaml"
@@ -25,11 +26,11 @@ func withTriggers(md *servingv1alpha1.ModelDeployment) {
 
 // alertWrites counts the writes of alerts objects the reconciler sends.
 func alertWrites(n *int) *interceptor.Funcs {
-	return &interceptor.Funcs{Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
-		if obj.GetName() == "fraud-scorer-alerts" {
+	return &interceptor.Funcs{Apply: func(ctx context.Context, c client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
+		if o, ok := obj.(interface{ GetName() string }); ok && o.GetName() == "fraud-scorer-alerts" {
 			*n++
 		}
-		return c.Patch(ctx, obj, patch, opts...)
+		return c.Apply(ctx, obj, opts...)
 	}}
 }
 

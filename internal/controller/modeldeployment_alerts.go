@@ -75,7 +75,7 @@ func ServesPrometheusRules(mapper meta.RESTMapper) (bool, error) {
 // template in status.
 func (r *ModelDeploymentReconciler) applyAlerts(ctx context.Context, s *scope) error {
 	md := s.md
-	want, other := schema.GroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap")), PrometheusRuleGVK
+	want, other := corev1.SchemeGroupVersion.WithKind("ConfigMap"), PrometheusRuleGVK
 	if r.PrometheusRules {
 		want, other = other, want
 	}
@@ -108,7 +108,7 @@ func (r *ModelDeploymentReconciler) applyAlerts(ctx context.Context, s *scope) e
 		return err
 	}
 	logf.FromContext(ctx).Info("Writing the alerts", "modelDeployment", klog.KObj(md), "kind", want.Kind, "name", obj.GetName(), "hash", hash)
-	if err := r.Patch(ctx, obj, client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
+	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
 		return fmt.Errorf("applying the alerts %s %s: %w", want.Kind, obj.GetName(), err)
 	}
 	return nil
