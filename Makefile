@@ -61,6 +61,8 @@ PLUGIN := $(LOCALBIN)/kubectl-modelgate
 # tests put only it on the PATH.
 E2E_PLUGIN := $(LOCALBIN)/e2e-plugin/kubectl-modelgate
 PROMETHEUS := $(LOCALBIN)/prometheus-$(PROMETHEUS_VERSION)/prometheus
+# Debian's package carries promtool beside prometheus; $(PROMETHEUS) installs both.
+PROMTOOL := $(dir $(PROMETHEUS))promtool
 HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)/helm
 # Built from this repository on every use, like the manager.
 MODEL_SERVER := $(LOCALBIN)/model-server
@@ -79,7 +81,7 @@ K8S_LDFLAGS := -s -w \
 # What the tests and the demo are told about the tools.
 TOOL_ENV := KUBE_APISERVER=$(KUBE_APISERVER) KUBE_CONTROLLER_MANAGER=$(KUBE_CONTROLLER_MANAGER) \
 	KUBE_SCHEDULER=$(KUBE_SCHEDULER) KUBECTL=$(KUBECTL) ETCD=$(ETCD) KWOK=$(KWOK) KWOKCTL=$(KWOKCTL) \
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) PROMETHEUS=$(PROMETHEUS) HELM=$(HELM)
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) PROMETHEUS=$(PROMETHEUS) PROMTOOL=$(PROMTOOL) HELM=$(HELM)
 
 ##@ Tests
 
@@ -136,10 +138,10 @@ fuzz: ## Run each fuzz target (func Fuzz* in internal/ and cmd/) for FUZZ_TIME, 
 	done
 
 .PHONY: test-integration
-test-integration: $(ENVTEST_ASSETS) model-server $(PROMETHEUS) $(HELM) $(KUBECTL) ## Integration tests: envtest (a real kube-apiserver and etcd) user stories; the data plane and Prometheus helpers with the real binaries; the Helm chart against config/.
+test-integration: $(ENVTEST_ASSETS) model-server $(PROMETHEUS) $(HELM) $(KUBECTL) ## Integration tests: envtest (a real kube-apiserver and etcd) user stories; the data plane and Prometheus helpers with the real binaries; the generated alerts and the dashboards on promtool and Prometheus; the Helm chart against config/.
 	@rm -rf $(COVER_DIR)/integration && mkdir -p $(COVER_DIR)/integration
 	$(TOOL_ENV) MODEL_SERVER=$(MODEL_SERVER) $(GO) test $(RACE) $(TEST_FLAGS) $(COVER_FLAGS) \
-		./test/integration/... ./test/dataplane/... ./test/promserver/... ./test/install/... ./test/gitops/... -args -test.gocoverdir=$(COVER_DIR)/integration
+		./test/integration/... ./test/dataplane/... ./test/promserver/... ./test/monitoring/... ./test/install/... ./test/gitops/... -args -test.gocoverdir=$(COVER_DIR)/integration
 
 .PHONY: test-e2e
 test-e2e: cluster-tools manifests model-server $(PROMETHEUS) $(HELM) ## End-to-end tests: a local kwok cluster with the operator running as its own process, and the real data plane.

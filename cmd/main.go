@@ -159,6 +159,14 @@ func main() {
 	if !gatewayAPI {
 		log.Info("The cluster does not serve the Gateway API: HTTPRoutes and Gateways are not watched")
 	}
+	prometheusRules, err := controller.ServesPrometheusRules(mgr.GetRESTMapper())
+	if err != nil {
+		log.Error(err, "Unable to tell whether the cluster serves the Prometheus Operator's PrometheusRule")
+		os.Exit(1)
+	}
+	if !prometheusRules {
+		log.Info("The cluster does not serve PrometheusRules: the ModelDeployments' alerts are written into ConfigMaps", "label", controller.LabelAlertRules)
+	}
 	notifier := notify.New(notify.Options{HTTPClient: specEgress.Client(0)})
 	utilruntime.Must(mgr.Add(notifier))
 	tester := &loadtest.Tester{MaxJobs: loadtest.DefaultMaxJobs, MaxJobsPerNamespace: loadtest.DefaultMaxJobsPerNamespace}
@@ -169,12 +177,15 @@ func main() {
 		Recorder:   mgr.GetEventRecorder("modelgate"),
 		Clock:      clock.RealClock{},
 		GatewayAPI: gatewayAPI,
-		APIReader:  mgr.GetAPIReader(),
-		Notifier:   notifier,
-		Tester:     tester,
-		TestClient: loadtest.NewClient(egress.New().Dialer()),
-		Prober:     probe.New(probe.Options{Client: specEgress.Client(probe.DefaultTimeout)}),
-		HTTPClient: &http.Client{Transport: specEgress.RoundTripper()},
+		// Detected once: a manager started before the Prometheus Operator's
+		// CRD keeps writing ConfigMaps until it restarts.
+		PrometheusRules: prometheusRules,
+		APIReader:       mgr.GetAPIReader(),
+		Notifier:        notifier,
+		Tester:          tester,
+		TestClient:      loadtest.NewClient(egress.New().Dialer()),
+		Prober:          probe.New(probe.Options{Client: specEgress.Client(probe.DefaultTimeout)}),
+		HTTPClient:      &http.Client{Transport: specEgress.RoundTripper()},
 		// Approvals, window overrides and requesters count only while the
 		// cluster sends writes through the stamping webhook, whoever serves
 		// it: this manager, or another when --enable-webhooks=false.

@@ -167,6 +167,10 @@ type ModelDeploymentSpec struct {
 	// +optional
 	Analysis *AnalysisSpec `json:"analysis,omitempty"`
 
+	// alerts tunes the Prometheus alerts written for the triggers (docs/alerts.md).
+	// +optional
+	Alerts *AlertsSpec `json:"alerts,omitempty"`
+
 	// approvals lists the sign-offs a candidate needs before it gets traffic.
 	// +optional
 	Approvals *ApprovalsSpec `json:"approvals,omitempty"`
@@ -760,6 +764,21 @@ type AnalysisSpec struct {
 	// a statistical test instead of a bound per interval (docs/drift.md).
 	// +optional
 	Judge *JudgeSpec `json:"judge,omitempty"`
+}
+
+// AlertsSpec tunes the alerts generated from the analysis' triggers.
+type AlertsSpec struct {
+	// availabilityObjective is the least percent of requests answered
+	// without a server error over an hour. Default "99.9".
+	// +optional
+	AvailabilityObjective Percent `json:"availabilityObjective,omitempty"`
+
+	// for is how long a bound must be crossed before its alert fires, at
+	// most 1h. Default 5m.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('1h')",message="must be a duration from 0s to 1h"
+	// +optional
+	For *metav1.Duration `json:"for,omitempty"`
 }
 
 // PrometheusSpec says where and how to query Prometheus.

@@ -88,17 +88,7 @@ func Queries(md *servingv1alpha1.ModelDeployment, candidate, stable string, inte
 	if spec == nil {
 		return nil, nil
 	}
-	tpl := DefaultQueries
-	if p := spec.Prometheus; p != nil && p.Queries != nil {
-		o := p.Queries
-		tpl.RequestCount = orDefault(o.RequestCount, tpl.RequestCount)
-		tpl.ErrorRate = orDefault(o.ErrorRate, tpl.ErrorRate)
-		tpl.LatencyP95 = orDefault(o.LatencyP95, tpl.LatencyP95)
-		tpl.Accuracy = orDefault(o.Accuracy, tpl.Accuracy)
-		tpl.ErrorCount = orDefault(o.ErrorCount, tpl.ErrorCount)
-		tpl.PredictionScore = orDefault(o.PredictionScore, tpl.PredictionScore)
-		tpl.FeatureValue = orDefault(o.FeatureValue, tpl.FeatureValue)
-	}
+	tpl := Templates(md)
 	vars := func(version string) Vars {
 		return Vars{Namespace: md.Namespace, Name: md.Name, Version: version, Window: Window(interval)}
 	}
@@ -121,6 +111,29 @@ func Queries(md *servingv1alpha1.ModelDeployment, candidate, stable string, inte
 	}
 	return renderAll(list, vars, window(interval))
 }
+
+// Templates are the query templates of a ModelDeployment: the defaults,
+// with the spec's overrides in their place. The generated alerts
+// (internal/alerts) render the same ones, so an overridden metric name
+// reaches them too.
+func Templates(md *servingv1alpha1.ModelDeployment) servingv1alpha1.QueryTemplates {
+	tpl := DefaultQueries
+	if spec := md.Spec.Analysis; spec != nil && spec.Prometheus != nil && spec.Prometheus.Queries != nil {
+		o := spec.Prometheus.Queries
+		tpl.RequestCount = orDefault(o.RequestCount, tpl.RequestCount)
+		tpl.ErrorRate = orDefault(o.ErrorRate, tpl.ErrorRate)
+		tpl.LatencyP95 = orDefault(o.LatencyP95, tpl.LatencyP95)
+		tpl.Accuracy = orDefault(o.Accuracy, tpl.Accuracy)
+		tpl.ErrorCount = orDefault(o.ErrorCount, tpl.ErrorCount)
+		tpl.PredictionScore = orDefault(o.PredictionScore, tpl.PredictionScore)
+		tpl.FeatureValue = orDefault(o.FeatureValue, tpl.FeatureValue)
+	}
+	return tpl
+}
+
+// Render renders a query template of Placeholders alone (CheckTemplate), at
+// most MaxRendered bytes of it.
+func Render(text string, vars Vars) (string, error) { return render(text, vars) }
 
 // wanted is a query to render.
 type wanted struct {

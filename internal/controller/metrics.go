@@ -39,8 +39,36 @@ var rollbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
 		strings.Join(rollout.RollbackReasons, ", ") + ".",
 }, []string{labelNamespace, labelModelDeployment, "reason"})
 
+// phaseGauge is 1 for the current phase of each ModelDeployment: the fleet by
+// phase, and the alert on a rollback (internal/alerts) read it.
+var phaseGauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	Name: "modelgate_modeldeployment_phase",
+	Help: "Current phase of a ModelDeployment: 1 for the phase in the phase label.",
+}, []string{labelNamespace, labelModelDeployment, "phase"})
+
+// candidateWeight is the percent of traffic the candidate gets, while there
+// is one: a canary's weight over time.
+var candidateWeight = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	Name: "modelgate_candidate_weight",
+	Help: "Percent of traffic the candidate version of a ModelDeployment gets, while one rolls out.",
+}, []string{labelNamespace, labelModelDeployment, "version"})
+
 func init() {
-	ctrlmetrics.Registry.MustRegister(checklistResult, analysisMeasurements, rollbacks)
+	ctrlmetrics.Registry.MustRegister(checklistResult, analysisMeasurements, rollbacks, phaseGauge, candidateWeight)
+}
+
+// recordRolloutMetrics replaces the phase and weight series of a
+// ModelDeployment with what its status now says.
+func recordRolloutMetrics(md *servingv1alpha1.ModelDeployment) {
+	owner := prometheus.Labels{labelNamespace: md.Namespace, labelModelDeployment: md.Name}
+	phaseGauge.DeletePartialMatch(owner)
+	if md.Status.Phase != "" {
+		phaseGauge.WithLabelValues(md.Namespace, md.Name, string(md.Status.Phase)).Set(1)
+	}
+	candidateWeight.DeletePartialMatch(owner)
+	if c := md.Status.Candidate; c != nil {
+		candidateWeight.WithLabelValues(md.Namespace, md.Name, c.Version).Set(float64(c.Weight))
+	}
 }
 
 // rolledBackReason is the reason of the RolledBack condition status now holds.
@@ -86,4 +114,6 @@ func forgetMetrics(namespace, name string) {
 	forgetChecklistMetrics(namespace, name)
 	analysisMeasurements.DeletePartialMatch(prometheus.Labels{labelNamespace: namespace, labelModelDeployment: name})
 	rollbacks.DeletePartialMatch(prometheus.Labels{labelNamespace: namespace, labelModelDeployment: name})
+	phaseGauge.DeletePartialMatch(prometheus.Labels{labelNamespace: namespace, labelModelDeployment: name})
+	candidateWeight.DeletePartialMatch(prometheus.Labels{labelNamespace: namespace, labelModelDeployment: name})
 }

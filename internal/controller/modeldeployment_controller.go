@@ -74,6 +74,10 @@ type ModelDeploymentReconciler struct {
 	// GatewayAPI is true when the cluster serves the Gateway API, whose
 	// HTTPRoutes and Gateways the checklist then reads and watches.
 	GatewayAPI bool
+	// PrometheusRules is true when the cluster serves the Prometheus
+	// Operator's PrometheusRule: a ModelDeployment's alerts are written
+	// there, else into a ConfigMap.
+	PrometheusRules bool
 	// APIReader reads what the cache does not hold whole: Secret values, such
 	// as a Prometheus token or a receiver's URL. SetupWithManager sets the
 	// manager's when nil; without one, reading a Secret value is an error.
@@ -277,6 +281,7 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 	r.emitEvents(ctx, base, s, nil)
 	recordChecklistMetrics(md, md.Status.Checklist)
+	recordRolloutMetrics(md)
 	if s.analysisJudged {
 		// Counted once its status is written: a round judged against a stale
 		// copy, whose write was refused, is judged again and counted then.
@@ -538,12 +543,16 @@ func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 			return fmt.Errorf("deleting Deployment %s: %w", name, err)
 		}
 	}
-	// Last, so that keeping the revisions never delays the pods and traffic
-	// the decision asks for; the copies go with the revisions that read them.
+	// Last, so that keeping the revisions and the alerts never delays the
+	// pods and traffic the decision asks for; the copies go with the
+	// revisions that read them.
 	if err := r.applyRevisions(ctx, s); err != nil {
 		return err
 	}
-	return r.pruneConfigCopies(ctx, s)
+	if err := r.pruneConfigCopies(ctx, s); err != nil {
+		return err
+	}
+	return r.applyAlerts(ctx, s)
 }
 
 // applyDeployment creates or patches the Deployment of one revision. Only the
@@ -698,6 +707,8 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&appsv1.Deployment{}).
 		Owns(&appsv1.ControllerRevision{}).
 		Owns(&corev1.Service{}).
+		// The alerts' ConfigMaps by their metadata, like every ConfigMap.
+		Owns(&corev1.ConfigMap{}, builder.OnlyMetadata).
 		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentOfHPA)).
 		Watches(&servingv1alpha1.ModelApproval{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentOfApproval)).
 		Watches(&policyv1.PodDisruptionBudget{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsSelectedBy)).
@@ -733,6 +744,11 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		b = b.Watches(&gatewayv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfRoute)).
 			Watches(&gatewayv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfGateway)).
 			Watches(&gatewayv1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.modelDeploymentsOfReferenceGrant))
+	}
+	if r.PrometheusRules {
+		rules := &metav1.PartialObjectMetadata{}
+		rules.SetGroupVersionKind(PrometheusRuleGVK)
+		b = b.Owns(rules, builder.OnlyMetadata)
 	}
 	b = b.WatchesRawSource(source.Channel(r.finished, &handler.EnqueueRequestForObject{}))
 	return b.Named("modeldeployment").

@@ -105,7 +105,7 @@ func template(t *testing.T, set ...string) []object {
 func TestLint(t *testing.T) {
 	for _, set := range [][]string{
 		nil,
-		{"webhook.certificate.source=cert-manager", "metrics.serviceMonitor.enabled=true", "networkPolicy.enabled=true"},
+		{"webhook.certificate.source=cert-manager", "metrics.serviceMonitor.enabled=true", "networkPolicy.enabled=true", "grafana.dashboards.enabled=true"},
 		{"replicaCount=1", "leaderElection.enabled=false", "podDisruptionBudget.enabled=false", "extraArgs={--zap-log-level=debug}"},
 	} {
 		args := []string{"lint", "--strict", chartDir}
@@ -204,4 +204,32 @@ func withoutInstallLabels(o object) object {
 		delete(md, "labels")
 	}
 	return o
+}
+
+// TestDashboardsAreConfigs renders the optional dashboards and finds in them
+// config/grafana's JSON byte for byte, Grafana's {{legend}} placeholders
+// untouched by Helm.
+func TestDashboardsAreConfigs(t *testing.T) {
+	chart := byKey(template(t, "grafana.dashboards.enabled=true"))
+	cm, ok := chart["ConfigMap/modelgate-dashboards"]
+	if !ok {
+		t.Fatal("the chart with grafana.dashboards.enabled=true has no ConfigMap/modelgate-dashboards")
+	}
+	md := cm["metadata"].(map[string]any)
+	if md["labels"].(map[string]any)["grafana_dashboard"] != "1" {
+		t.Errorf("labels %v, want grafana_dashboard=1", md["labels"])
+	}
+	data := cm["data"].(map[string]any)
+	for _, name := range []string{"fleet.json", "model.json"} {
+		want, err := os.ReadFile(filepath.Join(root, "config", "grafana", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(string(want), data[name]); d != "" {
+			t.Errorf("%s differs between config/grafana and the chart (-config +chart):\n%s", name, d)
+		}
+	}
+	if _, ok := byKey(template(t))["ConfigMap/modelgate-dashboards"]; ok {
+		t.Error("the dashboards are rendered by default; they are optional")
+	}
 }

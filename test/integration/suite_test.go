@@ -77,7 +77,8 @@ var _ = BeforeSuite(func() {
 	gatewayCRDs, err := gatewayapi.CRDPaths()
 	Expect(err).NotTo(HaveOccurred())
 	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     append([]string{filepath.Join("..", "..", "config", "crd", "bases")}, gatewayCRDs...),
+		CRDDirectoryPaths: append([]string{filepath.Join("..", "..", "config", "crd", "bases"),
+			filepath.Join("testdata", "prometheus-operator")}, gatewayCRDs...),
 		ErrorIfCRDPathMissing: true,
 		// The webhooks as config/ declares them, served by the manager below
 		// with certificates envtest makes.
@@ -138,6 +139,9 @@ var _ = BeforeSuite(func() {
 	servesGatewayAPI, err := controller.ServesGatewayAPI(mgr.GetRESTMapper())
 	Expect(err).NotTo(HaveOccurred())
 	Expect(servesGatewayAPI).To(BeTrue())
+	servesPrometheusRules, err := controller.ServesPrometheusRules(mgr.GetRESTMapper())
+	Expect(err).NotTo(HaveOccurred())
+	Expect(servesPrometheusRules).To(BeTrue())
 	Expect((&controller.ModelDeploymentReconciler{
 		Client:     mgr.GetClient(),
 		Scheme:     mgr.GetScheme(),
@@ -145,10 +149,13 @@ var _ = BeforeSuite(func() {
 		Clock:      clock.RealClock{},
 		Prober:     probe.New(probe.Options{Client: artifactServer.Client(), Timeout: 2 * time.Second}),
 		GatewayAPI: servesGatewayAPI,
-		APIReader:  mgr.GetAPIReader(),
-		Notifier:   notifier,
-		Tester:     tester,
-		Stamps:     stamps.Checker{Reader: mgr.GetClient()},
+		// The alerts go into PrometheusRules here; the e2e cluster, without
+		// the CRD, has them in ConfigMaps.
+		PrometheusRules: servesPrometheusRules,
+		APIReader:       mgr.GetAPIReader(),
+		Notifier:        notifier,
+		Tester:          tester,
+		Stamps:          stamps.Checker{Reader: mgr.GetClient()},
 	}).SetupWithManager(mgr)).To(Succeed())
 	Expect((&controller.ModelDeploymentPolicyReconciler{Client: mgr.GetClient(), Clock: clock.RealClock{}}).SetupWithManager(mgr)).To(Succeed())
 	go func() {

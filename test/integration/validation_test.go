@@ -211,6 +211,12 @@ var _ = Describe("The API server validates a ModelDeployment", func() {
 		Entry("a bake above a week",
 			`{spec: {analysis: {bake: 200h}}}`,
 			`spec.analysis.bake: Invalid value: "200h": must be a duration from 0s to 168h`),
+		Entry("an alert for above an hour",
+			`{spec: {alerts: {for: 2h}}}`,
+			`spec.alerts.for: Invalid value: "2h": must be a duration from 0s to 1h`),
+		Entry("an availability objective above 100",
+			`{spec: {alerts: {availabilityObjective: "100.5"}}}`,
+			`spec.alerts.availabilityObjective: Invalid value: "100.5": must be a percent from 0 to 100`),
 		Entry("a shadow phase above a week",
 			`{spec: {strategy: {type: Shadow, trafficRouting: {gatewayAPI: {httpRoute: r}}, shadow: {duration: 169h}}}}`,
 			`spec.strategy.shadow.duration: Invalid value: "169h": must be a positive duration of at most 168h`),
@@ -252,6 +258,7 @@ spec:
       timeout: 60s
       queries: {featureValue: "f{feature=\"{{.Feature}}\",v=\"{{ .Version }}\"}", errorRate: "e{ns=\"{{.Namespace}}\",n=\"{{.Name}}\"}[{{.Window}}]"}
     smokeTest: {requests: [{path: /predict}], timeout: 60s}
+  alerts: {for: 1h, availabilityObjective: "100"}
 `)
 		Expect(k8sClient.Create(ctx, u)).To(Succeed())
 	})
