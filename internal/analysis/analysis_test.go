@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -126,6 +127,11 @@ func TestJudge(t *testing.T) {
 		{
 			name: "no data under noData: Ignore passes", spec: spec(func(s *servingv1alpha1.AnalysisSpec) { s.NoData = servingv1alpha1.NoDataIgnore }),
 			samples: with(healthy(), sample(MetricRequests, "2.0.0", 3)), round: pass,
+		},
+		{
+			name: "NaN from a provider other than Prometheus: no data, not a pass", spec: spec(),
+			samples: with(healthy(), sample(MetricErrorRate, "2.0.0", math.NaN())),
+			round:   noData, message: "errorRate of version 2.0.0 has no data: the query returned no number",
 		},
 		{
 			name: "a failed query", spec: spec(), samples: with(healthy(), failing(MetricLatencyP95, "2.0.0", errors.New("querying Prometheus: connection refused"))),

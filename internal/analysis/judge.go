@@ -3,6 +3,7 @@ package analysis
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -117,7 +118,8 @@ func judgeSamples(spec *servingv1alpha1.AnalysisSpec, version string, samples []
 	var stableAccuracy, candAccuracy *Sample
 	vs := newAgainstStable()
 	for i := range samples {
-		s := &samples[i]
+		read := readable(samples[i])
+		s := &read
 		if vs.take(s, version) {
 			continue
 		}
@@ -154,6 +156,16 @@ func judgeSamples(spec *servingv1alpha1.AnalysisSpec, version string, samples []
 		}
 	}
 	return out, judged
+}
+
+// readable is s with a value that is not a finite number read as no data,
+// as the Prometheus provider reads NaN (0/0) and infinities: from another
+// provider, a NaN would pass every bound (NaN > bound is false).
+func readable(s Sample) Sample {
+	if s.Err == nil && !s.Histogram && (math.IsNaN(s.Value) || math.IsInf(s.Value, 0)) {
+		s.Value, s.Err = 0, ErrNoData
+	}
+	return s
 }
 
 // judgeSample judges one sample other than accuracy against its bound.
