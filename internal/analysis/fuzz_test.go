@@ -96,7 +96,7 @@ func FuzzJudge(f *testing.F) {
 			s.NoData = []servingv1alpha1.NoDataPolicy{servingv1alpha1.NoDataPause, servingv1alpha1.NoDataFail, servingv1alpha1.NoDataIgnore}[int(flags&3)%3]
 		})
 		prev := &servingv1alpha1.AnalysisStatus{Version: "2.0.0", Breaches: 1}
-		st := Judge(s, "2.0.0", r.samples(), prev, now)
+		st := Judge(s, v("2.0.0"), r.samples(), prev, now)
 		checkStatus(t, s, st, prev)
 		byMetric := lastRound(st)
 		if m := byMetric[MetricAccuracyDrop]; m.Verdict == servingv1alpha1.VerdictPass && (!isFinite(candAccuracy) || !isFinite(stableAccuracy)) {
@@ -112,7 +112,7 @@ func FuzzJudge(f *testing.F) {
 		if math.IsInf(w.errorRate, 0) || math.IsInf(w.latency, 0) || math.IsInf(w.candAccuracy, 0) {
 			return
 		}
-		again := Judge(s, "2.0.0", w.samples(), prev, now)
+		again := Judge(s, v("2.0.0"), w.samples(), prev, now)
 		for metric, m := range lastRound(again) {
 			if was := byMetric[metric]; metric != MetricRequests && was.Verdict == servingv1alpha1.VerdictBreach && m.Verdict != servingv1alpha1.VerdictBreach {
 				t.Fatalf("%s breached at %s, but is %s at the worse %s", metric, was.Value, m.Verdict, m.Value)
@@ -234,7 +234,7 @@ func FuzzSequentialJudge(f *testing.F) {
 		s := judgeSpec(tolerance, true)
 		s.Judge.Confidence = servingv1alpha1.Confidence(confidence)
 		prev := &servingv1alpha1.AnalysisStatus{Version: "2.0.0"}
-		st := Judge(s, "2.0.0", counted(candRequests, candErrors, stableRequests, stableErrors), prev, now)
+		st := Judge(s, v("2.0.0"), counted(candRequests, candErrors, stableRequests, stableErrors), prev, now)
 		checkStatus(t, s, st, prev)
 		var judge *servingv1alpha1.Measurement
 		for i := range st.Measurements {
@@ -361,7 +361,7 @@ func FuzzDrift(f *testing.F) {
 		s := driftSpec(maxPSI, minObservations)
 		samples := append(healthy(), histogram(MetricPredictionDrift, "2.0.0", cand), histogram(MetricPredictionDrift, "1.0.0", stable))
 		prev := &servingv1alpha1.AnalysisStatus{}
-		st := Judge(s, "2.0.0", samples, prev, now)
+		st := Judge(s, v("2.0.0"), samples, prev, now)
 		checkStatus(t, s, st, prev)
 		for _, m := range st.Measurements {
 			if m.Metric != MetricPredictionDrift {
