@@ -211,7 +211,7 @@ func MutateDeployment(d *appsv1.Deployment, md *servingv1alpha1.ModelDeployment,
 		if i := ServingContainerIndex(&tpl.Spec, md.Spec.ServingContainer); i >= 0 {
 			c := &tpl.Spec.Containers[i]
 			c.Env = setEnv(c.Env, corev1.EnvVar{Name: EnvModelRevision, ValueFrom: &corev1.EnvVarSource{
-				FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels['" + LabelVersion + "']"},
+				FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.labels['" + LabelVersion + "']"},
 			}})
 		}
 	}
