@@ -22,18 +22,18 @@ func FuzzRender(f *testing.F) {
 		DefaultQueries.ErrorRate, DefaultQueries.FeatureValue, DefaultQueries.PredictionScore,
 		hostile, `{{if .Name}}x{{end}}`, `{{.Name | printf "%s%s"}}`, `{{printf "%0999999d" 1}}`, `{{$x := .Name}}{{$x}}`,
 		`{{define "a"}}x{{end}}{{template "a"}}`, `{{block "a" .}}x{{end}}`, `{{.}}`, `{{.Name.X}}`, `{{.Version`,
-		`{{- .Version -}}`, `{{/* comment */}}up`, `{{.Feature}}`, `{{.Revision}}`, `{{ .Window }}{{.Window}}`,
+		`{{- .Version -}}`, `{{/* comment */}}up`, `{{.Feature}}`, `{{.Revision}}`, `{{.Pod}}`, `{{ .Window }}{{.Window}}`,
 		strings.Repeat(`{{.Name}}`, 600), strings.Repeat("x", MaxRendered) + `{{.Name}}`, "", "{{", "}}",
 	} {
-		f.Add(text, "risk", "fraud-scorer", "2.3.0", "1m", "amount", false)
-		f.Add(text, "", "", "", "", "", true)
+		f.Add(text, "risk", "fraud-scorer", "2.3.0", "2.3.0_.0a1b2c3d", "1m", "amount", false)
+		f.Add(text, "", "", "", "", "", "", true)
 	}
-	f.Fuzz(func(t *testing.T, text, namespace, name, version, window, feature string, featureAllowed bool) {
+	f.Fuzz(func(t *testing.T, text, namespace, name, version, revision, window, feature string, featureAllowed bool) {
 		var extra []string
 		if featureAllowed {
 			extra = []string{"Feature"}
 		}
-		vars := Vars{Namespace: namespace, Name: name, Version: version, Window: window, Feature: feature}
+		vars := Vars{Namespace: namespace, Name: name, Version: version, Revision: revision, Window: window, Feature: feature}
 		checkErr := CheckTemplate(text, extra...)
 		out, err := renderChecked(text, vars, extra)
 		switch {
