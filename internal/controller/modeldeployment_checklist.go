@@ -74,8 +74,7 @@ func (r *ModelDeploymentReconciler) gatherChecklist(ctx context.Context, s *scop
 }
 
 // gatherHPAs reads the HPAs that scale the ModelDeployment or the Deployment
-// of the revision under check,
-// through the index on their scale target.
+// of the revision under check, through the index on their scale target.
 func (r *ModelDeploymentReconciler) gatherHPAs(ctx context.Context, in *checklist.Inputs) error {
 	md := in.MD
 	var hpas autoscalingv2.HorizontalPodAutoscalerList
