@@ -230,6 +230,8 @@ var _ = Describe("Analysis of a changed template under the same version", func()
 		By("changing the image under the same version, compared with the stable revision")
 		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) {
 			cur.Spec.Template.Spec.Containers[0].Image += "-patched"
+			cur.Spec.Checklist.Overrides = append(cur.Spec.Checklist.Overrides, servingv1alpha1.ChecklistOverride{
+				ID: "hpa", Severity: servingv1alpha1.SeverityWarn, Reason: "told, not enforced, in this story"})
 			cur.Spec.Analysis.Triggers.ErrorRate.StableComparison = servingv1alpha1.StableComparison{
 				RelativeTo: servingv1alpha1.BaselineStable, MaxIncreasePercent: "100"}
 		})
@@ -249,6 +251,8 @@ var _ = Describe("Analysis of a changed template under the same version", func()
 			"its model server reports the revision its pods are labelled with")
 		Expect(getDeployment(stable).Spec.Template.Spec.Containers[0].Env).NotTo(ContainElement(HaveField("Name", desiredstate.EnvModelRevision)),
 			"the first revision's pods are unchanged")
+		Eventually(func() string { return checklistItem(getMD(key), "hpa").Message }).Should(ContainSubstring("its Deployment "+candidate.Name),
+			"the checklist looks for an HPA on the revision's own Deployment")
 
 		By("measuring the new revision's own error rate, four points above its bound")
 		prom.set("increase(model_requests_total", revision, "300")
