@@ -385,6 +385,11 @@ type AnalysisStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	Version string `json:"version,omitempty"`
+	// revision of the version under analysis, as its metrics' revision
+	// label; empty for a version's first.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Revision string `json:"revision,omitempty"`
 	// breaches counts breaching measurements of the version.
 	// +optional
 	Breaches int32 `json:"breaches,omitempty"`

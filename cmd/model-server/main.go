@@ -41,6 +41,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&o.metricsAddress, "metrics-address", "", "Another address to serve /metrics on, for a separate metrics port; empty for none.")
 	fs.StringVar(&o.modelFile, "model-file", "", "Weights file to serve instead of the shipped one (internal/model/weights.json).")
 	fs.StringVar(&o.cfg.Version, "model-version", "", "Model version labelling every answer and series (required).")
+	fs.StringVar(&o.cfg.Revision, "model-revision", "", "Revision of the version labelling every series, when set; modelgate sets it on a later revision of a version.")
 	fs.StringVar(&o.cfg.ModelName, "model-name", "", "Model name labelling every series; defaults to the weights file's.")
 	f := &o.cfg.Faults
 	fs.Float64Var(&f.ErrorRatio, "error-ratio", 0, "Fault: share of /predict requests answered 500, spread evenly.")
@@ -50,7 +51,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.DurationVar(&f.SlowStart, "slow-start", 0, "Fault: time after the start during which /readyz fails and /predict answers 503.")
 	env := map[string]string{
 		"address": modelserver.EnvAddress, "metrics-address": modelserver.EnvMetrics, "model-file": modelserver.EnvModelFile,
-		"model-version": modelserver.EnvVersion, "model-name": modelserver.EnvName,
+		"model-version": modelserver.EnvVersion, "model-revision": modelserver.EnvRevision, "model-name": modelserver.EnvName,
 		"error-ratio": modelserver.EnvErrorRatio, "latency": modelserver.EnvLatency,
 		"flip-ratio": modelserver.EnvFlipRatio, "slow-start": modelserver.EnvSlowStart, "score-shift": modelserver.EnvScoreShift,
 	}

@@ -31,10 +31,10 @@ func TestParseOptions(t *testing.T) {
 		{name: "env as a pod passes it", env: map[string]string{
 			modelserver.EnvVersion: "2.3.0", modelserver.EnvName: "scorer", modelserver.EnvAddress: "127.1.1.4:8080",
 			modelserver.EnvErrorRatio: "0.2", modelserver.EnvLatency: "150ms", modelserver.EnvFlipRatio: "0.1", modelserver.EnvSlowStart: "3s",
-			modelserver.EnvScoreShift: "0.3",
+			modelserver.EnvScoreShift: "0.3", modelserver.EnvRevision: "2.3.0_.0a1b2c3d",
 		}, check: func(t *testing.T, o options) {
 			want := modelserver.Faults{ErrorRatio: 0.2, Latency: 150 * time.Millisecond, FlipRatio: 0.1, SlowStart: 3 * time.Second, ScoreShift: 0.3}
-			if o.cfg.Version != "2.3.0" || o.cfg.ModelName != "scorer" || o.address != "127.1.1.4:8080" || o.cfg.Faults != want {
+			if o.cfg.Version != "2.3.0" || o.cfg.Revision != "2.3.0_.0a1b2c3d" || o.cfg.ModelName != "scorer" || o.address != "127.1.1.4:8080" || o.cfg.Faults != want {
 				t.Errorf("got %+v, faults %+v", o, o.cfg.Faults)
 			}
 		}},

@@ -59,6 +59,7 @@ const (
 	LabelNamespace       = "namespace"
 	LabelModelDeployment = "modeldeployment"
 	LabelVersion         = "version"
+	LabelRevision        = "revision"
 	LabelSeverity        = "severity"
 )
 
@@ -138,18 +139,22 @@ type generator struct {
 	rules   []Rule
 }
 
-// Versions are the model versions that run: the stable one and the
-// candidate, or the spec's before the first is recorded.
-func Versions(md *servingv1alpha1.ModelDeployment) []string {
-	var out []string
+// Versions are the model versions that run, each with its revision (a
+// later revision of one version, made by a template, URI or config change,
+// reports metrics of its own): the stable one and the candidate, or the
+// spec's before the first is recorded.
+func Versions(md *servingv1alpha1.ModelDeployment) []analysis.Subject {
+	var out []analysis.Subject
 	if s := md.Status.Stable; s != nil && s.Version != "" {
-		out = append(out, s.Version)
+		out = append(out, analysis.SubjectOf(md, s.Version, s.Deployment))
 	}
-	if c := md.Status.Candidate; c != nil && c.Version != "" && (len(out) == 0 || out[0] != c.Version) {
-		out = append(out, c.Version)
+	if c := md.Status.Candidate; c != nil && c.Version != "" {
+		if s := analysis.SubjectOf(md, c.Version, c.Deployment); len(out) == 0 || out[0] != s {
+			out = append(out, s)
+		}
 	}
 	if len(out) == 0 {
-		out = append(out, md.Spec.Model.Version)
+		out = append(out, analysis.Subject{Version: md.Spec.Model.Version})
 	}
 	return out
 }
@@ -203,7 +208,7 @@ func (g *generator) model() error {
 // accuracy compares the candidate's accuracy with the stable version's, as
 // the trigger does; a version running alone is compared with the accuracy
 // its evaluation declared, when it declared one.
-func (g *generator) accuracy(versions []string, window string) error {
+func (g *generator) accuracy(versions []analysis.Subject, window string) error {
 	bound, err := number(string(g.md.Spec.Analysis.Triggers.AccuracyDrop.MaxPercent))
 	if err != nil {
 		return fmt.Errorf("spec.analysis.triggers.accuracyDrop.maxPercent: %w", err)
@@ -220,8 +225,8 @@ func (g *generator) accuracy(versions []string, window string) error {
 		if err != nil {
 			return err
 		}
-		base, against = "scalar("+b+")", "stable version "+versions[0]
-	case v == g.md.Spec.Model.Version && g.md.Spec.Model.Evaluation["accuracy"] != "":
+		base, against = "scalar("+b+")", "stable version "+versions[0].String()
+	case v.Version == g.md.Spec.Model.Version && g.md.Spec.Model.Evaluation["accuracy"] != "":
 		e, err := number(string(g.md.Spec.Model.Evaluation["accuracy"]))
 		if err != nil {
 			return fmt.Errorf("spec.model.evaluation.accuracy: %w", err)
@@ -246,36 +251,42 @@ func (g *generator) operator() {
 	sel := fmt.Sprintf(`namespace=%q,modeldeployment=%q`, g.md.Namespace, g.md.Name)
 	name := g.md.Name
 	// The rollback has happened: nothing to wait for.
-	g.addFor("", AlertRolledBack, "", SeverityWarning,
+	g.addFor("", AlertRolledBack, analysis.Subject{}, SeverityWarning,
 		fmt.Sprintf(`max(%s{%s,phase=%q}) == 1`, MetricPhase, sel, servingv1alpha1.PhaseRolledBack),
 		fmt.Sprintf("ModelDeployment %s rolled its candidate back", name),
 		fmt.Sprintf("modelgate rolled a version of %s/%s back and holds the stable one; kubectl describe md %s -n %s tells why.", g.md.Namespace, name, name, g.md.Namespace))
-	g.add(AlertChecklistFailing, "", SeverityWarning,
+	g.add(AlertChecklistFailing, analysis.Subject{}, SeverityWarning,
 		fmt.Sprintf(`sum by (check) (%s{%s,result="Fail",severity="Enforce"}) > 0`, MetricChecklistResult, sel),
 		fmt.Sprintf("ModelDeployment %s fails the enforced checklist item {{ $labels.check }}", name),
 		fmt.Sprintf("The version of %s/%s is held from traffic by the checklist item {{ $labels.check }}; kubectl modelgate status %s -n %s shows the remediation.", g.md.Namespace, name, name, g.md.Namespace))
-	g.add(AlertAnalysisError, "", SeverityWarning,
+	g.add(AlertAnalysisError, analysis.Subject{}, SeverityWarning,
 		fmt.Sprintf(`sum(increase(%s{%s,verdict="Error"}[%s])) > 0`, MetricMeasurements, sel, Window(g.md)),
 		fmt.Sprintf("The analysis of ModelDeployment %s cannot measure", name),
 		fmt.Sprintf("Queries of the analysis of %s/%s fail (Prometheus unreachable, a bad query template): rollouts wait and no trigger is watched.", g.md.Namespace, name))
 }
 
-func (g *generator) render(metric, template, version, window string) (string, error) {
-	q, err := analysis.Render(template, analysis.Vars{Namespace: g.md.Namespace, Name: g.md.Name, Version: version, Window: window})
+func (g *generator) render(metric, template string, s analysis.Subject, window string) (string, error) {
+	q, err := analysis.Render(template, analysis.Vars{Namespace: g.md.Namespace, Name: g.md.Name, Version: s.Version, Revision: s.Revision, Window: window})
 	if err != nil {
 		return "", fmt.Errorf("spec.analysis.prometheus.queries.%s: %w", metric, err)
 	}
 	return q, nil
 }
 
-func (g *generator) add(alert, version, severity, expr, summary, description string) {
-	g.addFor(g.forText, alert, version, severity, expr, summary, description)
+func (g *generator) add(alert string, s analysis.Subject, severity, expr, summary, description string) {
+	g.addFor(g.forText, alert, s, severity, expr, summary, description)
 }
 
-func (g *generator) addFor(forText, alert, version, severity, expr, summary, description string) {
+// addFor adds a rule; the alerts on a version carry its version and, for a
+// later revision of it, its revision, so that the stable version and a
+// candidate of the same version alert apart.
+func (g *generator) addFor(forText, alert string, s analysis.Subject, severity, expr, summary, description string) {
 	labels := map[string]string{LabelNamespace: g.md.Namespace, LabelModelDeployment: g.md.Name, LabelSeverity: severity}
-	if version != "" {
-		labels[LabelVersion] = version
+	if s.Version != "" {
+		labels[LabelVersion] = s.Version
+	}
+	if s.Revision != "" {
+		labels[LabelRevision] = s.Revision
 	}
 	ann := map[string]string{"summary": summary, "description": description}
 	if d := g.md.Spec.Documentation; d != nil && d.Runbook != "" {

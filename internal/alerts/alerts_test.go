@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
@@ -37,12 +38,12 @@ func md(mut ...func(*servingv1alpha1.ModelDeployment)) *servingv1alpha1.ModelDep
 const sel = `namespace="ml",modeldeployment="fraud-scorer"`
 
 func errorRate(version, window string) string {
-	s := sel + `,version="` + version + `"`
+	s := sel + `,version="` + version + `",revision=""`
 	return `100 * sum(rate(model_requests_total{` + s + `,code=~"5.."}[` + window + `])) / sum(rate(model_requests_total{` + s + `}[` + window + `]))`
 }
 
 func accuracy(version, window string) string {
-	s := sel + `,version="` + version + `"`
+	s := sel + `,version="` + version + `",revision=""`
 	return `sum(rate(model_feedback_total{` + s + `,outcome="correct"}[` + window + `])) / sum(rate(model_feedback_total{` + s + `}[` + window + `]))`
 }
 
@@ -82,7 +83,7 @@ func TestRulesFor(t *testing.T) {
 			md:   md(),
 			want: append([]summary{
 				{AlertErrorRate, "1.0.0", SeverityCritical, "5m", "(" + errorRate("1.0.0", "5m") + ") > 5"},
-				{AlertLatencyP95, "1.0.0", SeverityWarning, "5m", `(1000 * histogram_quantile(0.95, sum by (le) (rate(model_request_duration_seconds_bucket{` + sel + `,version="1.0.0"}[5m])))) > 300`},
+				{AlertLatencyP95, "1.0.0", SeverityWarning, "5m", `(1000 * histogram_quantile(0.95, sum by (le) (rate(model_request_duration_seconds_bucket{` + sel + `,version="1.0.0",revision=""}[5m])))) > 300`},
 				{AlertAvailability, "1.0.0", SeverityCritical, "5m", "100 - (" + errorRate("1.0.0", "1h") + ") < 99.9"},
 			}, operator("5m", "5m")...),
 		},
@@ -204,4 +205,35 @@ func TestHash(t *testing.T) {
 	if ha != hb || ha == hc || len(ha) != 16 {
 		t.Errorf("hashes %s %s %s: want the first two equal, the third different", ha, hb, hc)
 	}
+}
+
+// A candidate of the stable version itself (its template, URI or config
+// changed) reports a revision of its own: its alerts select its series and
+// carry its revision, apart from the stable's.
+func TestRulesForARevisionOfTheStableVersion(t *testing.T) {
+	g := NewWithT(t)
+	m := md(func(m *servingv1alpha1.ModelDeployment) {
+		m.Status.Stable = &servingv1alpha1.VersionStatus{Version: "1.0.0", Deployment: "fraud-scorer-v1-0-0"}
+		m.Status.Candidate = &servingv1alpha1.CandidateStatus{VersionStatus: servingv1alpha1.VersionStatus{Version: "1.0.0", Deployment: "fraud-scorer-v1-0-0-0a1b2c3d"}}
+	})
+	f, err := RulesFor(m)
+	g.Expect(err).NotTo(HaveOccurred())
+	var stable, candidate []Rule
+	for _, r := range f.Groups[0].Rules {
+		if r.Alert != AlertErrorRate {
+			continue
+		}
+		if r.Labels[LabelRevision] == "" {
+			stable = append(stable, r)
+		} else {
+			candidate = append(candidate, r)
+		}
+	}
+	g.Expect(stable).To(HaveLen(1))
+	g.Expect(stable[0].Expr).To(ContainSubstring(`version="1.0.0",revision=""`))
+	g.Expect(candidate).To(HaveLen(1))
+	g.Expect(candidate[0].Labels).To(HaveKeyWithValue(LabelVersion, "1.0.0"))
+	g.Expect(candidate[0].Labels).To(HaveKeyWithValue(LabelRevision, "1.0.0_.0a1b2c3d"))
+	g.Expect(candidate[0].Expr).To(ContainSubstring(`version="1.0.0",revision="1.0.0_.0a1b2c3d"`))
+	g.Expect(candidate[0].Annotations["summary"]).To(ContainSubstring("1.0.0 (revision 0a1b2c3d)"))
 }

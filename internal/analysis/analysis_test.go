@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -34,6 +35,9 @@ func spec(mut ...func(*servingv1alpha1.AnalysisSpec)) *servingv1alpha1.AnalysisS
 	}
 	return s
 }
+
+// v is the first revision of version, or none for "".
+func v(version string) Subject { return Subject{Version: version} }
 
 func sample(metric, version string, v float64) Sample {
 	return Sample{Query: Query{Metric: metric, Version: version, PromQL: metric + "{" + version + "}"}, Value: v}
@@ -128,6 +132,11 @@ func TestJudge(t *testing.T) {
 			samples: with(healthy(), sample(MetricRequests, "2.0.0", 3)), round: pass,
 		},
 		{
+			name: "NaN from a provider other than Prometheus: no data, not a pass", spec: spec(),
+			samples: with(healthy(), sample(MetricErrorRate, "2.0.0", math.NaN())),
+			round:   noData, message: "errorRate of version 2.0.0 has no data: the query returned no number",
+		},
+		{
 			name: "a failed query", spec: spec(), samples: with(healthy(), failing(MetricLatencyP95, "2.0.0", errors.New("querying Prometheus: connection refused"))),
 			round: failed, message: "latencyP95 of version 2.0.0 could not be measured: querying Prometheus: connection refused",
 		},
@@ -148,7 +157,7 @@ func TestJudge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
-			st := Judge(tt.spec, "2.0.0", tt.samples, nil, now)
+			st := Judge(tt.spec, v("2.0.0"), tt.samples, nil, now)
 			g.Expect(st.Version).To(Equal("2.0.0"))
 			g.Expect(st.LastRound.Verdict).To(Equal(tt.round))
 			g.Expect(st.LastRound.Time.Time).To(Equal(now))
@@ -175,32 +184,32 @@ func TestJudgeAcrossRounds(t *testing.T) {
 	bad := with(healthy(), sample(MetricErrorRate, "2.0.0", 40))
 	down := with(healthy(), failing(MetricErrorRate, "2.0.0", errors.New("timeout")))
 
-	st := Judge(s, "2.0.0", bad, nil, now)
-	_, failed := Failed(s, st, "2.0.0")
+	st := Judge(s, v("2.0.0"), bad, nil, now)
+	_, failed := Failed(s, st, v("2.0.0"))
 	g.Expect(failed).To(BeFalse(), "one breach is within failureLimit 1")
 
-	st = Judge(s, "2.0.0", healthy(), st, now.Add(time.Minute))
+	st = Judge(s, v("2.0.0"), healthy(), st, now.Add(time.Minute))
 	g.Expect(st.Breaches).To(BeEquivalentTo(1), "breaches are not forgiven by a passing round")
-	g.Expect(PassedSince(st, "2.0.0", now.Add(time.Minute))).To(BeTrue())
-	g.Expect(PassedSince(st, "2.0.0", now.Add(2*time.Minute))).To(BeFalse())
-	g.Expect(PassedSince(st, "3.0.0", now)).To(BeFalse(), "a round of another version says nothing")
+	g.Expect(PassedSince(st, v("2.0.0"), now.Add(time.Minute))).To(BeTrue())
+	g.Expect(PassedSince(st, v("2.0.0"), now.Add(2*time.Minute))).To(BeFalse())
+	g.Expect(PassedSince(st, v("3.0.0"), now)).To(BeFalse(), "a round of another version says nothing")
 
-	st = Judge(s, "2.0.0", bad, st, now.Add(2*time.Minute))
-	why, failed := Failed(s, st, "2.0.0")
+	st = Judge(s, v("2.0.0"), bad, st, now.Add(2*time.Minute))
+	why, failed := Failed(s, st, v("2.0.0"))
 	g.Expect(failed).To(BeTrue())
 	g.Expect(why).To(Equal("analysis of version 2.0.0 breached 2 time(s), more than failureLimit 1: errorRate of version 2.0.0 is 40, outside the bound <= 5"))
 
-	By := Judge(s, "3.0.0", healthy(), st, now.Add(3*time.Minute))
+	By := Judge(s, v("3.0.0"), healthy(), st, now.Add(3*time.Minute))
 	g.Expect(By.Breaches).To(BeZero(), "a new version starts with a clean slate")
 
 	st = nil
 	for i := range 3 {
-		st = Judge(s, "2.0.0", down, st, now.Add(time.Duration(i)*time.Minute))
+		st = Judge(s, v("2.0.0"), down, st, now.Add(time.Duration(i)*time.Minute))
 	}
-	why, failed = Failed(s, st, "2.0.0")
+	why, failed = Failed(s, st, v("2.0.0"))
 	g.Expect(failed).To(BeTrue(), "three failed rounds in a row are more than consecutiveErrorLimit 2")
 	g.Expect(why).To(HavePrefix("analysis of version 2.0.0 failed 3 rounds in a row, more than consecutiveErrorLimit 2"))
-	st = Judge(s, "2.0.0", healthy(), st, now.Add(5*time.Minute))
+	st = Judge(s, v("2.0.0"), healthy(), st, now.Add(5*time.Minute))
 	g.Expect(st.ConsecutiveErrors).To(BeZero())
 }
 
@@ -208,7 +217,7 @@ func TestMeasurementsAreBounded(t *testing.T) {
 	g := NewWithT(t)
 	var st *servingv1alpha1.AnalysisStatus
 	for i := range 100 {
-		st = Judge(spec(), "2.0.0", healthy(), st, now.Add(time.Duration(i)*time.Minute))
+		st = Judge(spec(), v("2.0.0"), healthy(), st, now.Add(time.Duration(i)*time.Minute))
 	}
 	g.Expect(st.Measurements).To(HaveLen(4 * keepPerMetric))
 	g.Expect(st.Measurements[0].Time.Time).To(Equal(now.Add(99*time.Minute)), "newest first")
@@ -224,7 +233,7 @@ func TestMeasurementsAreBounded(t *testing.T) {
 	}
 	st = nil
 	for i := range 10 {
-		st = Judge(many, "2.0.0", round, st, now.Add(time.Duration(i)*time.Minute))
+		st = Judge(many, v("2.0.0"), round, st, now.Add(time.Duration(i)*time.Minute))
 	}
 	g.Expect(len(st.Measurements)).To(BeNumerically("<=", maxMeasurements))
 }
@@ -236,26 +245,26 @@ func TestQueries(t *testing.T) {
 		s.Prometheus.Queries = &servingv1alpha1.QueryTemplates{LatencyP95: `triton_p95_ms{model="{{.Name}}",version="{{.Version}}"}`}
 		s.Metrics = []servingv1alpha1.CustomMetric{{Name: "approval-rate", Query: `approvals{ns="{{.Namespace}}",v="{{.Version}}"}[{{.Window}}]`, Min: ptr.To(servingv1alpha1.Decimal("0.5"))}}
 	})
-	qs, err := Queries(md, "2.0.0", "1.0.0", 2*time.Minute)
+	qs, err := Queries(md, v("2.0.0"), v("1.0.0"), 2*time.Minute)
 	g.Expect(err).NotTo(HaveOccurred())
 	byMetric := map[string]string{}
 	for _, q := range qs {
 		byMetric[q.Metric+"@"+q.Version] = q.PromQL
 	}
 	g.Expect(byMetric).To(HaveLen(6))
-	g.Expect(byMetric["requestCount@2.0.0"]).To(Equal(`sum(increase(model_requests_total{namespace="risk",modeldeployment="fraud-scorer",version="2.0.0"}[2m]))`))
+	g.Expect(byMetric["requestCount@2.0.0"]).To(Equal(`sum(increase(model_requests_total{namespace="risk",modeldeployment="fraud-scorer",version="2.0.0",revision=""}[2m]))`))
 	g.Expect(byMetric["errorRate@2.0.0"]).To(ContainSubstring(`code=~"5.."}[2m]`))
 	g.Expect(byMetric["latencyP95@2.0.0"]).To(Equal(`triton_p95_ms{model="fraud-scorer",version="2.0.0"}`), "overridden per ModelDeployment")
-	g.Expect(byMetric["accuracy@1.0.0"]).To(ContainSubstring(`version="1.0.0",outcome="correct"`), "the stable version over the same window")
+	g.Expect(byMetric["accuracy@1.0.0"]).To(ContainSubstring(`version="1.0.0",revision="",outcome="correct"`), "the stable version over the same window")
 	g.Expect(byMetric["approval-rate@2.0.0"]).To(Equal(`approvals{ns="risk",v="2.0.0"}[2m]`))
 
 	g.Expect(Window(10*time.Second)).To(Equal("30s"), "at least two scrapes in a window")
 
-	md.Spec.Analysis.Metrics[0].Query = `x{v="{{.Revision}}"}`
-	_, err = Queries(md, "2.0.0", "1.0.0", time.Minute)
+	md.Spec.Analysis.Metrics[0].Query = `x{v="{{.Pod}}"}`
+	_, err = Queries(md, v("2.0.0"), v("1.0.0"), time.Minute)
 	g.Expect(err).To(MatchError(ContainSubstring("spec.analysis.metrics[0].query: a query template may hold only the placeholders")))
 	md.Spec.Analysis.Metrics[0].Query = `x{v="{{.Version"}`
-	_, err = Queries(md, "2.0.0", "1.0.0", time.Minute)
+	_, err = Queries(md, v("2.0.0"), v("1.0.0"), time.Minute)
 	g.Expect(err).To(MatchError(ContainSubstring("spec.analysis.metrics[0].query: the query template does not parse")))
 }
 
@@ -375,13 +384,13 @@ func TestCustomMetricNamedLikeABuiltIn(t *testing.T) {
 				s.Triggers = nil
 				s.Metrics = []servingv1alpha1.CustomMetric{{Name: name, Query: "x", Max: ptr.To(servingv1alpha1.Decimal("1"))}}
 			})
-			qs, err := Queries(md, "2.0.0", "1.0.0", time.Minute)
+			qs, err := Queries(md, v("2.0.0"), v("1.0.0"), time.Minute)
 			g.Expect(err).NotTo(HaveOccurred())
 			samples := []Sample{}
 			for _, q := range qs {
 				samples = append(samples, Sample{Query: q, Value: 400})
 			}
-			st := Judge(md.Spec.Analysis, "2.0.0", samples, nil, now)
+			st := Judge(md.Spec.Analysis, v("2.0.0"), samples, nil, now)
 			g.Expect(st.LastRound.Verdict).To(Equal(servingv1alpha1.VerdictBreach))
 			g.Expect(st.LastRound.Message).To(Equal(name + " of version 2.0.0 is 400, outside the bound <= 1"))
 		})

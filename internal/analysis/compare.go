@@ -30,27 +30,27 @@ const (
 // versions' histograms for drift, the stable's value for a relative bound.
 // Without a stable version there is nothing to ask: the measurements say
 // NoData.
-func comparisons(t *servingv1alpha1.TriggersSpec, tpl servingv1alpha1.QueryTemplates, candidate, stable string) []wanted {
-	if stable == "" {
+func comparisons(t *servingv1alpha1.TriggersSpec, tpl servingv1alpha1.QueryTemplates, candidate, stable Subject) []wanted {
+	if stable.Version == "" {
 		return nil
 	}
 	var list []wanted
 	if t.ErrorRate != nil && t.ErrorRate.RelativeTo == servingv1alpha1.BaselineStable {
-		list = append(list, wanted{metric: MetricErrorRate, version: stable, field: "spec.analysis.prometheus.queries.errorRate", template: tpl.ErrorRate})
+		list = append(list, wanted{metric: MetricErrorRate, subject: stable, field: "spec.analysis.prometheus.queries.errorRate", template: tpl.ErrorRate})
 	}
 	if t.LatencyP95 != nil && t.LatencyP95.RelativeTo == servingv1alpha1.BaselineStable {
-		list = append(list, wanted{metric: MetricLatencyP95, version: stable, field: "spec.analysis.prometheus.queries.latencyP95", template: tpl.LatencyP95})
+		list = append(list, wanted{metric: MetricLatencyP95, subject: stable, field: "spec.analysis.prometheus.queries.latencyP95", template: tpl.LatencyP95})
 	}
 	if t.PredictionDrift != nil {
-		for _, v := range []string{candidate, stable} {
-			list = append(list, wanted{metric: MetricPredictionDrift, version: v, field: "spec.analysis.prometheus.queries.predictionScore",
+		for _, v := range []Subject{candidate, stable} {
+			list = append(list, wanted{metric: MetricPredictionDrift, subject: v, field: "spec.analysis.prometheus.queries.predictionScore",
 				template: tpl.PredictionScore, histogram: true})
 		}
 	}
 	if t.InputDrift != nil {
 		for _, f := range t.InputDrift.Features {
-			for _, v := range []string{candidate, stable} {
-				list = append(list, wanted{metric: MetricInputDrift + string(f), version: v, field: "spec.analysis.prometheus.queries.featureValue",
+			for _, v := range []Subject{candidate, stable} {
+				list = append(list, wanted{metric: MetricInputDrift + string(f), subject: v, field: "spec.analysis.prometheus.queries.featureValue",
 					template: tpl.FeatureValue, feature: string(f), histogram: true})
 			}
 		}
@@ -68,7 +68,7 @@ const noStable = "no stable version to compare with"
 type againstStable struct {
 	pairs  map[string]*pair   // by metric: histograms, and stable's values of relative bounds
 	cand   map[string]*Sample // the candidate's built-in samples, by metric
-	counts map[string]*Sample // the judge's counts, by metric@version
+	counts map[string]*Sample // the judge's counts, by metric and subject
 }
 
 func newAgainstStable() *againstStable {
@@ -77,20 +77,20 @@ func newAgainstStable() *againstStable {
 
 // take keeps s for a comparison, and reports whether it is judged only
 // there, not on its own.
-func (a *againstStable) take(s *Sample, version string) bool {
+func (a *againstStable) take(s *Sample, cand Subject) bool {
 	switch {
 	case s.Custom:
 		return false
 	case s.Metric == MetricJudgeRequests || s.Metric == MetricJudgeErrors:
-		a.counts[s.Metric+"@"+s.Version] = s
+		a.counts[s.Metric+"@"+s.Version+"@"+s.Revision] = s
 		return true
-	case comparedSample(s, version):
+	case comparedSample(s, cand):
 		p := a.pairs[s.Metric]
 		if p == nil {
 			p = &pair{}
 			a.pairs[s.Metric] = p
 		}
-		if s.Histogram && s.Version == version {
+		if s.Histogram && s.Subject() == cand {
 			p.candidate = s
 		} else {
 			p.stable = s
@@ -104,11 +104,11 @@ func (a *againstStable) take(s *Sample, version string) bool {
 // comparedSample reports whether s is one side of a comparison with stable,
 // judged as a pair rather than on its own: a histogram, or a stable
 // version's value of a relative bound.
-func comparedSample(s *Sample, version string) bool {
+func comparedSample(s *Sample, cand Subject) bool {
 	if s.Custom {
 		return false
 	}
-	return s.Histogram || ((s.Metric == MetricErrorRate || s.Metric == MetricLatencyP95) && s.Version != version)
+	return s.Histogram || ((s.Metric == MetricErrorRate || s.Metric == MetricLatencyP95) && s.Subject() != cand)
 }
 
 // judgeComparisons judges the triggers relative to stable, in the order the
@@ -165,7 +165,7 @@ func judgeIncrease(metric, version string, cand, stable *Sample, maxIncrease str
 			increase = math.Inf(1)
 		}
 		m.Value = number(increase)
-		m.Message = fmt.Sprintf("%s against %s of version %s", number(cand.Value), number(stable.Value), stable.Version)
+		m.Message = fmt.Sprintf("%s against %s of version %s", number(cand.Value), number(stable.Value), stable.Subject())
 		judgeMax(&m, increase, maxIncrease)
 	}
 	return m
@@ -187,14 +187,14 @@ func judgeDrift(metric, version string, p *pair, maxPSI string, minObservations 
 	res, err := drift.Compare(p.candidate.Buckets, p.stable.Buckets, drift.Options{MinObservations: float64(minObservations)})
 	switch {
 	case errors.Is(err, drift.ErrNoData):
-		m.Verdict, m.Message = servingv1alpha1.VerdictNoData, fmt.Sprintf("against version %s: %v", p.stable.Version, err)
+		m.Verdict, m.Message = servingv1alpha1.VerdictNoData, fmt.Sprintf("against version %s: %v", p.stable.Subject(), err)
 		return m
 	case err != nil:
 		m.Verdict, m.Message = servingv1alpha1.VerdictError, err.Error()
 		return m
 	}
 	m.Value = number(res.PSI)
-	m.Message = res.Describe() + ", against version " + p.stable.Version
+	m.Message = res.Describe() + ", against version " + p.stable.Subject().String()
 	judgeMax(&m, res.PSI, maxPSI)
 	return m
 }
@@ -204,7 +204,7 @@ func judgeDrift(metric, version string, p *pair, maxPSI string, minObservations 
 func sideErr(m *servingv1alpha1.Measurement, cand, stable *Sample) {
 	side, s := "candidate", cand
 	if s.Err == nil {
-		side, s = "stable version "+stable.Version, stable
+		side, s = "stable version "+stable.Subject().String(), stable
 	}
 	if errors.Is(s.Err, ErrNoData) {
 		m.Verdict, m.Message = servingv1alpha1.VerdictNoData, "the "+side+" has no data in the window"

@@ -161,7 +161,7 @@ func TestJudgeAgainstStable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
-			st := Judge(tt.spec, "2.0.0", tt.samples, nil, now)
+			st := Judge(tt.spec, v("2.0.0"), tt.samples, nil, now)
 			g.Expect(st.LastRound.Verdict).To(Equal(tt.round))
 			if tt.message != "" {
 				g.Expect(st.LastRound.Message).To(Equal(tt.message))
@@ -192,22 +192,22 @@ func TestQueriesAgainstStable(t *testing.T) {
 		s.Triggers.InputDrift = &servingv1alpha1.InputDriftTrigger{MaxPSI: "0.2", Features: []servingv1alpha1.FeatureName{"amount"}}
 		s.Prometheus.Queries = &servingv1alpha1.QueryTemplates{FeatureValue: `sum by (le) (increase(input_bucket{v="{{.Version}}",f="{{.Feature}}"}[{{.Window}}]))`}
 	})
-	qs, err := Queries(md, "2.0.0", "1.0.0", time.Minute)
+	qs, err := Queries(md, v("2.0.0"), v("1.0.0"), time.Minute)
 	g.Expect(err).NotTo(HaveOccurred())
 	byMetric := map[string]Query{}
 	for _, q := range qs {
 		byMetric[q.Metric+"@"+q.Version] = q
 	}
 	sel := `namespace="risk",modeldeployment="fraud-scorer",version=`
-	g.Expect(byMetric["predictionDrift@2.0.0"].PromQL).To(Equal(`sum by (le) (increase(model_prediction_score_bucket{` + sel + `"2.0.0"}[1m]))`))
-	g.Expect(byMetric["predictionDrift@1.0.0"].PromQL).To(Equal(`sum by (le) (increase(model_prediction_score_bucket{` + sel + `"1.0.0"}[1m]))`))
+	g.Expect(byMetric["predictionDrift@2.0.0"].PromQL).To(Equal(`sum by (le) (increase(model_prediction_score_bucket{` + sel + `"2.0.0",revision=""}[1m]))`))
+	g.Expect(byMetric["predictionDrift@1.0.0"].PromQL).To(Equal(`sum by (le) (increase(model_prediction_score_bucket{` + sel + `"1.0.0",revision=""}[1m]))`))
 	g.Expect(byMetric["predictionDrift@1.0.0"].Histogram).To(BeTrue())
 	g.Expect(byMetric["inputDrift/amount@1.0.0"].PromQL).To(Equal(`sum by (le) (increase(input_bucket{v="1.0.0",f="amount"}[1m]))`))
-	g.Expect(byMetric["errorRate@1.0.0"].PromQL).To(ContainSubstring(sel + `"1.0.0",code=~"5.."`))
+	g.Expect(byMetric["errorRate@1.0.0"].PromQL).To(ContainSubstring(sel + `"1.0.0",revision="",code=~"5.."`))
 	g.Expect(byMetric["latencyP95@1.0.0"].Histogram).To(BeFalse())
 	g.Expect(keys(byMetric)).To(HaveLen(11), "requests, error rate and latency of the candidate; accuracy, scores and the feature of both; error rate and latency of stable")
 
-	qs, err = Queries(md, "2.0.0", "", time.Minute)
+	qs, err = Queries(md, v("2.0.0"), v(""), time.Minute)
 	g.Expect(err).NotTo(HaveOccurred())
 	for _, q := range qs {
 		g.Expect(q.Version).To(Equal("2.0.0"), "no stable version, nothing of it to ask")

@@ -3,6 +3,7 @@ package analysis
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -27,16 +28,16 @@ const keepPerMetric = 3
 // maxMeasurements is the API's bound on status.analysis.measurements.
 const maxMeasurements = 64
 
-// Judge judges a round of samples of version and returns the analysis status
+// Judge judges a round of samples of subject and returns the analysis status
 // that follows prev: the round's verdict, the counts, and the measurements
 // with the oldest beyond a few per metric dropped.
-func Judge(spec *servingv1alpha1.AnalysisSpec, version string, samples []Sample, prev *servingv1alpha1.AnalysisStatus, now time.Time) *servingv1alpha1.AnalysisStatus {
-	st := &servingv1alpha1.AnalysisStatus{Version: version}
-	if prev != nil && prev.Version == version {
+func Judge(spec *servingv1alpha1.AnalysisSpec, subject Subject, samples []Sample, prev *servingv1alpha1.AnalysisStatus, now time.Time) *servingv1alpha1.AnalysisStatus {
+	st := &servingv1alpha1.AnalysisStatus{Version: subject.Version, Revision: subject.Revision}
+	if subject.Of(prev) {
 		st = prev.DeepCopy()
 	}
 	at := metav1.NewTime(now)
-	measured, judged := judgeSamples(spec, version, samples, at)
+	measured, judged := judgeSamples(spec, subject, samples, at)
 	if judged != nil || spec.Judge == nil {
 		st.Judge = judged
 	}
@@ -69,26 +70,27 @@ func Judge(spec *servingv1alpha1.AnalysisSpec, version string, samples []Sample,
 	}
 	switch {
 	case breach != nil:
-		round.Verdict, round.Message = servingv1alpha1.VerdictBreach, describe(breach)
+		round.Verdict, round.Message = servingv1alpha1.VerdictBreach, describe(breach, subject)
 	case failed != nil:
-		round.Verdict, round.Message = servingv1alpha1.VerdictError, describe(failed)
+		round.Verdict, round.Message = servingv1alpha1.VerdictError, describe(failed, subject)
 	case noData != nil:
-		round.Verdict, round.Message = servingv1alpha1.VerdictNoData, describe(noData)
+		round.Verdict, round.Message = servingv1alpha1.VerdictNoData, describe(noData, subject)
 	default:
-		round.Message = fmt.Sprintf("%d measurements of version %s passed", len(measured), version)
+		round.Message = fmt.Sprintf("%d measurements of version %s passed", len(measured), subject)
 	}
 	st.LastRound = &round
 	st.Measurements = keepRecent(append(measured, st.Measurements...))
 	return st
 }
 
-// Failed reports whether the analysis of version calls for a rollback, and
+// Failed reports whether the analysis of subject calls for a rollback, and
 // why: more breaches than failureLimit, or more failed rounds in a row than
 // consecutiveErrorLimit.
-func Failed(spec *servingv1alpha1.AnalysisSpec, st *servingv1alpha1.AnalysisStatus, version string) (string, bool) {
-	if spec == nil || st == nil || st.Version != version {
+func Failed(spec *servingv1alpha1.AnalysisSpec, st *servingv1alpha1.AnalysisStatus, subject Subject) (string, bool) {
+	if spec == nil || !subject.Of(st) {
 		return "", false
 	}
+	version := subject.String()
 	last := ""
 	if st.LastRound != nil {
 		last = st.LastRound.Message
@@ -102,28 +104,30 @@ func Failed(spec *servingv1alpha1.AnalysisSpec, st *servingv1alpha1.AnalysisStat
 	return "", false
 }
 
-// PassedSince reports whether the last round of version passed at or after t.
-func PassedSince(st *servingv1alpha1.AnalysisStatus, version string, t time.Time) bool {
-	return st != nil && st.Version == version && st.LastRound != nil &&
+// PassedSince reports whether the last round of subject passed at or after t.
+func PassedSince(st *servingv1alpha1.AnalysisStatus, subject Subject, t time.Time) bool {
+	return subject.Of(st) && st.LastRound != nil &&
 		st.LastRound.Verdict == servingv1alpha1.VerdictPass && !st.LastRound.Time.Time.Before(t)
 }
 
 // judgeSamples judges each sample against its bound. The sample-size floor
 // applies last: with fewer requests than minSampleSize in the window, the
 // other metrics have no data to speak of.
-func judgeSamples(spec *servingv1alpha1.AnalysisSpec, version string, samples []Sample, at metav1.Time) ([]servingv1alpha1.Measurement, *servingv1alpha1.JudgeStatus) {
+func judgeSamples(spec *servingv1alpha1.AnalysisSpec, subject Subject, samples []Sample, at metav1.Time) ([]servingv1alpha1.Measurement, *servingv1alpha1.JudgeStatus) {
+	version := subject.Version
 	var out []servingv1alpha1.Measurement
 	floor := ""
 	var stableAccuracy, candAccuracy *Sample
 	vs := newAgainstStable()
 	for i := range samples {
-		s := &samples[i]
-		if vs.take(s, version) {
+		read := readable(samples[i])
+		s := &read
+		if vs.take(s, subject) {
 			continue
 		}
 		if s.Metric == MetricAccuracy && !s.Custom {
 			// Judged below, candidate against stable.
-			if s.Version == version {
+			if s.Subject() == subject {
 				candAccuracy = s
 			} else {
 				stableAccuracy = s
@@ -143,7 +147,7 @@ func judgeSamples(spec *servingv1alpha1.AnalysisSpec, version string, samples []
 	var judged *servingv1alpha1.JudgeStatus
 	if spec.Judge != nil && spec.Judge.Method == servingv1alpha1.JudgeSequential {
 		var m servingv1alpha1.Measurement
-		m, judged = judgeSequential(spec, version, vs.counts, at)
+		m, judged = judgeSequential(spec, subject, vs.counts, at)
 		out = append(out, m)
 	}
 	if floor != "" {
@@ -154,6 +158,16 @@ func judgeSamples(spec *servingv1alpha1.AnalysisSpec, version string, samples []
 		}
 	}
 	return out, judged
+}
+
+// readable is s with a value that is not a finite number read as no data,
+// as the Prometheus provider reads NaN (0/0) and infinities: from another
+// provider, a NaN would pass every bound (NaN > bound is false).
+func readable(s Sample) Sample {
+	if s.Err == nil && !s.Histogram && (math.IsNaN(s.Value) || math.IsInf(s.Value, 0)) {
+		s.Value, s.Err = 0, ErrNoData
+	}
+	return s
 }
 
 // judgeSample judges one sample other than accuracy against its bound.
@@ -249,12 +263,12 @@ func judgeAccuracyDrop(spec *servingv1alpha1.AnalysisSpec, version string, cand,
 			m.Verdict, m.Message = servingv1alpha1.VerdictNoData, "no labelled outcomes in the window for the candidate or the stable version"
 		}
 	case stable.Value <= 0:
-		m.Verdict, m.Message = servingv1alpha1.VerdictNoData, fmt.Sprintf("the stable version %s has no correct outcome to compare with", stable.Version)
+		m.Verdict, m.Message = servingv1alpha1.VerdictNoData, fmt.Sprintf("the stable version %s has no correct outcome to compare with", stable.Subject())
 	default:
 		m.Query = cand.PromQL
 		drop := 100 * (stable.Value - cand.Value) / stable.Value
 		m.Value = number(drop)
-		m.Message = fmt.Sprintf("accuracy %s against %s of version %s", number(cand.Value), number(stable.Value), stable.Version)
+		m.Message = fmt.Sprintf("accuracy %s against %s of version %s", number(cand.Value), number(stable.Value), stable.Subject())
 		judgeMax(&m, drop, string(spec.Triggers.AccuracyDrop.MaxPercent))
 	}
 	return m
@@ -276,17 +290,18 @@ func keepRecent(ms []servingv1alpha1.Measurement) []servingv1alpha1.Measurement 
 	return out
 }
 
-func describe(m *servingv1alpha1.Measurement) string {
+// describe says what a measurement of subject found, for the round's message.
+func describe(m *servingv1alpha1.Measurement, subject Subject) string {
 	switch m.Verdict {
 	case servingv1alpha1.VerdictBreach:
 		if m.Message != "" {
-			return fmt.Sprintf("%s of version %s is %s, outside the bound %s (%s)", m.Metric, m.Version, m.Value, m.Bound, m.Message)
+			return fmt.Sprintf("%s of version %s is %s, outside the bound %s (%s)", m.Metric, subject, m.Value, m.Bound, m.Message)
 		}
-		return fmt.Sprintf("%s of version %s is %s, outside the bound %s", m.Metric, m.Version, m.Value, m.Bound)
+		return fmt.Sprintf("%s of version %s is %s, outside the bound %s", m.Metric, subject, m.Value, m.Bound)
 	case servingv1alpha1.VerdictNoData:
-		return fmt.Sprintf("%s of version %s has no data: %s", m.Metric, m.Version, m.Message)
+		return fmt.Sprintf("%s of version %s has no data: %s", m.Metric, subject, m.Message)
 	default:
-		return fmt.Sprintf("%s of version %s could not be measured: %s", m.Metric, m.Version, m.Message)
+		return fmt.Sprintf("%s of version %s could not be measured: %s", m.Metric, subject, m.Message)
 	}
 }
 

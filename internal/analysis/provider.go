@@ -52,12 +52,12 @@ type Round struct {
 // Panicked records that the round panicked.
 func (r *Round) Panicked(v any) { *r = Round{Err: fmt.Errorf("the round of queries panicked: %v", v)} }
 
-// RoundKey names a round of one ModelDeployment: the version measured and
+// RoundKey names a round of one ModelDeployment: the revision measured and
 // the time the round was due, so every reconcile until the round is recorded
 // asks for the same one, and the next round replaces it.
 type RoundKey struct {
-	Namespace, Name, Version string
-	Due                      int64 // Unix nanoseconds
+	Namespace, Name, Version, Revision string
+	Due                                int64 // Unix nanoseconds
 }
 
 // Owner is the ModelDeployment's namespace and name: it has one round at most.

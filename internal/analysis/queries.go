@@ -23,11 +23,13 @@ const (
 	MetricAccuracyDrop = "accuracyDrop"
 )
 
-// selector picks one version's series of one ModelDeployment. The labels are
-// the ones the sample model server exports (version) and the Prometheus
-// scrape configuration of docs/analysis.md adds from the pod (namespace,
-// modeldeployment); a server that names them otherwise overrides the queries.
-const selector = `namespace="{{.Namespace}}",modeldeployment="{{.Name}}",version="{{.Version}}"`
+// selector picks one revision's series of one ModelDeployment. The labels
+// are the ones the sample model server exports (version, and revision for a
+// later revision of a version: revision="" matches a first revision's
+// series, which have none) and the Prometheus scrape configuration of
+// docs/analysis.md adds from the pod (namespace, modeldeployment); a server
+// that names them otherwise overrides the queries.
+const selector = `namespace="{{.Namespace}}",modeldeployment="{{.Name}}",version="{{.Version}}",revision="{{.Revision}}"`
 
 // DefaultQueries fit the sample model server's metrics (docs/model-server.md).
 var DefaultQueries = servingv1alpha1.QueryTemplates{
@@ -47,21 +49,27 @@ var DefaultQueries = servingv1alpha1.QueryTemplates{
 // Vars are the variables of a query template.
 type Vars struct {
 	Namespace, Name, Version string
+	// Revision is a later revision's revision label, "" for a first
+	// revision (Subject).
+	Revision string
 	// Window is the range of the rates, in Prometheus' duration syntax.
 	Window string
 	// Feature is the input feature of a featureValue histogram.
 	Feature string
 }
 
-// Query is one measurement to take: a named metric of one version.
+// Query is one measurement to take: a named metric of one revision of a
+// version.
 type Query struct {
 	Metric  string
 	Version string
+	// Revision is the revision of Version measured (Subject).
+	Revision string
 	// Window is the span the metric is measured over, ending at the round's
 	// time.
 	Window time.Duration
 	// PromQL is the query rendered for a Prometheus-compatible provider; a
-	// provider of another language reads Metric, Version and Window (and,
+	// provider of another language reads Metric, Version, Revision and Window (and,
 	// for a custom metric, its query in spec.analysis.metrics).
 	PromQL string
 	// Custom marks a metric of spec.analysis.metrics, judged against its own
@@ -71,6 +79,9 @@ type Query struct {
 	// bound (Sample.Histogram), instead of one number.
 	Histogram bool
 }
+
+// Subject is the revision the query measures.
+func (q Query) Subject() Subject { return Subject{Version: q.Version, Revision: q.Revision} }
 
 // Window turns the analysis interval into a PromQL range. Rates need two
 // scrapes in the window, so it is never shorter than 30s.
@@ -82,32 +93,33 @@ func window(interval time.Duration) time.Duration { return max(interval, 30*time
 
 // Queries are the queries of one round: the sample size and every trigger of
 // the candidate, the stable version's accuracy for the relative drop, and the
-// custom metrics. A template that does not parse is an error the user must fix.
-func Queries(md *servingv1alpha1.ModelDeployment, candidate, stable string, interval time.Duration) ([]Query, error) {
+// custom metrics. A template that does not parse is an error the user must
+// fix. A stable Subject of no version means there is none to compare with.
+func Queries(md *servingv1alpha1.ModelDeployment, candidate, stable Subject, interval time.Duration) ([]Query, error) {
 	spec := md.Spec.Analysis
 	if spec == nil {
 		return nil, nil
 	}
 	tpl := Templates(md)
-	vars := func(version string) Vars {
-		return Vars{Namespace: md.Namespace, Name: md.Name, Version: version, Window: Window(interval)}
+	vars := func(s Subject) Vars {
+		return Vars{Namespace: md.Namespace, Name: md.Name, Version: s.Version, Revision: s.Revision, Window: Window(interval)}
 	}
-	list := []wanted{{metric: MetricRequests, version: candidate, field: "spec.analysis.prometheus.queries.requestCount", template: tpl.RequestCount}}
+	list := []wanted{{metric: MetricRequests, subject: candidate, field: "spec.analysis.prometheus.queries.requestCount", template: tpl.RequestCount}}
 	if t := spec.Triggers; t != nil {
 		if t.ErrorRate != nil {
-			list = append(list, wanted{metric: MetricErrorRate, version: candidate, field: "spec.analysis.prometheus.queries.errorRate", template: tpl.ErrorRate})
+			list = append(list, wanted{metric: MetricErrorRate, subject: candidate, field: "spec.analysis.prometheus.queries.errorRate", template: tpl.ErrorRate})
 		}
 		if t.LatencyP95 != nil {
-			list = append(list, wanted{metric: MetricLatencyP95, version: candidate, field: "spec.analysis.prometheus.queries.latencyP95", template: tpl.LatencyP95})
+			list = append(list, wanted{metric: MetricLatencyP95, subject: candidate, field: "spec.analysis.prometheus.queries.latencyP95", template: tpl.LatencyP95})
 		}
-		if t.AccuracyDrop != nil && stable != "" {
-			list = append(list, wanted{metric: MetricAccuracy, version: candidate, field: "spec.analysis.prometheus.queries.accuracy", template: tpl.Accuracy},
-				wanted{metric: MetricAccuracy, version: stable, field: "spec.analysis.prometheus.queries.accuracy", template: tpl.Accuracy})
+		if t.AccuracyDrop != nil && stable.Version != "" {
+			list = append(list, wanted{metric: MetricAccuracy, subject: candidate, field: "spec.analysis.prometheus.queries.accuracy", template: tpl.Accuracy},
+				wanted{metric: MetricAccuracy, subject: stable, field: "spec.analysis.prometheus.queries.accuracy", template: tpl.Accuracy})
 		}
 		list = append(list, comparisons(t, tpl, candidate, stable)...)
 	}
 	for i, m := range spec.Metrics {
-		list = append(list, wanted{metric: m.Name, version: candidate, field: fmt.Sprintf("spec.analysis.metrics[%d].query", i), template: m.Query, custom: true})
+		list = append(list, wanted{metric: m.Name, subject: candidate, field: fmt.Sprintf("spec.analysis.metrics[%d].query", i), template: m.Query, custom: true})
 	}
 	return renderAll(list, vars, window(interval))
 }
@@ -137,15 +149,16 @@ func Render(text string, vars Vars) (string, error) { return render(text, vars) 
 
 // wanted is a query to render.
 type wanted struct {
-	metric, version, field, template string
-	feature                          string
-	custom, histogram                bool
+	subject                 Subject
+	metric, field, template string
+	feature                 string
+	custom, histogram       bool
 }
 
-func renderAll(list []wanted, vars func(version string) Vars, w time.Duration) ([]Query, error) {
+func renderAll(list []wanted, vars func(Subject) Vars, w time.Duration) ([]Query, error) {
 	out := make([]Query, 0, len(list))
 	for _, l := range list {
-		v := vars(l.version)
+		v := vars(l.subject)
 		v.Feature = l.feature
 		var extra []string
 		if l.feature != "" {
@@ -155,7 +168,7 @@ func renderAll(list []wanted, vars func(version string) Vars, w time.Duration) (
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", l.field, err)
 		}
-		out = append(out, Query{Metric: l.metric, Version: l.version, Window: w, PromQL: q, Custom: l.custom, Histogram: l.histogram})
+		out = append(out, Query{Metric: l.metric, Version: l.subject.Version, Revision: l.subject.Revision, Window: w, PromQL: q, Custom: l.custom, Histogram: l.histogram})
 	}
 	return out, nil
 }

@@ -29,9 +29,9 @@ const (
 // candidate's analysis, up to at. The judge's guarantee holds only on
 // cumulative counts, so the window grows with every round. None without a
 // judge in the spec or a stable version to compare with.
-func JudgeQueries(md *servingv1alpha1.ModelDeployment, candidate, stable string, interval time.Duration, began, at time.Time) ([]Query, error) {
+func JudgeQueries(md *servingv1alpha1.ModelDeployment, candidate, stable Subject, interval time.Duration, began, at time.Time) ([]Query, error) {
 	spec := md.Spec.Analysis
-	if spec == nil || spec.Judge == nil || spec.Judge.Method != servingv1alpha1.JudgeSequential || stable == "" {
+	if spec == nil || spec.Judge == nil || spec.Judge.Method != servingv1alpha1.JudgeSequential || stable.Version == "" {
 		return nil, nil
 	}
 	tpl := DefaultQueries
@@ -40,14 +40,14 @@ func JudgeQueries(md *servingv1alpha1.ModelDeployment, candidate, stable string,
 		tpl.ErrorCount = orDefault(p.Queries.ErrorCount, tpl.ErrorCount)
 	}
 	w := max(at.Sub(began).Truncate(time.Second), window(interval))
-	vars := func(version string) Vars {
-		return Vars{Namespace: md.Namespace, Name: md.Name, Version: version, Window: model.Duration(w).String()}
+	vars := func(s Subject) Vars {
+		return Vars{Namespace: md.Namespace, Name: md.Name, Version: s.Version, Revision: s.Revision, Window: model.Duration(w).String()}
 	}
 	var list []wanted
-	for _, v := range []string{candidate, stable} {
+	for _, v := range []Subject{candidate, stable} {
 		list = append(list,
-			wanted{metric: MetricJudgeRequests, version: v, field: "spec.analysis.prometheus.queries.requestCount", template: tpl.RequestCount},
-			wanted{metric: MetricJudgeErrors, version: v, field: "spec.analysis.prometheus.queries.errorCount", template: tpl.ErrorCount})
+			wanted{metric: MetricJudgeRequests, subject: v, field: "spec.analysis.prometheus.queries.requestCount", template: tpl.RequestCount},
+			wanted{metric: MetricJudgeErrors, subject: v, field: "spec.analysis.prometheus.queries.errorCount", template: tpl.ErrorCount})
 	}
 	return renderAll(list, vars, w)
 }
@@ -56,10 +56,10 @@ func JudgeQueries(md *servingv1alpha1.ModelDeployment, candidate, stable string,
 // (internal/sequential.Judge). Its Breach is the measurement's; Continue and
 // PassEarly pass, the latter recorded in status.analysis.judge for an early
 // promotion. No series is no request or no error.
-func judgeSequential(spec *servingv1alpha1.AnalysisSpec, version string, counts map[string]*Sample, at metav1.Time) (servingv1alpha1.Measurement, *servingv1alpha1.JudgeStatus) {
+func judgeSequential(spec *servingv1alpha1.AnalysisSpec, subject Subject, counts map[string]*Sample, at metav1.Time) (servingv1alpha1.Measurement, *servingv1alpha1.JudgeStatus) {
 	j := spec.Judge
 	tolerance := orDefault(string(j.TolerancePercent), "0")
-	m := servingv1alpha1.Measurement{Metric: MetricJudge, Version: version, Time: at, Bound: "<= " + tolerance}
+	m := servingv1alpha1.Measurement{Metric: MetricJudge, Version: subject.Version, Time: at, Bound: "<= " + tolerance}
 	var cand, stable sequential.Counts
 	stableVersion := ""
 	for _, s := range counts {
@@ -68,10 +68,10 @@ func judgeSequential(spec *servingv1alpha1.AnalysisSpec, version string, counts 
 			return m, nil
 		}
 		side := &stable
-		if s.Version == version {
+		if s.Subject() == subject {
 			side = &cand
 		} else {
-			stableVersion = s.Version
+			stableVersion = s.Subject().String()
 		}
 		if s.Metric == MetricJudgeRequests {
 			side.Requests = s.Value
@@ -101,7 +101,7 @@ func judgeSequential(spec *servingv1alpha1.AnalysisSpec, version string, counts 
 	}
 	m.Value = number(100 * res.Difference.Lower)
 	m.Message = fmt.Sprintf("%s: %s, from %s requests of version %s and %s of version %s since the analysis began",
-		res.Verdict, res.Describe(), number(cand.Requests), version, number(stable.Requests), stableVersion)
+		res.Verdict, res.Describe(), number(cand.Requests), subject, number(stable.Requests), stableVersion)
 	m.Verdict = servingv1alpha1.VerdictPass
 	if res.Verdict == sequential.Breach {
 		m.Verdict = servingv1alpha1.VerdictBreach
@@ -110,10 +110,10 @@ func judgeSequential(spec *servingv1alpha1.AnalysisSpec, version string, counts 
 }
 
 // PassedEarly reports whether the candidate may finish its canary now: the
-// spec lets the judge promote early, and the last round of version passed,
+// spec lets the judge promote early, and the last round of subject passed,
 // at or after since, with the judge saying PassEarly in it.
-func PassedEarly(spec *servingv1alpha1.AnalysisSpec, st *servingv1alpha1.AnalysisStatus, version string, since time.Time) (string, bool) {
-	if spec == nil || spec.Judge == nil || !spec.Judge.PromoteEarly || !PassedSince(st, version, since) {
+func PassedEarly(spec *servingv1alpha1.AnalysisSpec, st *servingv1alpha1.AnalysisStatus, subject Subject, since time.Time) (string, bool) {
+	if spec == nil || spec.Judge == nil || !spec.Judge.PromoteEarly || !PassedSince(st, subject, since) {
 		return "", false
 	}
 	if j := st.Judge; j != nil && j.Verdict == servingv1alpha1.JudgePassEarly && j.Time.Equal(&st.LastRound.Time) {

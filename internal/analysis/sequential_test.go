@@ -73,7 +73,7 @@ func TestSequentialJudge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
-			st := Judge(tt.spec, "2.0.0", tt.samples, nil, now)
+			st := Judge(tt.spec, v("2.0.0"), tt.samples, nil, now)
 			g.Expect(st.LastRound.Verdict).To(Equal(tt.round))
 			var m *servingv1alpha1.Measurement
 			for i := range st.Measurements {
@@ -106,27 +106,27 @@ func (e errorString) Error() string { return string(e) }
 func TestPassedEarly(t *testing.T) {
 	g := NewWithT(t)
 	early := counted(5000, 50, 45000, 450)
-	st := Judge(judgeSpec("1", true), "2.0.0", early, nil, now)
-	why, ok := PassedEarly(judgeSpec("1", true), st, "2.0.0", now.Add(-time.Minute))
+	st := Judge(judgeSpec("1", true), v("2.0.0"), early, nil, now)
+	why, ok := PassedEarly(judgeSpec("1", true), st, v("2.0.0"), now.Add(-time.Minute))
 	g.Expect(ok).To(BeTrue())
 	g.Expect(why).To(HavePrefix("PassEarly: "))
 
-	_, ok = PassedEarly(judgeSpec("1", false), st, "2.0.0", now.Add(-time.Minute))
+	_, ok = PassedEarly(judgeSpec("1", false), st, v("2.0.0"), now.Add(-time.Minute))
 	g.Expect(ok).To(BeFalse(), "without promoteEarly the canary runs its steps")
-	_, ok = PassedEarly(judgeSpec("1", true), st, "2.0.0", now.Add(time.Minute))
+	_, ok = PassedEarly(judgeSpec("1", true), st, v("2.0.0"), now.Add(time.Minute))
 	g.Expect(ok).To(BeFalse(), "a verdict from before the step says nothing")
-	_, ok = PassedEarly(judgeSpec("1", true), st, "3.0.0", now.Add(-time.Minute))
+	_, ok = PassedEarly(judgeSpec("1", true), st, v("3.0.0"), now.Add(-time.Minute))
 	g.Expect(ok).To(BeFalse(), "nor one of another version")
 
 	slow := with(early, sample(MetricLatencyP95, "2.0.0", 900))
-	st = Judge(judgeSpec("1", true), "2.0.0", slow, nil, now)
+	st = Judge(judgeSpec("1", true), v("2.0.0"), slow, nil, now)
 	g.Expect(st.Judge.Verdict).To(Equal(servingv1alpha1.JudgePassEarly))
-	_, ok = PassedEarly(judgeSpec("1", true), st, "2.0.0", now.Add(-time.Minute))
+	_, ok = PassedEarly(judgeSpec("1", true), st, v("2.0.0"), now.Add(-time.Minute))
 	g.Expect(ok).To(BeFalse(), "every other trigger must pass")
 
-	st = Judge(judgeSpec("1", true), "2.0.0", early, nil, now)
-	st = Judge(judgeSpec("1", true), "2.0.0", with(early, failing(MetricJudgeRequests, "1.0.0", errTimeout)), st, now.Add(time.Minute))
-	_, ok = PassedEarly(judgeSpec("1", true), st, "2.0.0", now.Add(-time.Minute))
+	st = Judge(judgeSpec("1", true), v("2.0.0"), early, nil, now)
+	st = Judge(judgeSpec("1", true), v("2.0.0"), with(early, failing(MetricJudgeRequests, "1.0.0", errTimeout)), st, now.Add(time.Minute))
+	_, ok = PassedEarly(judgeSpec("1", true), st, v("2.0.0"), now.Add(-time.Minute))
 	g.Expect(ok).To(BeFalse(), "the judge must have said so in the last round")
 }
 
@@ -134,19 +134,19 @@ func TestJudgeQueries(t *testing.T) {
 	g := NewWithT(t)
 	md := &servingv1alpha1.ModelDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: "risk", Name: "fraud-scorer"}}
 	md.Spec.Analysis = judgeSpec("0", false)
-	qs, err := JudgeQueries(md, "2.0.0", "1.0.0", time.Minute, now.Add(-7*time.Minute-300*time.Millisecond), now)
+	qs, err := JudgeQueries(md, v("2.0.0"), v("1.0.0"), time.Minute, now.Add(-7*time.Minute-300*time.Millisecond), now)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(qs).To(HaveLen(4))
 	sel := `namespace="risk",modeldeployment="fraud-scorer",version=`
 	g.Expect(qs[0].Metric).To(Equal(MetricJudgeRequests))
-	g.Expect(qs[0].PromQL).To(Equal(`sum(increase(model_requests_total{`+sel+`"2.0.0"}[7m]))`), "counted since the analysis began")
-	g.Expect(qs[3].PromQL).To(Equal(`sum(increase(model_requests_total{` + sel + `"1.0.0",code=~"5.."}[7m])) or vector(0)`))
+	g.Expect(qs[0].PromQL).To(Equal(`sum(increase(model_requests_total{`+sel+`"2.0.0",revision=""}[7m]))`), "counted since the analysis began")
+	g.Expect(qs[3].PromQL).To(Equal(`sum(increase(model_requests_total{` + sel + `"1.0.0",revision="",code=~"5.."}[7m])) or vector(0)`))
 
-	qs, err = JudgeQueries(md, "2.0.0", "1.0.0", time.Minute, now.Add(-10*time.Second), now)
+	qs, err = JudgeQueries(md, v("2.0.0"), v("1.0.0"), time.Minute, now.Add(-10*time.Second), now)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(qs[0].PromQL).To(ContainSubstring("[1m]"), "never shorter than a round's window")
 
-	qs, err = JudgeQueries(md, "2.0.0", "", time.Minute, now.Add(-time.Hour), now)
+	qs, err = JudgeQueries(md, v("2.0.0"), v(""), time.Minute, now.Add(-time.Hour), now)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(qs).To(BeEmpty(), "nothing to compare with")
 }

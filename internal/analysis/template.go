@@ -14,7 +14,7 @@ import (
 // pipes, functions, variables, define) would let a 76-byte template render
 // gigabytes inside the manager (issue #18), so they are refused at admission
 // and again here, before anything renders.
-var Placeholders = []string{"Namespace", "Name", "Version", "Window"}
+var Placeholders = []string{"Namespace", "Name", "Version", "Revision", "Window"}
 
 // MaxRendered bounds a rendered query, in bytes.
 const MaxRendered = 4096
@@ -101,7 +101,7 @@ func renderChecked(text string, vars any, extra []string) (string, error) {
 		if errors.Is(err, errTooLong) {
 			return "", errTooLong
 		}
-		return "", fmt.Errorf("the query template uses a variable other than .Namespace, .Name, .Version and .Window: %w", err)
+		return "", fmt.Errorf("the query template uses a variable other than .Namespace, .Name, .Version, .Revision and .Window: %w", err)
 	}
 	return b.String(), nil
 }

@@ -32,7 +32,8 @@ func TestCheckTemplate(t *testing.T) {
 		{name: "constant", text: `{{"x"}}`, wantErr: "only the placeholders"},
 		{name: "define", text: `{{define "a"}}x{{end}}{{template "a"}}`, wantErr: "only the placeholders"},
 		{name: "block", text: `{{block "a" .}}x{{end}}`, wantErr: "only the placeholders"},
-		{name: "unknown field", text: `{{.Revision}}`, wantErr: "{{.Revision}}"},
+		{name: "unknown field", text: `{{.Pod}}`, wantErr: "{{.Pod}}"},
+		{name: "the revision", text: `x{revision="{{.Revision}}"}`},
 		{name: "nested field", text: `{{.Name.X}}`, wantErr: "only the placeholders"},
 		{name: "feature without its metric", text: `{{.Feature}}`, wantErr: "{{.Feature}}"},
 		{name: "feature where allowed", text: `f{name="{{.Feature}}"}`, extra: []string{"Feature"}},
@@ -60,7 +61,7 @@ func TestQueriesRefuseHostileTemplate(t *testing.T) {
 	})
 	g.Expect(hostile).To(HaveLen(76))
 	start := time.Now()
-	_, err := Queries(md, "2.0.0", "1.0.0", time.Minute)
+	_, err := Queries(md, v("2.0.0"), v("1.0.0"), time.Minute)
 	g.Expect(err).To(MatchError(ContainSubstring("spec.analysis.metrics[0].query: ")))
 	g.Expect(time.Since(start)).To(BeNumerically("<", time.Second))
 }
@@ -80,7 +81,7 @@ func TestQueriesRenderTheFeatureOfInputDrift(t *testing.T) {
 	md := &servingv1alpha1.ModelDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: "risk", Name: "fraud-scorer"}}
 	md.Spec.Analysis = &servingv1alpha1.AnalysisSpec{Triggers: &servingv1alpha1.TriggersSpec{
 		InputDrift: &servingv1alpha1.InputDriftTrigger{MaxPSI: "0.1", MinObservations: 50, Features: []servingv1alpha1.FeatureName{"amount"}}}}
-	qs, err := Queries(md, "2.0.0", "1.0.0", time.Minute)
+	qs, err := Queries(md, v("2.0.0"), v("1.0.0"), time.Minute)
 	if err != nil {
 		t.Fatalf("Queries: %v", err)
 	}

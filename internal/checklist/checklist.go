@@ -35,6 +35,10 @@ type Inputs struct {
 	// ModelDeployment's revisions (ControllerRevisions) record them: going
 	// back to one is a rollback.
 	PromotedVersions []string
+	// Deployment is the Deployment the revision under check runs in: the
+	// version's, or a later revision's named with its template hash
+	// (desiredstate.RevisionDeploymentName). Empty reads as the version's.
+	Deployment string
 	// Template is the pod template the version's Deployment runs, with
 	// modelgate's labels and environment added.
 	Template corev1.PodTemplateSpec

@@ -63,7 +63,7 @@ func checkHPA(in *Inputs) Finding {
 		return Fail(fmt.Sprintf("Create an autoscaling/v2 HorizontalPodAutoscaler in namespace %s with spec.scaleTargetRef {apiVersion: %s, kind: ModelDeployment, name: %s}, spec.minReplicas: %d, spec.maxReplicas above it and a target metric.",
 			md.Namespace, servingv1alpha1.GroupVersion, md.Name, least),
 			"No HorizontalPodAutoscaler in namespace %s targets ModelDeployment %s or its Deployment %s",
-			md.Namespace, md.Name, desiredstate.DeploymentName(md, md.Spec.Model.Version))
+			md.Namespace, md.Name, ownDeployment(in))
 	case 1:
 	default:
 		names := make([]string, len(hpas))
@@ -110,7 +110,7 @@ type scalingHPA struct {
 // in.Deployments and the one the version under check runs in.
 func hpasScaling(in *Inputs) []scalingHPA {
 	md := in.MD
-	own := desiredstate.DeploymentName(md, md.Spec.Model.Version)
+	own := ownDeployment(in)
 	var out []scalingHPA
 	for i := range in.HPAs {
 		h := &in.HPAs[i]
@@ -1050,7 +1050,7 @@ func planCapacity(in *Inputs) capacityPlan {
 	p.perPod = capacityPodAmounts(&in.Template.Spec)
 	p.steady = p.perPod.times(int64(in.Replicas))
 	p.peak = p.steady.times(1)
-	own := desiredstate.DeploymentName(in.MD, in.MD.Spec.Model.Version)
+	own := ownDeployment(in)
 	for i := range in.Deployments {
 		d := &in.Deployments[i]
 		w := runningWorkload{

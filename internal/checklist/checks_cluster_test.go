@@ -184,8 +184,29 @@ func clDeployments(d ...appsv1.Deployment) func(*Inputs) {
 	return func(in *Inputs) { in.Deployments = append(in.Deployments, d...) }
 }
 
+// clLaterRevision checks a later revision of 2.3.0, a changed template
+// under the same number, running in a Deployment of its own.
+const clLaterRevision = "fraud-scorer-v2-3-0-0a1b2c3d"
+
+func clRevision(in *Inputs) { in.Deployment = clLaterRevision }
+
+func clRenamed(d appsv1.Deployment, name string) appsv1.Deployment {
+	d.Name = name
+	return d
+}
+
 func TestHPA(t *testing.T) {
 	clRun(t, checkHPA, []clCase{
+		{
+			name: "no HPA for a later revision names its Deployment", in: clInputs(clRevision), want: servingv1alpha1.CheckFail,
+			msg: []string{"No HorizontalPodAutoscaler in namespace risk targets ModelDeployment fraud-scorer or its Deployment " + clLaterRevision},
+		},
+		{
+			name: "HPA on a later revision's Deployment",
+			in:   clInputs(clRevision, clHPAs(clHPA("scaler", "apps/v1", "Deployment", clLaterRevision, ptr.To[int32](2)))),
+			want: servingv1alpha1.CheckFail,
+			msg:  []string{"targets Deployment " + clLaterRevision + ", whose size modelgate sets from the ModelDeployment"},
+		},
 		{
 			name: "no HPA", in: clInputs(), want: servingv1alpha1.CheckFail,
 			msg: []string{"No HorizontalPodAutoscaler in namespace risk targets ModelDeployment fraud-scorer or its Deployment fraud-scorer-v2-3-0"},
@@ -1066,6 +1087,16 @@ func TestCapacity(t *testing.T) {
 		{
 			name: "the version's own Deployment does not add to the peak",
 			in:   clInputs(running), want: servingv1alpha1.CheckPass, msg: []string{"peak cpu 300m memory 384Mi;"},
+		},
+		{
+			name: "the stable revision of the same version adds to a later revision's peak",
+			in:   clInputs(clRevision, running), want: servingv1alpha1.CheckPass,
+			msg: []string{"peak cpu 600m memory 768Mi with Deployment fraud-scorer-v2-3-0 (3 pods)"},
+		},
+		{
+			name: "a later revision's own Deployment does not add to its peak",
+			in:   clInputs(clRevision, clDeployments(clRenamed(clDeployment("2.3.0", ptr.To[int32](3), clResources("100m", "128Mi", "", "")), clLaterRevision))),
+			want: servingv1alpha1.CheckPass, msg: []string{"peak cpu 300m memory 384Mi;"},
 		},
 		{
 			name: "fits the quota, counting the running version as replaced",

@@ -36,6 +36,14 @@ func NewInputs(md *servingv1alpha1.ModelDeployment) (*Inputs, error) {
 	return in, nil
 }
 
+// ownDeployment is the Deployment of the revision under check.
+func ownDeployment(in *Inputs) string {
+	if in.Deployment != "" {
+		return in.Deployment
+	}
+	return desiredstate.DeploymentName(in.MD, in.MD.Spec.Model.Version)
+}
+
 // RemoteProber answers the checklist's network-backed questions;
 // internal/probe implements it with timeouts and a cache.
 type RemoteProber interface {

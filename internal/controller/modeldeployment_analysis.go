@@ -37,7 +37,7 @@ func (r *ModelDeploymentReconciler) gatherAnalysis(ctx context.Context, s *scope
 	if kind == "" {
 		return nil
 	}
-	version, baseline, since, ok := rollout.UnderAnalysis(md)
+	subject, baseline, since, ok := rollout.UnderAnalysis(md)
 	if !ok {
 		return nil
 	}
@@ -46,7 +46,7 @@ func (r *ModelDeploymentReconciler) gatherAnalysis(ctx context.Context, s *scope
 		interval = spec.Interval.Duration
 	}
 	due := since
-	if a := s.analysis; a != nil && a.Version == version && a.LastRound != nil && a.LastRound.Time.After(due) {
+	if a := s.analysis; subject.Of(a) && a.LastRound != nil && a.LastRound.Time.After(due) {
 		due = a.LastRound.Time.Time
 	}
 	due = due.Add(interval)
@@ -54,16 +54,16 @@ func (r *ModelDeploymentReconciler) gatherAnalysis(ctx context.Context, s *scope
 		s.analysisDue = wait
 		return nil
 	}
-	queries, err := analysis.Queries(md, version, baseline, interval)
+	queries, err := analysis.Queries(md, subject, baseline, interval)
 	if err != nil {
 		return reconcile.TerminalError(invalidSpec{err})
 	}
-	counts, err := analysis.JudgeQueries(md, version, baseline, interval, analysisBegan(md, version, since), s.now.Time)
+	counts, err := analysis.JudgeQueries(md, subject, baseline, interval, analysisBegan(md, subject, since), s.now.Time)
 	if err != nil {
 		return reconcile.TerminalError(invalidSpec{err})
 	}
 	queries = append(queries, counts...)
-	key := analysis.RoundKey{Namespace: md.Namespace, Name: md.Name, Version: version, Due: due.UnixNano()}
+	key := analysis.RoundKey{Namespace: md.Namespace, Name: md.Name, Version: subject.Version, Revision: subject.Revision, Due: due.UnixNano()}
 	factory, at, namespace, forProvider := r.metricsProvider(kind), s.now.Time, md.Namespace, md.DeepCopy()
 	round, done := r.rounds().Ensure(key, func(ctx context.Context) analysis.Round {
 		p, err := factory(ctx, forProvider, func(ctx context.Context, ref servingv1alpha1.SecretKeyReference) (string, error) {
@@ -78,17 +78,17 @@ func (r *ModelDeploymentReconciler) gatherAnalysis(ctx context.Context, s *scope
 	if round.Err != nil {
 		round = analysis.Measure(ctx, nil, round.Err, queries, at)
 	}
-	s.analysis = analysis.Judge(spec, version, round.Samples, s.analysis, round.At)
+	s.analysis = analysis.Judge(spec, subject, round.Samples, s.analysis, round.At)
 	s.analysisJudged = true
 	s.analysisDue = interval
 	return nil
 }
 
-// analysisBegan is when the analysis of version began, for the sequential
+// analysisBegan is when the analysis of subject began, for the sequential
 // judge's cumulative counts: when the candidate started, whatever its step;
 // since, for a promoted version baking.
-func analysisBegan(md *servingv1alpha1.ModelDeployment, version string, since time.Time) time.Time {
-	if c := md.Status.Candidate; c != nil && c.Version == version && c.StartedAt != nil {
+func analysisBegan(md *servingv1alpha1.ModelDeployment, subject analysis.Subject, since time.Time) time.Time {
+	if c := md.Status.Candidate; c != nil && analysis.SubjectOf(md, c.Version, c.Deployment) == subject && c.StartedAt != nil {
 		return c.StartedAt.Time
 	}
 	return since

@@ -46,6 +46,7 @@ func (r *ModelDeploymentReconciler) gatherChecklist(ctx context.Context, s *scop
 	if err != nil {
 		return reconcile.TerminalError(invalidSpec{err})
 	}
+	in.Deployment = rollout.SpecDeployment(s.md, s.templateHash, s.observed)
 	for _, name := range slices.Sorted(maps.Keys(s.deployments)) {
 		in.Deployments = append(in.Deployments, *s.deployments[name])
 	}
@@ -73,12 +74,12 @@ func (r *ModelDeploymentReconciler) gatherChecklist(ctx context.Context, s *scop
 	return nil
 }
 
-// gatherHPAs reads the HPAs that scale the ModelDeployment or its Deployment,
-// through the index on their scale target.
+// gatherHPAs reads the HPAs that scale the ModelDeployment or the Deployment
+// of the revision under check, through the index on their scale target.
 func (r *ModelDeploymentReconciler) gatherHPAs(ctx context.Context, in *checklist.Inputs) error {
 	md := in.MD
 	var hpas autoscalingv2.HorizontalPodAutoscalerList
-	for _, target := range []string{"ModelDeployment/" + md.Name, "Deployment/" + desiredstate.DeploymentName(md, md.Spec.Model.Version)} {
+	for _, target := range []string{"ModelDeployment/" + md.Name, "Deployment/" + in.Deployment} {
 		if err := r.List(ctx, &hpas, client.InNamespace(md.Namespace), client.MatchingFields{hpaTargetIndex: target}); err != nil {
 			return listError(in, checklist.KindHPA, err)
 		}

@@ -38,6 +38,10 @@ const (
 	EnvModelName    = "MODEL_NAME"
 	EnvModelVersion = "MODEL_VERSION"
 	EnvModelURI     = "MODEL_URI"
+	// EnvModelRevision is set on a later revision's serving container only,
+	// from its pods' version label (RevisionLabel), so its metrics can say
+	// which revision of the version they are of.
+	EnvModelRevision = "MODEL_REVISION"
 )
 
 // Service names of a ModelDeployment.
@@ -101,9 +105,20 @@ func RevisionOf(md *servingv1alpha1.ModelDeployment, version, deployment string)
 func RevisionLabels(md *servingv1alpha1.ModelDeployment, version, revision string) map[string]string {
 	l := VersionLabels(md, version)
 	if revision != "" {
-		l[LabelVersion] += "_." + revision
+		l[LabelVersion] = RevisionLabel(version, revision)
 	}
 	return l
+}
+
+// RevisionLabel is the version label of a later revision's pods,
+// <version>_.<template hash>, which its model server reports as its
+// revision (EnvModelRevision); "" for a first revision (revision ""), whose
+// pods carry the plain version and report no revision.
+func RevisionLabel(version, revision string) string {
+	if revision == "" {
+		return ""
+	}
+	return VersionLabelValue(version) + "_." + revision
 }
 
 // SelectorLabels select the pods of every version of a ModelDeployment.
@@ -235,6 +250,14 @@ func DeploymentTemplate(md *servingv1alpha1.ModelDeployment, version, revision s
 	}
 	tpl = *tpl.DeepCopy()
 	tpl.Labels = mergeLabels(tpl.Labels, RevisionLabels(md, version, revision))
+	// Added after the hash, as the labels are: a first revision's pods, and
+	// those running before modelgate reported revisions, stay as they were.
+	if i := ServingContainerIndex(&tpl.Spec, md.Spec.ServingContainer); i >= 0 {
+		c := &tpl.Spec.Containers[i]
+		c.Env = setEnv(c.Env, corev1.EnvVar{Name: EnvModelRevision, ValueFrom: &corev1.EnvVarSource{
+			FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.labels['" + LabelVersion + "']"},
+		}})
+	}
 	return tpl
 }
 

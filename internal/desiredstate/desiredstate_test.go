@@ -783,4 +783,15 @@ func TestRevisions(t *testing.T) {
 	g.Expect(d.Spec.Selector.MatchLabels).To(Equal(later))
 	g.Expect(d.Spec.Template.Labels).To(HaveKeyWithValue(LabelVersion, "2.4.0_.0a1b2c3d"))
 	g.Expect(d.Annotations[AnnotationTemplateHash]).To(Equal(TemplateHash(&tpl)), "the hash is the revision's identity, not of its relabelled pods")
+	g.Expect(RevisionLabel("2.4.0", "0a1b2c3d")).To(Equal("2.4.0_.0a1b2c3d"))
+	g.Expect(RevisionLabel("2.4.0+b1", "0a1b2c3d")).To(Equal("2.4.0_b1_.0a1b2c3d"))
+	g.Expect(RevisionLabel("2.4.0", "")).To(BeEmpty())
+	g.Expect(d.Spec.Template.Spec.Containers[0].Env).To(ContainElement(corev1.EnvVar{Name: EnvModelRevision, ValueFrom: &corev1.EnvVarSource{
+		FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.labels['serving.modelgate.dev/version']"},
+	}}), "a later revision's server reports its revision, read from its pods' label")
+	g.Expect(tpl.Spec.Containers[0].Env).NotTo(ContainElement(HaveField("Name", EnvModelRevision)), "the spec's template is not changed")
+
+	firstDep := &appsv1.Deployment{}
+	MutateDeployment(firstDep, md, "2.4.0", "", tpl, 1)
+	g.Expect(firstDep.Spec.Template).To(Equal(tpl), "a first revision's pods are as before: no revision to report")
 }

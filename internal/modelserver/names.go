@@ -34,6 +34,12 @@ const (
 const (
 	// LabelVersion is the model version the server was started with (MODEL_VERSION).
 	LabelVersion = "version"
+	// LabelRevision is the revision of the version (MODEL_REVISION), on
+	// every series of a server started with one: modelgate sets it on a
+	// later revision of a version (a changed template or URI under the same
+	// number), so the analysis tells it from the stable revision. A first
+	// revision has none.
+	LabelRevision = "revision"
 	// LabelModel is the model's name (MODEL_NAME, else the weights file's).
 	LabelModel = "model"
 	// LabelCode is the HTTP status code of a /predict request.
@@ -67,6 +73,7 @@ var ScoreBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9
 // meaning (see cmd/model-server), and a flag given on the command line wins.
 const (
 	EnvVersion   = "MODEL_VERSION"
+	EnvRevision  = "MODEL_REVISION"
 	EnvName      = "MODEL_NAME"
 	EnvAddress   = "MODEL_SERVER_ADDRESS"
 	EnvMetrics   = "MODEL_SERVER_METRICS_ADDRESS"

@@ -29,6 +29,8 @@ type Config struct {
 	Model *model.Model
 	// Version labels every answer and every series; required.
 	Version string
+	// Revision labels every series too, when set (LabelRevision).
+	Revision string
 	// ModelName labels them too; defaults to the weights file's name.
 	ModelName string
 	Faults    Faults
@@ -103,7 +105,11 @@ func New(cfg Config) (*Server, error) {
 }
 
 func (s *Server) register() *metrics {
-	r := prometheus.WrapRegistererWith(prometheus.Labels{LabelVersion: s.cfg.Version, LabelModel: s.cfg.ModelName}, s.reg)
+	labels := prometheus.Labels{LabelVersion: s.cfg.Version, LabelModel: s.cfg.ModelName}
+	if s.cfg.Revision != "" {
+		labels[LabelRevision] = s.cfg.Revision
+	}
+	r := prometheus.WrapRegistererWith(labels, s.reg)
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: MetricRequests, Help: "Requests to /predict by HTTP status code.",

@@ -319,6 +319,22 @@ func TestEverySeriesCarriesVersionAndModel(t *testing.T) {
 	}
 }
 
+// A later revision of a version labels its series with its revision too, so
+// the analysis tells it from the stable revision of the same version.
+func TestEverySeriesCarriesTheRevision(t *testing.T) {
+	_, ts := newServer(t, Config{Version: "2.4.0", Revision: "2.4.0_.0a1b2c3d", ModelName: "scorer"})
+	predict(t, ts.URL, everyday)
+	body := scrape(t, ts.URL)
+	if !strings.Contains(body, `model_requests_total{code="200",model="scorer",revision="2.4.0_.0a1b2c3d",version="2.4.0"} 1`) {
+		t.Errorf("/metrics lacks the request counted with its revision:\n%s", body)
+	}
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, "model_") && !strings.Contains(line, `revision="2.4.0_.0a1b2c3d"`) {
+			t.Errorf("%s lacks the revision", line)
+		}
+	}
+}
+
 func TestNewRefusesABadConfig(t *testing.T) {
 	tests := []struct {
 		name    string

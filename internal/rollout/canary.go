@@ -106,7 +106,7 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 		}
 		// The judge's early pass ends the steps, their pauses included, within
 		// the deployment window.
-		if why, early := analysis.PassedEarly(md.Spec.Analysis, in.Analysis, want, c.StepStartedAt.Time); early && analyzed(md) && !outsideWindow(in) {
+		if why, early := analysis.PassedEarly(md.Spec.Analysis, in.Analysis, specSubject(d, in), c.StepStartedAt.Time); early && analyzed(md) && !outsideWindow(in) {
 			c.Step = last
 			d.Events = append(d.Events, Event{corev1.EventTypeNormal, ReasonPassedEarly,
 				fmt.Sprintf("Version %s passed the sequential judge early and skips the remaining canary steps: %s", want, why)})
@@ -115,7 +115,7 @@ func decideCanary(d *Decision, in Input, name string, replicas int32) {
 		if pausing(d, in, step, where, obs, found) {
 			return
 		}
-		if analyzed(md) && !analysis.PassedSince(in.Analysis, want, c.StepStartedAt.Time) {
+		if analyzed(md) && !analysis.PassedSince(in.Analysis, specSubject(d, in), c.StepStartedAt.Time) {
 			waitForAnalysis(d, in, where, obs, found)
 			return
 		}
@@ -211,7 +211,7 @@ func analyzed(md *servingv1alpha1.ModelDeployment) bool {
 // waitForAnalysis holds a step until a round of analysis passes.
 func waitForAnalysis(d *Decision, in Input, where string, obs Observed, found bool) {
 	msg := where + ": waiting for a round of analysis to pass"
-	if a := in.Analysis; a != nil && a.Version == in.MD.Spec.Model.Version && a.LastRound != nil {
+	if a := in.Analysis; specSubject(d, in).Of(a) && a.LastRound != nil {
 		msg += fmt.Sprintf(" (last round %s: %s)", a.LastRound.Verdict, a.LastRound.Message)
 	}
 	progress(d, ReasonAnalyzing, msg, obs, found)

@@ -156,7 +156,7 @@ func decideExperiment(d *Decision, in Input, name string, replicas int32) {
 	}
 	// The analysis gives the verdict: a round passed since the end of the
 	// test promotes; a breach has rolled it back above.
-	if !analysis.PassedSince(in.Analysis, want, end) {
+	if !analysis.PassedSince(in.Analysis, specSubject(d, in), end) {
 		waitForAnalysis(d, in, fmt.Sprintf("%s ran for %s", where, x.duration), obs, found)
 		return
 	}

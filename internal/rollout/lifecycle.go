@@ -101,7 +101,7 @@ func rolledBackNow(d *Decision, in Input, name string, replicas int32) bool {
 			fmt.Sprintf("Version %s was rolled back: its pods did not become available within the progress deadline (%s)", want, obs.Message))
 		return true
 	}
-	if why, failed := analysis.Failed(in.MD.Spec.Analysis, in.Analysis, want); failed {
+	if why, failed := analysis.Failed(in.MD.Spec.Analysis, in.Analysis, analysis.SubjectOf(in.MD, want, name)); failed {
 		rollback(d, in, name, replicas, ReasonAnalysisFailed, fmt.Sprintf("Version %s was rolled back: %s", want, why))
 		return true
 	}
@@ -261,7 +261,7 @@ func keepPreviousWarm(d *Decision, in Input) {
 	}
 	if bakeEnd := p.Since.Add(bakeFor(in.MD)); in.Now.Time.Before(bakeEnd) && d.Phase == servingv1alpha1.PhaseSucceeded {
 		want := d.Stable.Version
-		if why, failed := analysis.Failed(in.MD.Spec.Analysis, in.Analysis, want); failed {
+		if why, failed := analysis.Failed(in.MD.Spec.Analysis, in.Analysis, subjectOf(in.MD, d.Stable)); failed {
 			rollBackBake(d, in, why)
 			return
 		}

@@ -263,6 +263,14 @@ func Decide(in Input) Decision {
 	return d
 }
 
+// SpecDeployment names the Deployment of the revision the spec asks for
+// (specRevision), for what needs it before the decision, such as the
+// checklist's HPA and capacity checks.
+func SpecDeployment(md *servingv1alpha1.ModelDeployment, templateHash string, deployments map[string]Observed) string {
+	_, name := specRevision(md.Status.Stable, Input{MD: md, TemplateHash: templateHash, Deployments: deployments})
+	return name
+}
+
 // specRevision says whether the spec asks for the stable revision, and names
 // the Deployment of the revision it asks for. A version's identity is its
 // number and its pod template (which holds the URI): a change of either is a

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/analysis"
 )
 
 // strategy is what one rollout strategy decides. Decide picks it once per
@@ -51,23 +52,25 @@ func strategyFor(md *servingv1alpha1.ModelDeployment) strategy {
 	return rolling{}
 }
 
-// UnderAnalysis says which version gets traffic worth measuring, the version
-// its accuracy is compared with, and since when: a candidate while its
+// UnderAnalysis says which revision gets traffic worth measuring, the
+// revision it is compared with, and since when: a candidate while its
 // strategy gives it user traffic (a canary step's weight, a shadow's copies,
 // an A/B cohort, a rolling update's share); a promoted version while it
-// bakes. A blue-green preview has no user traffic to measure.
-func UnderAnalysis(md *servingv1alpha1.ModelDeployment) (version, baseline string, since time.Time, ok bool) {
+// bakes. A blue-green preview has no user traffic to measure. Each is told
+// by its Deployment, so a later revision of the stable version is measured
+// apart from the stable one.
+func UnderAnalysis(md *servingv1alpha1.ModelDeployment) (subject, baseline analysis.Subject, since time.Time, ok bool) {
 	st := &md.Status
 	if st.Phase == servingv1alpha1.PhaseBaking && st.Stable != nil && st.Previous != nil && st.Previous.Since != nil &&
 		st.Stable.Version == md.Spec.Model.Version {
-		return st.Stable.Version, st.Previous.Version, st.Previous.Since.Time, true
+		return subjectOf(md, st.Stable), subjectOf(md, st.Previous), st.Previous.Since.Time, true
 	}
 	cand := st.Candidate
 	if cand == nil || cand.Version != md.Spec.Model.Version {
-		return "", "", time.Time{}, false
+		return analysis.Subject{}, analysis.Subject{}, time.Time{}, false
 	}
 	if st.Stable != nil {
-		baseline = st.Stable.Version
+		baseline = subjectOf(md, st.Stable)
 	}
 	if cand.StartedAt != nil {
 		since = cand.StartedAt.Time
@@ -75,7 +78,17 @@ func UnderAnalysis(md *servingv1alpha1.ModelDeployment) (version, baseline strin
 	if cand.StepStartedAt != nil {
 		since = cand.StepStartedAt.Time
 	}
-	return cand.Version, baseline, since, strategyFor(md).measured(cand)
+	return subjectOf(md, &cand.VersionStatus), baseline, since, strategyFor(md).measured(cand)
+}
+
+// subjectOf is the revision v runs, as the analysis tells revisions apart.
+func subjectOf(md *servingv1alpha1.ModelDeployment, v *servingv1alpha1.VersionStatus) analysis.Subject {
+	return analysis.SubjectOf(md, v.Version, v.Deployment)
+}
+
+// specSubject is the revision the spec asks for, as the analysis measures it.
+func specSubject(d *Decision, in Input) analysis.Subject {
+	return analysis.SubjectOf(in.MD, in.MD.Spec.Model.Version, d.SpecDeployment)
 }
 
 // movesByWeight is how a canary and a rolling update count: a candidate

@@ -83,6 +83,7 @@ func Apply(st *servingv1alpha1.ModelDeploymentStatus) {
 	}
 	if a := st.Analysis; a != nil {
 		cut(&a.Version, name)
+		cut(&a.Revision, name)
 		if a.LastRound != nil {
 			cut(&a.LastRound.Message, msg)
 		}

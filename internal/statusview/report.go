@@ -314,7 +314,7 @@ func reportAnalysis(b *strings.Builder, md *servingv1alpha1.ModelDeployment) {
 		b.WriteString("\nNo measurements are recorded in status.\n")
 		return
 	}
-	fmt.Fprintf(b, "\nLast measurements (%d %s):\n\n", a.Breaches, plural(int(a.Breaches), "breach", "breaches"))
+	fmt.Fprintf(b, "\nLast measurements%s (%d %s):\n\n", ofRevision(a), a.Breaches, plural(int(a.Breaches), "breach", "breaches"))
 	b.WriteString("| Metric | Version | Verdict | Value | Bound | Time | Message |\n|---|---|---|---|---|---|---|\n")
 	for _, m := range a.Measurements {
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", cell(m.Metric), cell(m.Version), m.Verdict,

@@ -183,9 +183,18 @@ func writeConditions(b *strings.Builder, conds []metav1.Condition, now time.Time
 	table(b, "  ", rows)
 }
 
+// ofRevision names a later revision under analysis (a changed template
+// under the same version), whose measurements carry only its version.
+func ofRevision(a *servingv1alpha1.AnalysisStatus) string {
+	if a.Revision == "" {
+		return ""
+	}
+	return " of revision " + a.Revision
+}
+
 func writeMeasurements(b *strings.Builder, st *servingv1alpha1.ModelDeploymentStatus, now time.Time, style Style) {
 	if a := st.Analysis; a != nil {
-		fmt.Fprintf(b, "\n%s: %d %s, %d failed queries in a row\n", style.Bold("Measurements"),
+		fmt.Fprintf(b, "\n%s%s: %d %s, %d failed queries in a row\n", style.Bold("Measurements"), ofRevision(a),
 			a.Breaches, plural(int(a.Breaches), "breach", "breaches"), a.ConsecutiveErrors)
 		if len(a.Measurements) > 0 {
 			rows := make([][]string, 0, 1+len(a.Measurements))

@@ -139,3 +139,19 @@ func TestStatusShowsTheJudge(t *testing.T) {
 	g.Expect(Status(&b, md, now, Style{})).To(Succeed())
 	g.Expect(b.String()).To(ContainSubstring("  Sequential judge, 2026-12-04T11:59:30Z, 30s ago: Continue: candidate error rate 0.57% to 1.60%, stable 0.57% to 1.60%, difference -1.03 to +1.03 points\n"))
 }
+
+// A later revision of a version under analysis is named, since its
+// measurements carry only the version, the same as the stable revision's.
+func TestStatusNamesTheRevisionUnderAnalysis(t *testing.T) {
+	g := NewWithT(t)
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	md := &servingv1alpha1.ModelDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: "risk", Name: "fraud-scorer"}}
+	md.Status.Analysis = &servingv1alpha1.AnalysisStatus{Version: "2.0.0", Revision: "2.0.0_.0a1b2c3d", Breaches: 1}
+	var b strings.Builder
+	g.Expect(Status(&b, md, now, Style{})).To(Succeed())
+	g.Expect(b.String()).To(ContainSubstring("\nMeasurements of revision 2.0.0_.0a1b2c3d: 1 breach, 0 failed queries in a row\n"))
+	md.Status.Analysis.Revision = ""
+	b.Reset()
+	g.Expect(Status(&b, md, now, Style{})).To(Succeed())
+	g.Expect(b.String()).To(ContainSubstring("\nMeasurements: 1 breach, 0 failed queries in a row\n"))
+}

@@ -10,17 +10,22 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/desiredstate"
 	"github.com/modelgate/modelgate/test/bars"
 )
 
 // metricsAPI speaks Prometheus' query API with the values a story sets, by
 // metric name and version: the operator's real client queries it over HTTP.
+// A version such as 1.0.0_.0a1b2c3d is a later revision of 1.0.0, which
+// the model server labels revision="1.0.0_.0a1b2c3d" (selects).
 type metricsAPI struct {
 	mu      sync.Mutex
 	values  map[string]string // "metric@version" -> value; absent means no series
@@ -40,7 +45,7 @@ func newMetricsAPI() *metricsAPI {
 		w.Header().Set("Content-Type", "application/json")
 		for key, series := range m.hists {
 			metric, version, _ := strings.Cut(key, "@")
-			if strings.Contains(q, metric) && strings.Contains(q, fmt.Sprintf("version=%q", version)) {
+			if strings.Contains(q, metric) && selects(q, version) {
 				_, _ = fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[%s]}}`, series)
 				return
 			}
@@ -50,7 +55,7 @@ func newMetricsAPI() *metricsAPI {
 		best, value := "", ""
 		for key, v := range m.values {
 			metric, version, _ := strings.Cut(key, "@")
-			if strings.Contains(q, metric) && strings.Contains(q, fmt.Sprintf("version=%q", version)) && len(metric) > len(best) {
+			if strings.Contains(q, metric) && selects(q, version) && len(metric) > len(best) {
 				best, value = metric, v
 			}
 		}
@@ -62,6 +67,16 @@ func newMetricsAPI() *metricsAPI {
 	}))
 	DeferCleanup(m.srv.Close)
 	return m
+}
+
+// selects reports whether query q asks for the series of version: those
+// of a later revision (1.0.0_.0a1b2c3d) carry it as their revision label;
+// those of a first revision, its version label and none of a later one.
+func selects(q, version string) bool {
+	if strings.Contains(version, "_.") {
+		return strings.Contains(q, fmt.Sprintf("revision=%q", version))
+	}
+	return strings.Contains(q, fmt.Sprintf("version=%q", version)) && !strings.Contains(q, fmt.Sprintf(`revision="%s_.`, version))
 }
 
 // asked is how many queries were sent.
@@ -201,6 +216,63 @@ var _ = Describe("Analysis during a canary", func() {
 		Expect(meta.FindStatusCondition(cur.Status.Conditions, servingv1alpha1.ConditionRolledBack).Message).To(ContainSubstring("errorRate of version 1.1.0 is 40, outside the bound <= 5"))
 		Eventually(replicasOf(candidate)).Should(Or(BeEquivalentTo(0), BeEquivalentTo(-1)))
 		Eventually(serviceSelector(ns, md.Name+"-stable")).Should(HaveKeyWithValue("serving.modelgate.dev/version", "1.0.0"))
+	})
+})
+
+var _ = Describe("Analysis of a changed template under the same version", func() {
+	It("rolls back the new revision on its own error rate while the stable revision of the same version is healthy", func() {
+		ns, prom, md := analyzedCanary(nil)
+		key := objectKey(md)
+		stable := deploymentOf(ns, md.Name, "1.0.0")
+		prom.set("increase(model_requests_total", "1.0.0", "300")
+		prom.set(`code=~"5.."`, "1.0.0", "0.5")
+
+		By("changing the image under the same version, compared with the stable revision")
+		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) {
+			cur.Spec.Template.Spec.Containers[0].Image += "-patched"
+			cur.Spec.Checklist.Overrides = append(cur.Spec.Checklist.Overrides, servingv1alpha1.ChecklistOverride{
+				ID: "hpa", Severity: servingv1alpha1.SeverityWarn, Reason: "told, not enforced, in this story"})
+			cur.Spec.Analysis.Triggers.ErrorRate.StableComparison = servingv1alpha1.StableComparison{
+				RelativeTo: servingv1alpha1.BaselineStable, MaxIncreasePercent: "100"}
+		})
+		var candidate types.NamespacedName
+		Eventually(func() string {
+			if c := getMD(key).Status.Candidate; c != nil {
+				candidate = types.NamespacedName{Namespace: ns, Name: c.Deployment}
+			}
+			return candidate.Name
+		}).Should(HavePrefix(stable.Name + "-"))
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
+		dep := getDeployment(candidate)
+		revision := dep.Spec.Template.Labels[desiredstate.LabelVersion]
+		Expect(revision).To(Equal("1.0.0_." + strings.TrimPrefix(candidate.Name, stable.Name+"-")))
+		Expect(dep.Spec.Template.Spec.Containers[0].Env).To(ContainElement(corev1.EnvVar{Name: desiredstate.EnvModelRevision,
+			ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.labels['serving.modelgate.dev/version']"}}}),
+			"its model server reports the revision its pods are labelled with")
+		Expect(getDeployment(stable).Spec.Template.Spec.Containers[0].Env).NotTo(ContainElement(HaveField("Name", desiredstate.EnvModelRevision)),
+			"the first revision's pods are unchanged")
+		Eventually(func() string { return checklistItem(getMD(key), "hpa").Message }).Should(ContainSubstring("its Deployment "+candidate.Name),
+			"the checklist looks for an HPA on the revision's own Deployment")
+
+		By("measuring the new revision's own error rate, four points above its bound")
+		prom.set("increase(model_requests_total", revision, "300")
+		prom.set(`code=~"5.."`, revision, "9")
+		playDeploymentController(candidate)
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseRolledBack))
+		cur := getMD(key)
+		hash := strings.TrimPrefix(candidate.Name, stable.Name+"-")
+		rolledBack := meta.FindStatusCondition(cur.Status.Conditions, servingv1alpha1.ConditionRolledBack)
+		Expect(rolledBack.Reason).To(Equal("AnalysisFailed"))
+		Expect(rolledBack.Message).To(ContainSubstring(fmt.Sprintf("errorRate of version 1.0.0 (revision %s) is 9, outside the bound <= 5", hash)))
+		Expect(cur.Status.Analysis.Version).To(Equal("1.0.0"))
+		Expect(cur.Status.Analysis.Revision).To(Equal(revision))
+		Expect(cur.Status.Analysis.Measurements).To(ContainElement(And(HaveField("Metric", "errorRateIncrease"), HaveField("Value", "1700"),
+			HaveField("Message", "9 against 0.5 of version 1.0.0"))), "set against the stable revision's 0.5%, not its own 9%")
+		Expect(cur.Status.Stable.Deployment).To(Equal(stable.Name))
+		Expect(cur.Status.Rejected.Deployment).To(Equal(candidate.Name))
+		Eventually(replicasOf(stable)).Should(BeEquivalentTo(2))
+		Eventually(replicasOf(candidate)).Should(Or(BeEquivalentTo(0), BeEquivalentTo(-1)))
+		Eventually(serviceSelector(ns, md.Name+"-stable")).Should(HaveKeyWithValue(desiredstate.LabelVersion, "1.0.0"))
 	})
 })
 

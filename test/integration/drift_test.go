@@ -64,7 +64,7 @@ var _ = Describe("Analysis against the stable version", func() {
 		Expect(drift).NotTo(BeNil())
 		Expect(drift.Bound).To(Equal("<= 0.25"))
 		Expect(drift.Value).To(MatchRegexp(`^[0-9.]+$`))
-		Expect(drift.Query).To(ContainSubstring(`model_prediction_score_bucket{namespace="` + ns + `",modeldeployment="` + md.Name + `",version="1.1.0"}`))
+		Expect(drift.Query).To(ContainSubstring(`model_prediction_score_bucket{namespace="` + ns + `",modeldeployment="` + md.Name + `",version="1.1.0",revision=""}`))
 		Expect(cur.Status.Analysis.Measurements).To(ContainElement(And(HaveField("Metric", "errorRate"), HaveField("Value", "0.5"), HaveField("Verdict", servingv1alpha1.VerdictPass))),
 			"rolled back on drift alone: its error rate passed")
 	})
@@ -161,7 +161,7 @@ var _ = Describe("Analysis against the stable version", func() {
 		key := objectKey(md)
 		// errorCount is the one query counting failed requests since the start.
 		errorCount := func(version string) string {
-			return fmt.Sprintf(`increase(model_requests_total{namespace=%q,modeldeployment=%q,version=%q,code=~"5.."}`, ns, md.Name, version)
+			return fmt.Sprintf(`increase(model_requests_total{namespace=%q,modeldeployment=%q,version=%q,revision="",code=~"5.."}`, ns, md.Name, version)
 		}
 		counts := func(version, requests, errors string) {
 			prom.set("increase(model_requests_total", version, requests)
@@ -188,7 +188,7 @@ var _ = Describe("Analysis against the stable version", func() {
 		Expect(judge.Verdict).To(Equal(servingv1alpha1.JudgeContinue))
 		Expect(judge.Message).To(HavePrefix("Continue: candidate error rate "))
 		Expect(getMD(key).Status.Analysis.Measurements).To(ContainElement(And(HaveField("Metric", "judge"), HaveField("Bound", "<= 1"),
-			HaveField("Query", MatchRegexp(`increase\(model_requests_total\{.*version="1\.1\.0"\}\[[0-9]+s\]\)`)))),
+			HaveField("Query", MatchRegexp(`increase\(model_requests_total\{.*version="1\.1\.0",revision=""\}\[[0-9]+s\]\)`)))),
 			"counted from the candidate's start, not over one interval")
 
 		By("promoting it, pause and all, once they show it within a point of stable's")

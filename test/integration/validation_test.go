@@ -233,7 +233,7 @@ var _ = Describe("The API server validates a ModelDeployment", func() {
 		// ModelDeployment webhook.
 		Entry("the 76-byte query template that rendered 800 MB",
 			`{spec: {analysis: {metrics: [{name: m, max: "1", query: "{{range 2000}}{{range 2000}}{{range 10}}{{$.Namespace}}{{end}}{{end}}{{end}}"}]}}}`,
-			`spec.analysis.metrics[0].query: Invalid value:`, `may hold only the placeholders {{.Namespace}}, {{.Name}}, {{.Version}}, {{.Window}}`),
+			`spec.analysis.metrics[0].query: Invalid value:`, `may hold only the placeholders {{.Namespace}}, {{.Name}}, {{.Version}}, {{.Revision}}, {{.Window}}`),
 		Entry("a function in a built-in query",
 			`{spec: {analysis: {prometheus: {address: "http://p:9090", queries: {errorRate: "{{printf \"%09999d\" 1}}"}}}}}`,
 			`spec.analysis.prometheus.queries.errorRate: Invalid value:`),
@@ -256,7 +256,7 @@ spec:
     prometheus:
       address: "http://prometheus.monitoring:9090"
       timeout: 60s
-      queries: {featureValue: "f{feature=\"{{.Feature}}\",v=\"{{ .Version }}\"}", errorRate: "e{ns=\"{{.Namespace}}\",n=\"{{.Name}}\"}[{{.Window}}]"}
+      queries: {featureValue: "f{feature=\"{{.Feature}}\",v=\"{{ .Version }}\"}", errorRate: "e{ns=\"{{.Namespace}}\",n=\"{{.Name}}\",r=\"{{.Revision}}\"}[{{.Window}}]"}
     smokeTest: {requests: [{path: /predict}], timeout: 60s}
   alerts: {for: 1h, availabilityObjective: "100"}
 `)
