@@ -105,7 +105,8 @@ func (r *ModelDeploymentReconciler) modelDeploymentsOfSecret(ctx context.Context
 	if r.isCertificate(ctx, o) {
 		return r.modelDeploymentsInNamespace(ctx, o)
 	}
-	return r.modelDeployments(ctx, o, client.InNamespace(o.GetNamespace()), client.MatchingFields{secretRefIndex: o.GetName()})
+	return append(r.modelDeployments(ctx, o, client.InNamespace(o.GetNamespace()), client.MatchingFields{secretRefIndex: o.GetName()}),
+		copyOwner(o)...)
 }
 
 // isCertificate reports whether an Ingress or a Gateway of the Secret's

@@ -170,6 +170,30 @@ var _ = Describe("Config rollouts", func() {
 		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
 	})
 
+	It("make the spec's copy again once it is deleted by hand, so its pods can start", func() {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "thresholds"}, Data: map[string]string{"threshold": "0.5"}}
+		Expect(k8sClient.Create(ctx, cm)).To(Succeed())
+		md := configReading(ns, "1.0.0")
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		stable := deploymentOf(ns, md.Name, "1.0.0")
+		Eventually(replicasOf(stable)).Should(BeEquivalentTo(2))
+		playDeploymentController(stable)
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+		name := configMapOfVolume(stable, "thresholds")(Default)
+		copied := &corev1.ConfigMap{}
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, copied)).To(Succeed())
+		uid := copied.UID
+
+		Expect(k8sClient.Delete(ctx, copied)).To(Succeed())
+		Eventually(func(g Gomega) {
+			again := &corev1.ConfigMap{}
+			g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, again)).To(Succeed())
+			g.Expect(again.UID).NotTo(Equal(uid))
+			g.Expect(again.Data).To(Equal(map[string]string{"threshold": "0.5"}))
+		}).Should(Succeed())
+	})
+
 	It("never let pods read an object planted under a copy's name, owner reference and all", func() {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "thresholds"}, Data: map[string]string{"threshold": "0.5"}}
 		Expect(k8sClient.Create(ctx, cm)).To(Succeed())
