@@ -191,12 +191,15 @@ func Plan(md *servingv1alpha1.ModelDeployment, sources []Source) []Copy {
 	return out
 }
 
-// CopyName is "<name>-<8 hex>", the hex a hash of the owner, the object and
+// CopyName is "<name>-<16 hex>", the hex a hash of the owner, the object and
 // its data: equal data shares one copy within a ModelDeployment, and two
 // ModelDeployments never share one. A name too long for the suffix is cut.
+// The name is the data's identity (in the template hash, the approvals, a
+// copy made again), so it has 64 bits: 32 would let whoever edits the
+// object find other data of the same name in minutes.
 func CopyName(md *servingv1alpha1.ModelDeployment, r Ref, hash string) string {
 	sum := sha256.Sum256([]byte(strings.Join([]string{md.Name, r.Kind, r.Name, hash}, "\x00")))
-	suffix := "-" + hex.EncodeToString(sum[:4])
+	suffix := "-" + hex.EncodeToString(sum[:8])
 	name := r.Name
 	if limit := validation.DNS1123SubdomainMaxLength - len(suffix); len(name) > limit {
 		name = strings.TrimRight(name[:limit], ".-")

@@ -122,8 +122,12 @@ func TestCopyName(t *testing.T) {
 	other.Name = "ranker"
 	cfg := Ref{KindConfigMap, "cfg"}
 	a := CopyName(md, cfg, "h1")
-	if !strings.HasPrefix(a, "cfg-") || len(a) != len("cfg-")+8 {
-		t.Errorf("CopyName = %q, want cfg-<8 hex>", a)
+	// 64 bits: whoever may edit the ConfigMap must not find other data of the
+	// same copy name (2^32 hashes take minutes), which the revision, its
+	// approvals and a copy made again after a deletion would take for the
+	// reviewed data.
+	if !strings.HasPrefix(a, "cfg-") || len(a) != len("cfg-")+16 || strings.Trim(a[len("cfg-"):], "0123456789abcdef") != "" {
+		t.Errorf("CopyName = %q, want cfg-<16 hex>", a)
 	}
 	for name, b := range map[string]string{
 		"other data":              CopyName(md, cfg, "h2"),
