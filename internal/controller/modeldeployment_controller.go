@@ -861,12 +861,11 @@ func (r *ModelDeploymentReconciler) modelDeploymentsOfConfigMap(ctx context.Cont
 // by hand is made again at once, not at the next unrelated reconcile, while
 // the pods reading it wait.
 func copyOwner(o client.Object) []reconcile.Request {
-	ref := metav1.GetControllerOf(o)
-	if o.GetLabels()[configrollout.LabelCopy] != labelTrue || ref == nil ||
-		ref.Kind != "ModelDeployment" || ref.APIVersion != servingv1alpha1.GroupVersion.String() {
+	owner := ownerName(o)
+	if o.GetLabels()[configrollout.LabelCopy] != labelTrue || len(owner) == 0 {
 		return nil
 	}
-	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: ref.Name}}}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: owner[0]}}}
 }
 
 // metadataOnly is a PartialObjectMetadata of a core kind, for a
