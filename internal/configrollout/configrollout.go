@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
@@ -190,12 +191,15 @@ func Plan(md *servingv1alpha1.ModelDeployment, sources []Source) []Copy {
 	return out
 }
 
-// CopyName is "<name>-<8 hex>", the hex a hash of the owner, the object and
+// CopyName is "<name>-<16 hex>", the hex a hash of the owner, the object and
 // its data: equal data shares one copy within a ModelDeployment, and two
 // ModelDeployments never share one. A name too long for the suffix is cut.
+// The name is the data's identity (in the template hash, the approvals, a
+// copy made again), so it has 64 bits: 32 would let whoever edits the
+// object find other data of the same name in minutes.
 func CopyName(md *servingv1alpha1.ModelDeployment, r Ref, hash string) string {
 	sum := sha256.Sum256([]byte(strings.Join([]string{md.Name, r.Kind, r.Name, hash}, "\x00")))
-	suffix := "-" + hex.EncodeToString(sum[:4])
+	suffix := "-" + hex.EncodeToString(sum[:8])
 	name := r.Name
 	if limit := validation.DNS1123SubdomainMaxLength - len(suffix); len(name) > limit {
 		name = strings.TrimRight(name[:limit], ".-")
@@ -306,4 +310,23 @@ func Prune(copies []Ref, used map[Ref]bool) []Ref {
 	}
 	slices.SortFunc(out, func(a, b Ref) int { return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Name, b.Name)) })
 	return out
+}
+
+// Holds reports whether have, an object found under a copy's name, is the
+// copy want (ConfigMapCopy, SecretCopy): immutable and holding want's data.
+// Anyone who may create in the namespace can plant an object there, owner
+// reference and all, before the copy is made or after it is deleted; only
+// the data tells a planted one from ours.
+func Holds(want, have client.Object) bool {
+	switch w := want.(type) {
+	case *corev1.ConfigMap:
+		h, ok := have.(*corev1.ConfigMap)
+		return ok && ptr.Deref(h.Immutable, false) && ConfigMapHash(w) == ConfigMapHash(h)
+	case *corev1.Secret:
+		h, ok := have.(*corev1.Secret)
+		// The hash without the UIDs: a copy's UID is never its source's.
+		return ok && ptr.Deref(h.Immutable, false) &&
+			SecretHash(&corev1.Secret{Type: w.Type, Data: w.Data}) == SecretHash(&corev1.Secret{Type: h.Type, Data: h.Data})
+	}
+	return false
 }

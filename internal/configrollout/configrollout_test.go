@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
@@ -121,8 +122,12 @@ func TestCopyName(t *testing.T) {
 	other.Name = "ranker"
 	cfg := Ref{KindConfigMap, "cfg"}
 	a := CopyName(md, cfg, "h1")
-	if !strings.HasPrefix(a, "cfg-") || len(a) != len("cfg-")+8 {
-		t.Errorf("CopyName = %q, want cfg-<8 hex>", a)
+	// 64 bits: whoever may edit the ConfigMap must not find other data of the
+	// same copy name (2^32 hashes take minutes), which the revision, its
+	// approvals and a copy made again after a deletion would take for the
+	// reviewed data.
+	if !strings.HasPrefix(a, "cfg-") || len(a) != len("cfg-")+16 || strings.Trim(a[len("cfg-"):], "0123456789abcdef") != "" {
+		t.Errorf("CopyName = %q, want cfg-<16 hex>", a)
 	}
 	for name, b := range map[string]string{
 		"other data":              CopyName(md, cfg, "h2"),
@@ -289,5 +294,48 @@ func TestEnabled(t *testing.T) {
 	md.Spec.ConfigRollout = servingv1alpha1.ConfigRolloutOff
 	if Enabled(md) {
 		t.Error("Off is off")
+	}
+}
+
+func TestHolds(t *testing.T) {
+	meta := metav1.ObjectMeta{Name: "thresholds-0123abcd"}
+	cm := ConfigMapCopy(meta, &corev1.ConfigMap{Data: map[string]string{"threshold": "0.5"}})
+	secret := SecretCopy(meta, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{UID: "source"}, Type: corev1.SecretTypeTLS,
+		Data: map[string][]byte{"tls.key": []byte("k")}})
+	// stored is have as read back from the API server: its own UID, its
+	// resourceVersion, an owner reference anyone may set.
+	stored := func(o client.Object) client.Object {
+		o = o.DeepCopyObject().(client.Object)
+		o.SetUID("copy")
+		o.SetResourceVersion("7")
+		o.SetOwnerReferences([]metav1.OwnerReference{{Kind: "ModelDeployment", Name: "scorer", Controller: ptr.To(true)}})
+		return o
+	}
+	tests := []struct {
+		name       string
+		want, have client.Object
+		holds      bool
+	}{
+		{name: "the ConfigMap copy made", want: cm, have: stored(cm), holds: true},
+		{name: "the Secret copy made", want: secret, have: stored(secret), holds: true},
+		{name: "an empty copy", want: ConfigMapCopy(meta, nil), have: stored(ConfigMapCopy(meta, &corev1.ConfigMap{Data: map[string]string{}})), holds: true},
+		{name: "a planted ConfigMap with other data", want: cm,
+			have: stored(ConfigMapCopy(meta, &corev1.ConfigMap{Data: map[string]string{"threshold": "0.0"}}))},
+		{name: "a planted ConfigMap with a key more", want: cm,
+			have: stored(ConfigMapCopy(meta, &corev1.ConfigMap{Data: map[string]string{"threshold": "0.5"}, BinaryData: map[string][]byte{"x": {1}}}))},
+		{name: "a planted ConfigMap with the data but mutable, to be changed later", want: cm,
+			have: stored(&corev1.ConfigMap{ObjectMeta: meta, Data: map[string]string{"threshold": "0.5"}})},
+		{name: "a planted Secret with another key", want: secret,
+			have: stored(SecretCopy(meta, &corev1.Secret{Type: corev1.SecretTypeTLS, Data: map[string][]byte{"tls.key": []byte("evil")}}))},
+		{name: "a planted Secret of another type", want: secret,
+			have: stored(SecretCopy(meta, &corev1.Secret{Type: corev1.SecretTypeOpaque, Data: map[string][]byte{"tls.key": []byte("k")}}))},
+		{name: "another kind", want: cm, have: stored(secret)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Holds(tt.want, tt.have); got != tt.holds {
+				t.Errorf("Holds = %v, want %v", got, tt.holds)
+			}
+		})
 	}
 }

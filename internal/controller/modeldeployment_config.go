@@ -86,15 +86,24 @@ func (r *ModelDeploymentReconciler) applyConfigCopies(ctx context.Context, s *sc
 		if err != nil {
 			return fmt.Errorf("reading copy %s of %s: %w", c.Name, c.Ref, err)
 		}
-		if m != nil {
-			if !metav1.IsControlledBy(m, s.md) {
-				return fmt.Errorf("the copy of %s would be named %s, which is taken by a %s modelgate does not own for %s: rename or remove it", c.Ref, c.Name, c.Kind, s.md.Name)
-			}
+		if m != nil && !metav1.IsControlledBy(m, s.md) {
+			return fmt.Errorf("the copy of %s would be named %s, which is taken by a %s modelgate does not own for %s: rename or remove it", c.Ref, c.Name, c.Kind, s.md.Name)
+		}
+		if m != nil && r.referenced().copyVerified(c.Kind, m) {
 			continue
 		}
 		obj, err := r.configCopy(ctx, s.md, c)
 		if err != nil {
 			return err
+		}
+		if m != nil {
+			// An owner reference proves nothing: anyone who may create in the
+			// namespace can plant one, before the copy is made or after it
+			// is deleted. The data must be the object's.
+			if err := r.verifyCopy(ctx, s.md, c, obj); err != nil {
+				return err
+			}
+			continue
 		}
 		if err := controllerutil.SetControllerReference(s.md, obj, r.Scheme); err != nil {
 			return err
@@ -106,6 +115,7 @@ func (r *ModelDeploymentReconciler) applyConfigCopies(ctx context.Context, s *sc
 			}
 			return fmt.Errorf("creating copy %s of %s: %w", c.Name, c.Ref, err)
 		}
+		r.referenced().rememberCopy(c.Kind, obj)
 		if r.Recorder != nil {
 			what := "its data"
 			if c.Empty {
@@ -115,6 +125,25 @@ func (r *ModelDeploymentReconciler) applyConfigCopies(ctx context.Context, s *sc
 				"Version %s reads %s as the immutable copy %s, holding %s", s.md.Spec.Model.Version, c.Ref, c.Name, what)
 		}
 	}
+	return nil
+}
+
+// verifyCopy checks that the object found under a copy's name holds want's
+// data, past the cache, and remembers it by UID and resourceVersion so an
+// unchanged copy is read once.
+func (r *ModelDeploymentReconciler) verifyCopy(ctx context.Context, md *servingv1alpha1.ModelDeployment, c configrollout.Copy, want client.Object) error {
+	if r.APIReader == nil {
+		return errNoAPIReader
+	}
+	have := want.DeepCopyObject().(client.Object)
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(want), have); err != nil {
+		return fmt.Errorf("reading copy %s of %s: %w", c.Name, c.Ref, err)
+	}
+	if !configrollout.Holds(want, have) {
+		return fmt.Errorf("the copy of %s is named %s, but the %s of that name holds other data than %s (made by someone else with an owner reference to %s?): remove it",
+			c.Ref, c.Name, c.Kind, c.Ref, md.Name)
+	}
+	r.referenced().rememberCopy(c.Kind, have)
 	return nil
 }
 

@@ -857,7 +857,19 @@ func (r *ModelDeploymentReconciler) modelDeploymentOfHPA(ctx context.Context, o 
 // modelDeploymentsOfConfigMap maps a ConfigMap to the ModelDeployments whose
 // model card it holds or whose template reads it, through the index.
 func (r *ModelDeploymentReconciler) modelDeploymentsOfConfigMap(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.modelDeployments(ctx, o, client.InNamespace(o.GetNamespace()), client.MatchingFields{configMapRefIndex: o.GetName()})
+	return append(r.modelDeployments(ctx, o, client.InNamespace(o.GetNamespace()), client.MatchingFields{configMapRefIndex: o.GetName()}),
+		copyOwner(o)...)
+}
+
+// copyOwner is the ModelDeployment a config copy belongs to: a copy deleted
+// by hand is made again at once, not at the next unrelated reconcile, while
+// the pods reading it wait.
+func copyOwner(o client.Object) []reconcile.Request {
+	owner := ownerName(o)
+	if o.GetLabels()[configrollout.LabelCopy] != labelTrue || len(owner) == 0 {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: owner[0]}}}
 }
 
 // metadataOnly is a PartialObjectMetadata of a core kind, for a

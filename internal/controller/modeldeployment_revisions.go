@@ -180,18 +180,23 @@ func (r *ModelDeploymentReconciler) restoreDeployment(ctx context.Context, s *sc
 }
 
 // restoreTemplate writes the pod template of a Deployment edited by hand
-// again, as its revision keeps it (the spec's template for the spec's
-// Deployment), with the size the step needs, and tells so. It reports
-// whether it wrote. The write carries the resourceVersion it was judged
-// against: an edit seen in a stale cache, already put back, is refused as a
-// conflict rather than told twice.
+// again, as its revision keeps it, with the size the step needs, and tells
+// so. It reports whether it wrote. The write carries the resourceVersion it
+// was judged against: an edit seen in a stale cache, already put back, is
+// refused as a conflict rather than told twice.
+//
+// The spec's Deployment too is put back from its revision, when one is
+// kept: the spec's template is only the revision's while their hashes
+// agree, and the hash is short (FNV-32), so a spec changed to a template
+// of the same hash would otherwise be written into the running Deployment
+// in place, past the strategy and the analysis.
 func (r *ModelDeploymentReconciler) restoreTemplate(ctx context.Context, s *scope, dep *appsv1.Deployment, t rollout.Target) (bool, error) {
 	tpl, hash := s.template, s.templateHash
-	if dep.Name != s.decision.SpecDeployment {
-		cr, ok := s.revisions[dep.Name]
-		if !ok {
-			return false, nil // nothing to put it back from
-		}
+	cr, ok := s.revisions[dep.Name]
+	switch {
+	case !ok && dep.Name != s.decision.SpecDeployment:
+		return false, nil // nothing to put it back from
+	case ok:
 		data, err := desiredstate.ReadRevision(cr)
 		if err != nil {
 			return false, err

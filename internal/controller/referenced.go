@@ -52,6 +52,28 @@ type referencedObjects struct {
 	// configHashes are the hashes of the ConfigMaps pod templates reference,
 	// without their data.
 	configHashes map[types.NamespacedName]configMapHash
+	// copies are the config copies found to hold their data, by kind and
+	// name, at a UID and resourceVersion.
+	copies map[copyKey]string
+}
+
+type copyKey struct {
+	kind string
+	types.NamespacedName
+}
+
+// copyVerified reports whether the copy m names was found to hold its data
+// as it is now.
+func (o *referencedObjects) copyVerified(kind string, m client.Object) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.copies[copyKey{kind, client.ObjectKeyFromObject(m)}] == string(m.GetUID())+"/"+m.GetResourceVersion()
+}
+
+func (o *referencedObjects) rememberCopy(kind string, m client.Object) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.copies[copyKey{kind, client.ObjectKeyFromObject(m)}] = string(m.GetUID()) + "/" + m.GetResourceVersion()
 }
 
 func (r *ModelDeploymentReconciler) referenced() *referencedObjects {
@@ -60,6 +82,7 @@ func (r *ModelDeploymentReconciler) referenced() *referencedObjects {
 			secrets:      map[types.NamespacedName]secretMeta{},
 			configMaps:   map[types.NamespacedName]*corev1.ConfigMap{},
 			configHashes: map[types.NamespacedName]configMapHash{},
+			copies:       map[copyKey]string{},
 		}
 	})
 	return r.referencedObjs
@@ -177,6 +200,11 @@ func (o *referencedObjects) forgetNamespace(namespace string) {
 	for k := range o.configHashes {
 		if k.Namespace == namespace {
 			delete(o.configHashes, k)
+		}
+	}
+	for k := range o.copies {
+		if k.Namespace == namespace {
+			delete(o.copies, k)
 		}
 	}
 }

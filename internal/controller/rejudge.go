@@ -112,7 +112,7 @@ func (r *ModelDeploymentReconciler) modelDeploymentsSelectedBy(ctx context.Conte
 // reference it, through the index, and to those served by the Ingresses and
 // Gateways of its namespace that name it as a certificate.
 func (r *ModelDeploymentReconciler) modelDeploymentsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
-	out := r.modelDeployments(ctx, o, client.InNamespace(o.GetNamespace()), client.MatchingFields{secretRefIndex: o.GetName()})
+	out := append(r.modelDeployments(ctx, o, client.InNamespace(o.GetNamespace()), client.MatchingFields{secretRefIndex: o.GetName()}), copyOwner(o)...)
 	var ings networkingv1.IngressList
 	if err := r.List(ctx, &ings, client.InNamespace(o.GetNamespace())); err != nil {
 		logf.FromContext(ctx).Error(err, "Listing Ingresses to map a Secret change", "secret", klog.KObj(o))

@@ -108,8 +108,11 @@ func configCopies(ctx context.Context, reader client.Reader, md *servingv1alpha1
 				break // not opted in: its values are not read
 			}
 			secret := &corev1.Secret{}
-			if err := reader.Get(ctx, key, secret); err != nil {
-				return nil, client.IgnoreNotFound(err)
+			if err := reader.Get(ctx, key, secret); apierrors.IsNotFound(err) {
+				src.Found = false // deleted since its metadata was read: missing, as the reconciler finds it
+				break
+			} else if err != nil {
+				return nil, err
 			}
 			if src.Untracked = configrollout.Untracked(secret.Labels, secret.Type); src.Untracked == "" {
 				src.Hash = configrollout.SecretHash(secret)

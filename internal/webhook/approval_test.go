@@ -6,11 +6,14 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 	"github.com/modelgate/modelgate/internal/configrollout"
@@ -57,4 +60,34 @@ func TestConfigCopies(t *testing.T) {
 	got, err = configCopies(context.Background(), reader, md)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(got).To(BeEmpty())
+}
+
+// TestConfigCopiesSecretGoneMidway: a Secret deleted between the read of its
+// metadata and that of its data is missing, as the reconciler will find it;
+// the other copies are still bound.
+func TestConfigCopiesSecretGoneMidway(t *testing.T) {
+	g := NewWithT(t)
+	scheme := runtime.NewScheme()
+	g.Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: "thresholds"}, Data: map[string]string{"t": "0.5"}}
+	opted := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: "creds", UID: "u1",
+		Labels: map[string]string{servingv1alpha1.LabelManagerReadable: "true"}}, Data: map[string][]byte{"k": []byte("v")}}
+	reader := fake.NewClientBuilder().WithScheme(scheme).WithObjects(cm, opted).WithInterceptorFuncs(interceptor.Funcs{
+		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			if _, data := obj.(*corev1.Secret); data {
+				return apierrors.NewNotFound(corev1.Resource("secrets"), key.Name)
+			}
+			return c.Get(ctx, key, obj, opts...)
+		}}).Build()
+	md := &servingv1alpha1.ModelDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: "scorer"}}
+	md.Spec.Template.Spec.Containers = []corev1.Container{{Name: "s", EnvFrom: []corev1.EnvFromSource{
+		{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "thresholds"}}},
+		{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "creds"}, Optional: ptr.To(true)}},
+	}}}
+	got, err := configCopies(context.Background(), reader, md)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(got).To(ConsistOf(
+		configrollout.KindConfigMap+"/"+configrollout.CopyName(md, configrollout.Ref{Kind: configrollout.KindConfigMap, Name: "thresholds"}, configrollout.ConfigMapHash(cm)),
+		configrollout.KindSecret+"/"+configrollout.CopyName(md, configrollout.Ref{Kind: configrollout.KindSecret, Name: "creds"}, configrollout.EmptyHash),
+	))
 }

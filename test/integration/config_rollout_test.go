@@ -170,6 +170,72 @@ var _ = Describe("Config rollouts", func() {
 		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
 	})
 
+	It("make the spec's copy again once it is deleted by hand, so its pods can start", func() {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "thresholds"}, Data: map[string]string{"threshold": "0.5"}}
+		Expect(k8sClient.Create(ctx, cm)).To(Succeed())
+		md := configReading(ns, "1.0.0")
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		stable := deploymentOf(ns, md.Name, "1.0.0")
+		Eventually(replicasOf(stable)).Should(BeEquivalentTo(2))
+		playDeploymentController(stable)
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+		name := configMapOfVolume(stable, "thresholds")(Default)
+		copied := &corev1.ConfigMap{}
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, copied)).To(Succeed())
+		uid := copied.UID
+
+		Expect(k8sClient.Delete(ctx, copied)).To(Succeed())
+		Eventually(func(g Gomega) {
+			again := &corev1.ConfigMap{}
+			g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, again)).To(Succeed())
+			g.Expect(again.UID).NotTo(Equal(uid))
+			g.Expect(again.Data).To(Equal(map[string]string{"threshold": "0.5"}))
+		}).Should(Succeed())
+	})
+
+	It("never let pods read an object planted under a copy's name, owner reference and all", func() {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "thresholds"}, Data: map[string]string{"threshold": "0.5"}}
+		Expect(k8sClient.Create(ctx, cm)).To(Succeed())
+		md := configReading(ns, "1.0.0")
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		stable := deploymentOf(ns, md.Name, "1.0.0")
+		Eventually(replicasOf(stable)).Should(BeEquivalentTo(2))
+		playDeploymentController(stable)
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+
+		By("planting, ahead of a change, an immutable ConfigMap under the name its copy will have, controlled by the ModelDeployment, with other data")
+		cur := getMD(key)
+		next := &corev1.ConfigMap{Data: map[string]string{"threshold": "0.9"}}
+		name := configrollout.CopyName(cur, configrollout.Ref{Kind: configrollout.KindConfigMap, Name: "thresholds"}, configrollout.ConfigMapHash(next))
+		planted := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name,
+			Labels:          map[string]string{configrollout.LabelCopy: "true"},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(cur, servingv1alpha1.GroupVersion.WithKind("ModelDeployment"))}},
+			Data: map[string]string{"threshold": "0.0"}, Immutable: ptr.To(true)}
+		Expect(k8sClient.Create(ctx, planted)).To(Succeed())
+
+		By("changing the ConfigMap to the data the name stands for: the candidate is held, and status says why")
+		cm.Data = next.Data
+		Expect(k8sClient.Update(ctx, cm)).To(Succeed())
+		Eventually(condition(key, servingv1alpha1.ConditionReconciling)).Should(ContainSubstring(
+			"the ConfigMap of that name holds other data than ConfigMap thresholds"))
+		var deps appsv1.DeploymentList
+		Expect(k8sClient.List(ctx, &deps, client.InNamespace(ns))).To(Succeed())
+		for _, d := range deps.Items {
+			Expect(configMapOfVolume(objectKey(&d), "thresholds")(Default)).NotTo(Equal(name), "Deployment %s reads the planted ConfigMap", d.Name)
+		}
+
+		By("removing the planted object: the real copy is made and the candidate reads it")
+		Expect(k8sClient.Delete(ctx, planted)).To(Succeed())
+		Eventually(func() *servingv1alpha1.CandidateStatus { return getMD(key).Status.Candidate }).ShouldNot(BeNil())
+		candidate := types.NamespacedName{Namespace: ns, Name: getMD(key).Status.Candidate.Deployment}
+		Eventually(configMapOfVolume(candidate, "thresholds")).Should(Equal(name))
+		copied := &corev1.ConfigMap{}
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, copied)).To(Succeed())
+		Expect(copied.Data).To(Equal(map[string]string{"threshold": "0.9"}))
+	})
+
 	It("with configRollout Off let the pods read the live ConfigMap: a change makes no candidate", func() {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "thresholds"}, Data: map[string]string{"threshold": "0.5"}}
 		Expect(k8sClient.Create(ctx, cm)).To(Succeed())
