@@ -144,7 +144,8 @@ var _ = Describe("Traffic on a Gateway API HTTPRoute", func() {
 		By("moving weight only to pods that are up")
 		playDeploymentController(candidate)
 		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(2), "50% of 4 pods")
-		Expect(weightsOf(routeKey)()).To(Equal(map[string]int32{md.Name + "-stable": 75, md.Name + "-candidate": 25}))
+		// The step's Deployment is written before its route: wait for both.
+		Eventually(weightsOf(routeKey)).Should(Equal(map[string]int32{md.Name + "-stable": 75, md.Name + "-candidate": 25}))
 		Expect(replicasOf(stable)()).To(BeEquivalentTo(4), "the stable version keeps its pods until the weight moves")
 		playDeploymentController(candidate)
 		Eventually(weightsOf(routeKey)).Should(Equal(map[string]int32{md.Name + "-stable": 50, md.Name + "-candidate": 50}))
