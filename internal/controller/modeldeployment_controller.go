@@ -542,6 +542,7 @@ func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 		if err := r.Delete(ctx, dep, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("deleting Deployment %s: %w", name, err)
 		}
+		r.kept.Delete(dep.UID)
 	}
 	// Last, so that keeping the revisions and the alerts never delays the
 	// pods and traffic the decision asks for; the copies go with the
