@@ -17,12 +17,14 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
@@ -840,16 +842,46 @@ func metadataOnly(kind string) *metav1.PartialObjectMetadata {
 }
 
 // CacheOptions are the manager's cache options: no object keeps its
-// managedFields, which nothing here reads. Secrets are never cached whole
-// (the watches above are metadata-only); stripSecretValues guards a full
-// Secret informer that some future read through the cache would start.
+// managedFields, which nothing here reads. What modelgate writes
+// (Deployments, Services, ControllerRevisions) is cached only with its
+// managed-by label, so the manager's memory grows with its own objects, not
+// with the cluster's; EndpointSlices, which the EndpointSlice controller
+// labels as their Service, likewise only for modelgate's Services. Nodes keep
+// only their allocatable resources, the one thing the checklist reads of
+// them. Secrets are never cached whole (the watches above are metadata-only);
+// stripSecretValues guards a full Secret informer that some future read
+// through the cache would start.
 func CacheOptions() cache.Options {
+	owned := labels.SelectorFromSet(labels.Set{desiredstate.LabelManagedBy: desiredstate.ManagedByValue})
 	return cache.Options{
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Transform: stripSecretValues},
+			&appsv1.Deployment{}:         {Label: owned},
+			&corev1.Service{}:            {Label: owned},
+			&appsv1.ControllerRevision{}: {Label: owned},
+			&discoveryv1.EndpointSlice{}: {Label: owned},
+			&corev1.Node{}:               {Transform: keepNodeAllocatable},
+			&corev1.Secret{}:             {Transform: stripSecretValues},
 		},
 	}
+}
+
+// keepNodeAllocatable drops all of a Node but its name, labels and
+// allocatable resources: images, conditions and addresses are most of a
+// Node's size, and the checklist reads none of them.
+func keepNodeAllocatable(o any) (any, error) {
+	node, ok := o.(*corev1.Node)
+	if !ok {
+		return o, nil
+	}
+	return &corev1.Node{
+		TypeMeta: node.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name: node.Name, UID: node.UID, ResourceVersion: node.ResourceVersion, Generation: node.Generation,
+			Labels: node.Labels, CreationTimestamp: node.CreationTimestamp, DeletionTimestamp: node.DeletionTimestamp,
+		},
+		Status: corev1.NodeStatus{Allocatable: node.Status.Allocatable},
+	}, nil
 }
 
 func stripSecretValues(o any) (any, error) {
