@@ -504,10 +504,8 @@ func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 			return err
 		}
 	}
-	for _, svc := range desiredstate.Services(s.md, s.decision.Selectors) {
-		if err := r.applyService(ctx, s.md, svc); err != nil {
-			return err
-		}
+	if err := r.applyServices(ctx, s); err != nil {
+		return err
 	}
 	if err := r.applyRoute(ctx, s); err != nil {
 		return err
@@ -573,6 +571,29 @@ func (r *ModelDeploymentReconciler) applyDeployment(ctx context.Context, s *scop
 // deploymentOf is the Deployment of a target.
 func deploymentOf(md *servingv1alpha1.ModelDeployment, t rollout.Target) string {
 	return cmp.Or(t.Deployment, desiredstate.DeploymentName(md, t.Version))
+}
+
+// applyServices keeps <name> serving, and <name>-stable and
+// <name>-candidate where the strategy uses them or they exist already
+// (made while it did, or by an earlier modelgate): something may send
+// traffic to them, so they keep following the versions.
+func (r *ModelDeploymentReconciler) applyServices(ctx context.Context, s *scope) error {
+	used := desiredstate.VersionServices(s.md)
+	for _, svc := range desiredstate.Services(s.md, s.decision.Selectors) {
+		if !used && svc.Name != desiredstate.ServiceName(s.md) {
+			err := r.Get(ctx, client.ObjectKeyFromObject(svc), &corev1.Service{})
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("reading Service %s: %w", svc.Name, err)
+			}
+		}
+		if err := r.applyService(ctx, s.md, svc); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *ModelDeploymentReconciler) applyService(ctx context.Context, md *servingv1alpha1.ModelDeployment, want *corev1.Service) error {
