@@ -16,8 +16,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
@@ -111,6 +112,8 @@ type ModelDeploymentReconciler struct {
 	}
 
 	roundsOnce sync.Once
+	// own remembers what the manager's own writes made stale in its cache.
+	own ownWrites
 	// referencedObjs remembers the Secrets and ConfigMaps read past the
 	// metadata-only cache, by resourceVersion.
 	referencedObjs *referencedObjects
@@ -160,7 +163,9 @@ type scope struct {
 	template     corev1.PodTemplateSpec
 	templateHash string
 	deployments  map[string]*appsv1.Deployment
-	observed     map[string]rollout.Observed
+	// deleted are the Deployments this manager deleted that the cache still lists.
+	deleted  map[types.UID]bool
+	observed map[string]rollout.Observed
 	// revisions are the ControllerRevisions owned, by name (their Deployment's).
 	revisions map[string]*appsv1.ControllerRevision
 	decision  rollout.Decision
@@ -221,11 +226,18 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			}
 			r.rounds().Cancel(req.Namespace, req.Name)
 			r.referenced().forgetNamespace(req.Namespace)
+			r.own.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !md.DeletionTimestamp.IsZero() {
 		// Owner references let the garbage collector remove what we created.
+		return ctrl.Result{}, nil
+	}
+	if r.own.staleStatus(req.NamespacedName, md.ResourceVersion) {
+		// Our own status write is not in the cache yet; its event queues us
+		// again once it is.
+		logf.FromContext(ctx).V(1).Info("Cached copy older than our last status write; waiting for it", "modelDeployment", klog.KObj(md))
 		return ctrl.Result{}, nil
 	}
 
@@ -329,7 +341,13 @@ func (r *ModelDeploymentReconciler) patchStatus(ctx context.Context, base, md *s
 	if equality.Semantic.DeepEqual(base.Status, md.Status) {
 		return true, nil
 	}
+	from := md.ResourceVersion
 	err := r.Status().Patch(ctx, md, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	if err == nil && md.ResourceVersion != from {
+		// A write the API server found empty changes no resourceVersion and
+		// sends no event: nothing to wait for then.
+		r.own.statusWritten(client.ObjectKeyFromObject(md), from)
+	}
 	switch {
 	case apierrors.IsConflict(err):
 		logf.FromContext(ctx).V(1).Info("Status changed since it was read; reconciling again", "modelDeployment", klog.KObj(md))
@@ -378,6 +396,11 @@ func (r *ModelDeploymentReconciler) gather(ctx context.Context, s *scope) error 
 	}
 	s.deployments = make(map[string]*appsv1.Deployment, len(list.Items))
 	s.observed = make(map[string]rollout.Observed, len(list.Items))
+	uids := make([]types.UID, 0, len(list.Items))
+	for i := range list.Items {
+		uids = append(uids, list.Items[i].UID)
+	}
+	s.deleted = r.own.deletedOf(client.ObjectKeyFromObject(s.md), uids)
 	for i := range list.Items {
 		dep := &list.Items[i]
 		if !metav1.IsControlledBy(dep, s.md) {
@@ -517,10 +540,14 @@ func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 	}
 	for _, name := range s.decision.Delete {
 		dep := s.deployments[name]
+		if s.deleted[dep.UID] {
+			continue // deleted already; the cache has not seen it go yet
+		}
 		log.Info("Deleting Deployment of a retired version", "deployment", klog.KObj(dep), "version", dep.Annotations[desiredstate.AnnotationModelVersion])
 		if err := r.Delete(ctx, dep, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("deleting Deployment %s: %w", name, err)
 		}
+		r.own.deploymentDeleted(client.ObjectKeyFromObject(s.md), dep.UID)
 	}
 	// Last, so that keeping the revisions never delays the pods and traffic
 	// the decision asks for.

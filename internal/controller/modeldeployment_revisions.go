@@ -74,12 +74,15 @@ func (r *ModelDeploymentReconciler) applyRevisions(ctx context.Context, s *scope
 		s.revisions[name] = cr
 	}
 	if st := s.decision.Stable; st != nil {
-		if cr, ok := s.revisions[st.Deployment]; ok && cr.Annotations[desiredstate.AnnotationPromoted] != labelTrue {
+		// A copy older than our own patch is not marked yet, but will be.
+		if cr, ok := s.revisions[st.Deployment]; ok && !r.own.staleObject(cr.UID, cr.ResourceVersion) && cr.Annotations[desiredstate.AnnotationPromoted] != labelTrue {
 			patch := client.MergeFrom(cr.DeepCopy())
+			from := cr.ResourceVersion
 			metav1.SetMetaDataAnnotation(&cr.ObjectMeta, desiredstate.AnnotationPromoted, "true")
 			if err := r.Patch(ctx, cr, patch); err != nil {
 				return fmt.Errorf("marking revision %s promoted: %w", cr.Name, err)
 			}
+			r.own.objectPatched(cr.UID, from)
 		}
 	}
 	inUse := map[string]bool{name: true}

@@ -133,7 +133,9 @@ var _ = Describe("A ModelDeployment", func() {
 
 		By("creating the <name> Service, selecting every version")
 		svc := &corev1.Service{}
-		Eventually(func() error { return k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "fraud-scorer"}, svc) }).Should(Succeed())
+		Eventually(func() error {
+			return k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "fraud-scorer"}, svc)
+		}).Should(Succeed())
 		Expect(svc.Spec.Selector).To(Equal(map[string]string{"app.kubernetes.io/name": "fraud-scorer", "app.kubernetes.io/managed-by": "modelgate"}))
 		Expect(svc.Spec.Ports).To(HaveLen(1))
 		Expect(svc.Spec.Ports[0].Port).To(BeEquivalentTo(8080))
