@@ -60,7 +60,7 @@ var (
 	defaultKCM = flag.Bool("default-kcm", true, "also time 200 created at once with the kube-controller-manager at its default client limits (a cluster of its own)")
 	settle     = flag.Duration("settle", time.Minute, "wait after N are Ready before memory and the steady state are measured")
 	steady     = flag.Duration("steady", time.Minute, "window over which steady-state requests are counted")
-	profileDir = flag.String("profile-dir", "", "folder for CPU profiles of the manager while 200 are created and 50 updated (empty: none)")
+	profileDir = flag.String("profile-dir", "", "folder for CPU profiles of the manager while 200 are created and 50 updated, and its heap at N (empty: none)")
 	profileFor = flag.Duration("profile-for", time.Minute, "length of each CPU profile")
 	auditDir   = flag.String("audit-dir", "", "folder to keep each cluster's API server audit log in (every request, with its user agent, at metadata level); empty: no audit log")
 	repoRoot   = flag.String("repo", ".", "the repository root (for hack/local-cluster.sh and config/)")
@@ -254,6 +254,12 @@ func measure(ctx context.Context, w *figures, c *cluster, m *manager) error {
 		return err
 	}
 	w.add(fmt.Sprintf("AnonRSS/n=%d", *n), float64(anon)/(1<<20), "MiB")
+	if *profileDir != "" {
+		path := filepath.Join(*profileDir, "heap.pprof")
+		if err := fetchTo(ctx, strings.TrimSuffix(m.pprofURL, "profile")+"heap", path); err != nil {
+			logf("No heap profile %s: %v", path, err)
+		}
+	}
 	w.add(fmt.Sprintf("HeapInuse/n=%d", *n), mgr3.sum("go_memstats_heap_inuse_bytes")/(1<<20), "MiB")
 	w.add(fmt.Sprintf("ManagerCPUSecondsPer1000Objects/n=%d", *n), mgr3.cpu()/float64(*n)*1000, "s")
 	w.add("ManagerCPUSecondsWholeRun", mgr3.cpu(), "s")
