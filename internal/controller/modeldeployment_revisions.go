@@ -73,17 +73,8 @@ func (r *ModelDeploymentReconciler) applyRevisions(ctx context.Context, s *scope
 		}
 		s.revisions[name] = cr
 	}
-	if st := s.decision.Stable; st != nil {
-		// A copy older than our own patch is not marked yet, but will be.
-		if cr, ok := s.revisions[st.Deployment]; ok && !r.own.staleObject(cr.UID, cr.ResourceVersion) && cr.Annotations[desiredstate.AnnotationPromoted] != labelTrue {
-			patch := client.MergeFrom(cr.DeepCopy())
-			from := cr.ResourceVersion
-			metav1.SetMetaDataAnnotation(&cr.ObjectMeta, desiredstate.AnnotationPromoted, "true")
-			if err := r.Patch(ctx, cr, patch); err != nil {
-				return fmt.Errorf("marking revision %s promoted: %w", cr.Name, err)
-			}
-			r.own.objectPatched(cr.UID, from)
-		}
+	if err := r.markPromoted(ctx, s); err != nil {
+		return err
 	}
 	inUse := map[string]bool{name: true}
 	for _, t := range s.decision.Run {
@@ -104,6 +95,27 @@ func (r *ModelDeploymentReconciler) applyRevisions(ctx context.Context, s *scope
 		}
 		delete(s.revisions, n)
 	}
+	return nil
+}
+
+// markPromoted marks the stable version's revision as promoted, once: a
+// cached copy older than our own patch is not marked yet, but will be.
+func (r *ModelDeploymentReconciler) markPromoted(ctx context.Context, s *scope) error {
+	st := s.decision.Stable
+	if st == nil {
+		return nil
+	}
+	cr, ok := s.revisions[st.Deployment]
+	if !ok || r.own.staleObject(cr.UID, cr.ResourceVersion) || cr.Annotations[desiredstate.AnnotationPromoted] == labelTrue {
+		return nil
+	}
+	patch := client.MergeFrom(cr.DeepCopy())
+	from := cr.ResourceVersion
+	metav1.SetMetaDataAnnotation(&cr.ObjectMeta, desiredstate.AnnotationPromoted, "true")
+	if err := r.Patch(ctx, cr, patch); err != nil {
+		return fmt.Errorf("marking revision %s promoted: %w", cr.Name, err)
+	}
+	r.own.objectPatched(cr.UID, from)
 	return nil
 }
 
