@@ -279,7 +279,6 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		return ctrl.Result{}, nil // stale: the write that made it so queues us again
 	}
 	r.emitEvents(ctx, base, s, nil)
-	recordChecklistMetrics(md, md.Status.Checklist)
 	if s.analysisJudged {
 		// Counted once its status is written: a round judged against a stale
 		// copy, whose write was refused, is judged again and counted then.
@@ -687,6 +686,8 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Tester != nil && r.Tester.OnDone == nil {
 		r.Tester.OnDone = func(k loadtest.Key) { r.enqueue(k.Owner()) }
 	}
+	var cached client.Reader = mgr.GetCache()
+	checklistResults.reader.Store(&cached)
 	if err := mgr.Add(r.rounds()); err != nil {
 		return fmt.Errorf("adding the analysis' rounds to the manager: %w", err)
 	}
