@@ -65,3 +65,17 @@ func TestCacheOptionsHoldOnlyModelgatesObjects(t *testing.T) {
 		t.Errorf("%d of Deployments, Services, ControllerRevisions and EndpointSlices have a selector, want all 4", selected)
 	}
 }
+
+func TestStripForCache(t *testing.T) {
+	md := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "card",
+		Annotations:   map[string]string{corev1.LastAppliedConfigAnnotation: `{"big":"copy"}`, "team": "risk"},
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}}}
+	got, err := stripForCache(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "card", Annotations: map[string]string{"team": "risk"}}}
+	if !equality.Semantic.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}

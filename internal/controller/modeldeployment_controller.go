@@ -903,7 +903,7 @@ func metadataOnly(kind string) *metav1.PartialObjectMetadata {
 func CacheOptions() cache.Options {
 	owned := labels.SelectorFromSet(labels.Set{desiredstate.LabelManagedBy: desiredstate.ManagedByValue})
 	return cache.Options{
-		DefaultTransform: cache.TransformStripManagedFields(),
+		DefaultTransform: stripForCache,
 		ByObject: map[client.Object]cache.ByObject{
 			&appsv1.Deployment{}:         {Label: owned},
 			&corev1.Service{}:            {Label: owned},
@@ -913,6 +913,26 @@ func CacheOptions() cache.Options {
 			&corev1.Secret{}:             {Transform: stripSecretValues},
 		},
 	}
+}
+
+// stripForCache drops from every cached object what nothing here reads and
+// what can weigh as much as the object: its managedFields, and the copy of
+// itself kubectl apply keeps in an annotation. Nothing here writes the
+// metadata of what it reads whole (status is patched), so no write loses it.
+func stripForCache(o any) (any, error) {
+	o, err := cache.TransformStripManagedFields()(o)
+	if err != nil {
+		return o, err
+	}
+	if obj, ok := o.(metav1.Object); ok {
+		if a := obj.GetAnnotations(); a != nil {
+			if _, ok := a[corev1.LastAppliedConfigAnnotation]; ok {
+				delete(a, corev1.LastAppliedConfigAnnotation)
+				obj.SetAnnotations(a)
+			}
+		}
+	}
+	return o, nil
 }
 
 // keepNodeAllocatable drops all of a Node but its name, labels and
