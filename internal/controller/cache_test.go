@@ -67,10 +67,10 @@ func TestCacheOptionsHoldOnlyModelgatesObjects(t *testing.T) {
 }
 
 func TestStripForCache(t *testing.T) {
-	md := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "card",
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "card",
 		Annotations:   map[string]string{corev1.LastAppliedConfigAnnotation: `{"big":"copy"}`, "team": "risk"},
 		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}}}
-	got, err := stripForCache(md)
+	got, err := stripForCache(cm)
 	if err != nil {
 		t.Fatal(err)
 	}
