@@ -129,15 +129,16 @@ var _ = Describe("Analysis on the real data plane and a real Prometheus", Ordere
 
 	It("rolls back a version with degraded accuracy on the accuracy-drop trigger", func() {
 		apply("1.3.0", `"--flip-ratio=0.6"`, "5", "")
-		Eventually(phase, "3m").Should(Equal("RolledBack"))
+		// The previous version was rolled back too: wait for this one's.
+		Eventually(get("{.status.phase} {.status.rejected.version}", "md/scorer"), "3m").Should(Equal("RolledBack 1.3.0"))
 		Expect(get("{.status.conditions[?(@.type==\"RolledBack\")].message}", "md/scorer")()).To(MatchRegexp(`accuracyDrop of version 1\.3\.0 is [0-9.]+, outside the bound <= 25`))
 		Expect(get("{.status.stable.version}", "md/scorer")()).To(Equal("1.1.0"))
 	})
 
 	It("rolls back a version whose scores shifted on prediction drift while its error rate passes", func() {
 		apply("1.3.1", `"--score-shift=0.3"`, "5", "", `predictionDrift: {maxPSI: "0.25"}`)
-		Eventually(phase, "3m").Should(Equal("RolledBack"))
-		Expect(get("{.status.rejected.version}", "md/scorer")()).To(Equal("1.3.1"))
+		// The previous version was rolled back too: wait for this one's.
+		Eventually(get("{.status.phase} {.status.rejected.version}", "md/scorer"), "3m").Should(Equal("RolledBack 1.3.1"))
 		Expect(get("{.status.conditions[?(@.type==\"RolledBack\")].message}", "md/scorer")()).To(
 			MatchRegexp(`predictionDrift of version 1\.3\.1 is [0-9.]+, outside the bound <= 0\.25 \(PSI [0-9.]+ \(noise [0-9.e-]+\): \(`))
 		Expect(get("{range .status.analysis.measurements[?(@.version==\"1.3.1\")]}{.metric}={.verdict} {end}", "md/scorer")()).
