@@ -118,6 +118,17 @@ bench: ## Run the benchmarks (among them `kubectl modelgate check` on 1,000 mani
 	$(GO) test -run '^$$' -bench . -skip '^$(CHECK_BENCH)$$' -benchmem -benchtime $(BENCH_TIME) -count 3 ./internal/... | tee bars/bench.txt
 	$(GO) test -run '^$$' -bench '^$(CHECK_BENCH)$$' -benchmem -benchtime $(CHECK_BENCH_TIME) -count 3 ./internal/cli/ | tee -a bars/bench.txt
 
+# make bench-scale: N ModelDeployments on a local kwok cluster of 24 fake
+# nodes, the manager as its own process (issue #19). Not part of make test: it
+# takes about ten minutes at the default N. PROFILE_DIR= keeps CPU profiles of
+# the manager while 200 are created and 50 updated.
+N ?= 1000
+PROFILE_DIR ?=
+.PHONY: bench-scale
+bench-scale: cluster-tools manifests ## Measure the manager with N (default 1,000) ModelDeployments on a local cluster: times to Ready, memory, requests per object (the manager's and the kube-controller-manager's), steady-state requests, CPU; figures in bars/scale.txt (compare runs with benchstat).
+	$(GO) build -o $(LOCALBIN)/manager-scale ./cmd
+	$(TOOL_ENV) MANAGER=$(LOCALBIN)/manager-scale $(GO) run ./test/scale -n $(N) -out bars/scale.txt -profile-dir '$(PROFILE_DIR)'
+
 # The unit and integration layers run under the race detector (CI too); it
 # costs about 2x on the unit tests and 3.5x on the envtest suite here.
 # RACE= runs them without it.

@@ -20,7 +20,12 @@
 # KUBE_CONTROLLER_MANAGER, KUBE_SCHEDULER, ETCD, KUBECTL; KWOK_WORKDIR is where
 # clusters live (default: ./tmp/kwok); NODES is the number of fake nodes (default 3);
 # POD_CIDR is the first node's pod range (default 10.1.1.0/24): give two
-# clusters running at once different second octets, such as 10.2.1.0/24.
+# clusters running at once different second octets, such as 10.2.1.0/24;
+# MAX_PODS is how many pods each node takes (default kwok's 110);
+# CREATE_ARGS are more arguments of `kwokctl create cluster`, split at spaces
+# (make bench-scale raises the controller-manager's limits with them). kwokctl
+# v0.8.0 panics when --extra-args names a component again after another one:
+# give each component's first argument before any repeat.
 set -euo pipefail
 
 cmd=${1:?usage: $0 up|down NAME}
@@ -29,6 +34,8 @@ name=${2:?usage: $0 up|down NAME}
 export KWOK_WORKDIR=${KWOK_WORKDIR:-$PWD/tmp/kwok}
 nodes=${NODES:-3}
 pod_cidr=${POD_CIDR:-10.1.1.0/24}
+max_pods=${MAX_PODS:-110}
+read -r -a create_args <<<"${CREATE_ARGS:-}"
 stages=$(cd "$(dirname "$0")" && pwd)/kwok/stages.yaml
 kubeconfig=$KWOK_WORKDIR/clusters/$name/kubeconfig
 
@@ -47,11 +54,12 @@ up)
 			--kwok-controller-binary "${KWOK:?}" \
 			--kubeconfig "$kubeconfig" \
 			--extra-args kube-apiserver=service-cluster-ip-range=10.96.0.0/16 \
+			"${create_args[@]}" \
 			--wait 120s >&2
 	fi
 	# kwokctl's node template adds the node's index to the range: node 0 gets
 	# POD_CIDR, node 1 the next /24, and so on. IPv4 only: the Services are.
-	"$KWOKCTL" scale node --name "$name" --replicas "$nodes" --param ".podCIDRs=[\"$pod_cidr\"]" >/dev/null
+	"$KWOKCTL" scale node --name "$name" --replicas "$nodes" --param ".podCIDRs=[\"$pod_cidr\"]" --param ".allocatable.pods=$max_pods" >/dev/null
 	"$KUBECTL" --kubeconfig "$kubeconfig" wait --for=condition=Ready nodes --all --timeout=60s >/dev/null
 	echo "$kubeconfig"
 	;;

@@ -143,7 +143,8 @@ type ModelDeploymentSpec struct {
 	ConfigRollout ConfigRolloutMode `json:"configRollout,omitempty"`
 
 	// service describes the Services modelgate creates in front of the model:
-	// <name> for users, <name>-stable and <name>-candidate for one version each.
+	// <name> for users; <name>-stable and <name>-candidate, one version each,
+	// where the strategy uses them (router, BlueGreen, smoke or load test).
 	// +kubebuilder:default={}
 	// +optional
 	Service ServiceSpec `json:"service,omitempty"`

@@ -1,16 +1,17 @@
 package controller
 
 import (
+	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	dto "github.com/prometheus/client_model/go"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
-
 	"github.com/modelgate/modelgate/internal/rollout"
 )
 
@@ -26,45 +27,34 @@ func TestRollbacksHelpNamesEveryReason(t *testing.T) {
 	}
 }
 
-// The phase and weight series follow status: one phase at a time, a weight
-// only while a candidate rolls out, nothing once the ModelDeployment is gone.
-func TestRolloutMetricsFollowStatus(t *testing.T) {
+// modelgate_checklist_result is made at scrape time from the cached status:
+// one series per item of each ModelDeployment with a checklist, none for one
+// without, nothing without a cache to read.
+func TestChecklistCollector(t *testing.T) {
 	g := NewWithT(t)
-	md := &servingv1alpha1.ModelDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: "metrics-test", Name: "scorer"}}
-	md.Status.Phase = servingv1alpha1.PhaseProgressing
-	md.Status.Candidate = &servingv1alpha1.CandidateStatus{VersionStatus: servingv1alpha1.VersionStatus{Version: "2.0.0"}, Weight: 25}
-	recordRolloutMetrics(md)
-	g.Expect(testutil.ToFloat64(phaseGauge.WithLabelValues("metrics-test", "scorer", "Progressing"))).To(Equal(1.0))
-	g.Expect(testutil.ToFloat64(candidateWeight.WithLabelValues("metrics-test", "scorer", "2.0.0"))).To(Equal(25.0))
+	withItems := &servingv1alpha1.ModelDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: "risk", Name: "scorer"}}
+	withItems.Status.Phase = servingv1alpha1.PhaseProgressing
+	withItems.Status.Candidate = &servingv1alpha1.CandidateStatus{VersionStatus: servingv1alpha1.VersionStatus{Version: "2.0.0"}, Weight: 25}
+	withItems.Status.Checklist = &servingv1alpha1.ChecklistStatus{Items: []servingv1alpha1.ChecklistItemStatus{
+		{ID: "pdb", Severity: servingv1alpha1.SeverityEnforce, Result: servingv1alpha1.CheckFail},
+		{ID: "probes", Severity: servingv1alpha1.SeverityWarn, Result: servingv1alpha1.CheckPass},
+	}}
+	pending := &servingv1alpha1.ModelDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: "risk", Name: "new"}}
+	c := &checklistCollector{}
+	g.Expect(testutil.CollectAndCount(c)).To(BeZero())
 
-	md.Status.Phase, md.Status.Candidate = servingv1alpha1.PhaseRolledBack, nil
-	recordRolloutMetrics(md)
-	g.Expect(testutil.ToFloat64(phaseGauge.WithLabelValues("metrics-test", "scorer", "RolledBack"))).To(Equal(1.0))
-	owner := prometheus.Labels{labelNamespace: "metrics-test", labelModelDeployment: "scorer"}
-	g.Expect(phaseSeries(owner)).To(Equal(1), "the Progressing series is gone")
-	g.Expect(candidateWeight.DeletePartialMatch(owner)).To(Equal(0), "no weight without a candidate")
-
-	forgetMetrics("metrics-test", "scorer")
-	g.Expect(phaseSeries(owner)).To(Equal(0))
-}
-
-func phaseSeries(owner prometheus.Labels) int {
-	n := 0
-	ch := make(chan prometheus.Metric, 100)
-	phaseGauge.Collect(ch)
-	close(ch)
-	for m := range ch {
-		var d dto.Metric
-		_ = m.Write(&d)
-		match := 0
-		for _, l := range d.GetLabel() {
-			if owner[l.GetName()] == l.GetValue() {
-				match++
-			}
-		}
-		if match == len(owner) {
-			n++
-		}
-	}
-	return n
+	var reader client.Reader = fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(withItems, pending).Build()
+	c.reader.Store(&reader)
+	g.Expect(testutil.CollectAndCompare(c, strings.NewReader(`
+# HELP modelgate_checklist_result Current result of a checklist item of a ModelDeployment: 1 for the result in the result label.
+# TYPE modelgate_checklist_result gauge
+modelgate_checklist_result{check="pdb",modeldeployment="scorer",namespace="risk",result="Fail",severity="Enforce"} 1
+modelgate_checklist_result{check="probes",modeldeployment="scorer",namespace="risk",result="Pass",severity="Warn"} 1
+# HELP modelgate_modeldeployment_phase Current phase of a ModelDeployment: 1 for the phase in the phase label.
+# TYPE modelgate_modeldeployment_phase gauge
+modelgate_modeldeployment_phase{modeldeployment="scorer",namespace="risk",phase="Progressing"} 1
+# HELP modelgate_candidate_weight Percent of traffic the candidate version of a ModelDeployment gets, while one rolls out.
+# TYPE modelgate_candidate_weight gauge
+modelgate_candidate_weight{modeldeployment="scorer",namespace="risk",version="2.0.0"} 25
+`))).To(Succeed())
 }

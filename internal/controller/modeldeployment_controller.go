@@ -15,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -22,7 +23,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
@@ -114,6 +117,8 @@ type ModelDeploymentReconciler struct {
 	}
 
 	roundsOnce sync.Once
+	// own remembers what the manager's own writes made stale in its cache.
+	own ownWrites
 	// referencedObjs remembers the Secrets and ConfigMaps read past the
 	// metadata-only cache, by resourceVersion.
 	referencedObjs *referencedObjects
@@ -173,7 +178,9 @@ type scope struct {
 	configSources []configrollout.Source
 	configCopies  []configrollout.Copy
 	deployments   map[string]*appsv1.Deployment
-	observed      map[string]rollout.Observed
+	// deleted are the Deployments this manager deleted that the cache still lists.
+	deleted  map[types.UID]bool
+	observed map[string]rollout.Observed
 	// revisions are the ControllerRevisions owned, by name (their Deployment's).
 	revisions map[string]*appsv1.ControllerRevision
 	decision  rollout.Decision
@@ -234,11 +241,18 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			}
 			r.rounds().Cancel(req.Namespace, req.Name)
 			r.referenced().forgetNamespace(req.Namespace)
+			r.own.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !md.DeletionTimestamp.IsZero() {
 		// Owner references let the garbage collector remove what we created.
+		return ctrl.Result{}, nil
+	}
+	if r.own.staleStatus(req.NamespacedName, md.ResourceVersion) {
+		// Our own status write is not in the cache yet; its event queues us
+		// again once it is.
+		logf.FromContext(ctx).V(1).Info("Cached copy older than our last status write; waiting for it", "modelDeployment", klog.KObj(md))
 		return ctrl.Result{}, nil
 	}
 
@@ -280,8 +294,6 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		return ctrl.Result{}, nil // stale: the write that made it so queues us again
 	}
 	r.emitEvents(ctx, base, s, nil)
-	recordChecklistMetrics(md, md.Status.Checklist)
-	recordRolloutMetrics(md)
 	if s.analysisJudged {
 		// Counted once its status is written: a round judged against a stale
 		// copy, whose write was refused, is judged again and counted then.
@@ -343,7 +355,13 @@ func (r *ModelDeploymentReconciler) patchStatus(ctx context.Context, base, md *s
 	if equality.Semantic.DeepEqual(base.Status, md.Status) {
 		return true, nil
 	}
+	from := md.ResourceVersion
 	err := r.Status().Patch(ctx, md, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	if err == nil && md.ResourceVersion != from {
+		// A write the API server found empty changes no resourceVersion and
+		// sends no event: nothing to wait for then.
+		r.own.statusWritten(client.ObjectKeyFromObject(md), from)
+	}
 	switch {
 	case apierrors.IsConflict(err):
 		logf.FromContext(ctx).V(1).Info("Status changed since it was read; reconciling again", "modelDeployment", klog.KObj(md))
@@ -397,6 +415,11 @@ func (r *ModelDeploymentReconciler) gather(ctx context.Context, s *scope) error 
 	}
 	s.deployments = make(map[string]*appsv1.Deployment, len(list.Items))
 	s.observed = make(map[string]rollout.Observed, len(list.Items))
+	uids := make([]types.UID, 0, len(list.Items))
+	for i := range list.Items {
+		uids = append(uids, list.Items[i].UID)
+	}
+	s.deleted = r.own.deletedOf(client.ObjectKeyFromObject(s.md), uids)
 	for i := range list.Items {
 		dep := &list.Items[i]
 		if !metav1.IsControlledBy(dep, s.md) {
@@ -523,10 +546,8 @@ func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 			return err
 		}
 	}
-	for _, svc := range desiredstate.Services(s.md, s.decision.Selectors) {
-		if err := r.applyService(ctx, s.md, svc); err != nil {
-			return err
-		}
+	if err := r.applyServices(ctx, s); err != nil {
+		return err
 	}
 	if err := r.applyRoute(ctx, s); err != nil {
 		return err
@@ -538,11 +559,15 @@ func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 	}
 	for _, name := range s.decision.Delete {
 		dep := s.deployments[name]
+		if s.deleted[dep.UID] {
+			continue // deleted already; the cache has not seen it go yet
+		}
 		log.Info("Deleting Deployment of a retired version", "deployment", klog.KObj(dep), "version", dep.Annotations[desiredstate.AnnotationModelVersion])
 		if err := r.Delete(ctx, dep, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("deleting Deployment %s: %w", name, err)
 		}
 		r.kept.Delete(dep.UID)
+		r.own.deploymentDeleted(client.ObjectKeyFromObject(s.md), dep.UID)
 	}
 	// Last, so that keeping the revisions and the alerts never delays the
 	// pods and traffic the decision asks for; the copies go with the
@@ -615,6 +640,29 @@ func deploymentOf(md *servingv1alpha1.ModelDeployment, t rollout.Target) string 
 	return cmp.Or(t.Deployment, desiredstate.DeploymentName(md, t.Version))
 }
 
+// applyServices keeps <name> serving, and <name>-stable and
+// <name>-candidate where the strategy uses them or they exist already
+// (made while it did, or by an earlier modelgate): something may send
+// traffic to them, so they keep following the versions.
+func (r *ModelDeploymentReconciler) applyServices(ctx context.Context, s *scope) error {
+	used := desiredstate.VersionServices(s.md)
+	for _, svc := range desiredstate.Services(s.md, s.decision.Selectors) {
+		if !used && svc.Name != desiredstate.ServiceName(s.md) {
+			err := r.Get(ctx, client.ObjectKeyFromObject(svc), &corev1.Service{})
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("reading Service %s: %w", svc.Name, err)
+			}
+		}
+		if err := r.applyService(ctx, s.md, svc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (r *ModelDeploymentReconciler) applyService(ctx context.Context, md *servingv1alpha1.ModelDeployment, want *corev1.Service) error {
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
 	_, err := controllerutil.CreateOrPatch(ctx, r.Client, svc, func() error {
@@ -679,6 +727,8 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Tester != nil && r.Tester.OnDone == nil {
 		r.Tester.OnDone = func(k loadtest.Key) { r.enqueue(k.Owner()) }
 	}
+	var cached client.Reader = mgr.GetCache()
+	checklistResults.reader.Store(&cached)
 	if err := mgr.Add(r.rounds()); err != nil {
 		return fmt.Errorf("adding the analysis' rounds to the manager: %w", err)
 	}
@@ -882,16 +932,66 @@ func metadataOnly(kind string) *metav1.PartialObjectMetadata {
 }
 
 // CacheOptions are the manager's cache options: no object keeps its
-// managedFields, which nothing here reads. Secrets are never cached whole
-// (the watches above are metadata-only); stripSecretValues guards a full
-// Secret informer that some future read through the cache would start.
+// managedFields, which nothing here reads. What modelgate writes
+// (Deployments, Services, ControllerRevisions) is cached only with its
+// managed-by label, so the manager's memory grows with its own objects, not
+// with the cluster's; EndpointSlices, which the EndpointSlice controller
+// labels as their Service, likewise only for modelgate's Services. Nodes keep
+// only their allocatable resources, the one thing the checklist reads of
+// them. Secrets are never cached whole (the watches above are metadata-only);
+// stripSecretValues guards a full Secret informer that some future read
+// through the cache would start.
 func CacheOptions() cache.Options {
+	owned := labels.SelectorFromSet(labels.Set{desiredstate.LabelManagedBy: desiredstate.ManagedByValue})
 	return cache.Options{
-		DefaultTransform: cache.TransformStripManagedFields(),
+		DefaultTransform: stripForCache,
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Transform: stripSecretValues},
+			&appsv1.Deployment{}:         {Label: owned},
+			&corev1.Service{}:            {Label: owned},
+			&appsv1.ControllerRevision{}: {Label: owned},
+			&discoveryv1.EndpointSlice{}: {Label: owned},
+			&corev1.Node{}:               {Transform: keepNodeAllocatable},
+			&corev1.Secret{}:             {Transform: stripSecretValues},
 		},
 	}
+}
+
+// stripForCache drops from every cached object what nothing here reads and
+// what can weigh as much as the object: its managedFields, and the copy of
+// itself kubectl apply keeps in an annotation. Nothing here writes the
+// metadata of what it reads whole (status is patched), so no write loses it.
+func stripForCache(o any) (any, error) {
+	o, err := cache.TransformStripManagedFields()(o)
+	if err != nil {
+		return o, err
+	}
+	if obj, ok := o.(metav1.Object); ok {
+		if a := obj.GetAnnotations(); a != nil {
+			if _, ok := a[corev1.LastAppliedConfigAnnotation]; ok {
+				delete(a, corev1.LastAppliedConfigAnnotation)
+				obj.SetAnnotations(a)
+			}
+		}
+	}
+	return o, nil
+}
+
+// keepNodeAllocatable drops all of a Node but its name, labels and
+// allocatable resources: images, conditions and addresses are most of a
+// Node's size, and the checklist reads none of them.
+func keepNodeAllocatable(o any) (any, error) {
+	node, ok := o.(*corev1.Node)
+	if !ok {
+		return o, nil
+	}
+	return &corev1.Node{
+		TypeMeta: node.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name: node.Name, UID: node.UID, ResourceVersion: node.ResourceVersion, Generation: node.Generation,
+			Labels: node.Labels, CreationTimestamp: node.CreationTimestamp, DeletionTimestamp: node.DeletionTimestamp,
+		},
+		Status: corev1.NodeStatus{Allocatable: node.Status.Allocatable},
+	}, nil
 }
 
 func stripSecretValues(o any) (any, error) {

@@ -71,14 +71,8 @@ func (r *ModelDeploymentReconciler) applyRevisions(ctx context.Context, s *scope
 			return err
 		}
 	}
-	if st := s.decision.Stable; st != nil {
-		if cr, ok := s.revisions[st.Deployment]; ok && cr.Annotations[desiredstate.AnnotationPromoted] != labelTrue {
-			patch := client.MergeFrom(cr.DeepCopy())
-			metav1.SetMetaDataAnnotation(&cr.ObjectMeta, desiredstate.AnnotationPromoted, "true")
-			if err := r.Patch(ctx, cr, patch); err != nil {
-				return fmt.Errorf("marking revision %s promoted: %w", cr.Name, err)
-			}
-		}
+	if err := r.markPromoted(ctx, s); err != nil {
+		return err
 	}
 	all := make([]appsv1.ControllerRevision, 0, len(s.revisions))
 	for _, n := range slices.Sorted(maps.Keys(s.revisions)) {
@@ -143,6 +137,27 @@ func (r *ModelDeploymentReconciler) keepRevision(ctx context.Context, s *scope, 
 		return fmt.Errorf("keeping revision %s: %w", name, err)
 	}
 	s.revisions[name] = cr
+	return nil
+}
+
+// markPromoted marks the stable version's revision as promoted, once: a
+// cached copy older than our own patch is not marked yet, but will be.
+func (r *ModelDeploymentReconciler) markPromoted(ctx context.Context, s *scope) error {
+	st := s.decision.Stable
+	if st == nil {
+		return nil
+	}
+	cr, ok := s.revisions[st.Deployment]
+	if !ok || r.own.staleObject(cr.UID, cr.ResourceVersion) || cr.Annotations[desiredstate.AnnotationPromoted] == labelTrue {
+		return nil
+	}
+	patch := client.MergeFrom(cr.DeepCopy())
+	from := cr.ResourceVersion
+	metav1.SetMetaDataAnnotation(&cr.ObjectMeta, desiredstate.AnnotationPromoted, "true")
+	if err := r.Patch(ctx, cr, patch); err != nil {
+		return fmt.Errorf("marking revision %s promoted: %w", cr.Name, err)
+	}
+	r.own.objectPatched(cr.UID, from)
 	return nil
 }
 

@@ -274,6 +274,20 @@ type ServiceSelectors struct {
 	Candidate map[string]string
 }
 
+// VersionServices reports whether a ModelDeployment's strategy sends
+// traffic to <name>-stable and <name>-candidate by name: a router's backends,
+// a blue-green's preview, the smoke and load tests that find the candidate's
+// pods through <name>-candidate. Without any of them <name> serves alone, and
+// the two would cost the cluster two Services, their EndpointSlices and their
+// updates at every step, for nothing.
+func VersionServices(md *servingv1alpha1.ModelDeployment) bool {
+	if md.Spec.Strategy.TrafficRouting != nil || md.Spec.Strategy.Type == servingv1alpha1.StrategyBlueGreen {
+		return true
+	}
+	a := md.Spec.Analysis
+	return a != nil && (a.SmokeTest != nil || a.LoadTest != nil)
+}
+
 // Services are the three Services of a ModelDeployment with the given selectors.
 func Services(md *servingv1alpha1.ModelDeployment, sel ServiceSelectors) []*corev1.Service {
 	out := make([]*corev1.Service, 0, 3)

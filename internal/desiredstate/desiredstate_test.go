@@ -795,3 +795,44 @@ func TestRevisions(t *testing.T) {
 	MutateDeployment(firstDep, md, "2.4.0", "", tpl, 1)
 	g.Expect(firstDep.Spec.Template).To(Equal(tpl), "a first revision's pods are as before: no revision to report")
 }
+
+func TestVersionServices(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(*servingv1alpha1.ModelDeployment)
+		want   bool
+	}{
+		{name: "a canary without a router serves from <name> alone", mutate: func(md *servingv1alpha1.ModelDeployment) {
+			md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyCanary}
+		}, want: false},
+		{name: "a rolling update serves from <name> alone", mutate: func(md *servingv1alpha1.ModelDeployment) {
+			md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyRolling}
+		}, want: false},
+		{name: "analysis on metrics alone needs no version Service", mutate: func(md *servingv1alpha1.ModelDeployment) {
+			md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyCanary}
+			md.Spec.Analysis = &servingv1alpha1.AnalysisSpec{}
+		}, want: false},
+		{name: "a router's backends are the version Services", mutate: func(md *servingv1alpha1.ModelDeployment) {
+			md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyCanary, TrafficRouting: &servingv1alpha1.TrafficRouting{}}
+		}, want: true},
+		{name: "a blue-green previews the candidate on <name>-candidate", mutate: func(md *servingv1alpha1.ModelDeployment) {
+			md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyBlueGreen}
+		}, want: true},
+		{name: "a smoke test finds the candidate through <name>-candidate", mutate: func(md *servingv1alpha1.ModelDeployment) {
+			md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyCanary}
+			md.Spec.Analysis = &servingv1alpha1.AnalysisSpec{SmokeTest: &servingv1alpha1.SmokeTestSpec{}}
+		}, want: true},
+		{name: "so does a load test", mutate: func(md *servingv1alpha1.ModelDeployment) {
+			md.Spec.Strategy = servingv1alpha1.StrategySpec{Type: servingv1alpha1.StrategyCanary}
+			md.Spec.Analysis = &servingv1alpha1.AnalysisSpec{LoadTest: &servingv1alpha1.LoadTestSpec{}}
+		}, want: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			md := &servingv1alpha1.ModelDeployment{}
+			tc.mutate(md)
+			if got := VersionServices(md); got != tc.want {
+				t.Errorf("VersionServices = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -170,6 +170,7 @@ var _ = Describe("Analysis on the real data plane and a real Prometheus", Ordere
 		apply("1.5.0", `"--error-ratio=0.04"`, "1", "10m")
 		Eventually(phase, "2m").Should(Equal("RolledBack"))
 		Expect(get("{.status.stable.version} {.status.history[0].reason}", "md/scorer")()).To(Equal("1.4.0 BakeFailed"))
-		Eventually(get(`{.spec.selector.serving\.modelgate\.dev/version}`, "svc/scorer-stable")).Should(Equal("1.4.0"))
+		Eventually(get("{range .items[*]}{.metadata.labels.serving\\.modelgate\\.dev/version} {end}", "pods", "-l", "app.kubernetes.io/name=scorer")).
+			Should(Equal("1.4.0 1.4.0"), "every pod left is the restored version's")
 	})
 })

@@ -315,8 +315,8 @@ var _ = Describe("The operator on a local cluster", Ordered, func() {
 		for _, n := range nodes {
 			Expect(kubectl("get", "node", n, "-o", "jsonpath={.metadata.annotations.kwok\\.x-k8s\\.io/node}")).To(Equal("fake"))
 		}
-		Expect(strings.Fields(get("{range .items[*]}{.metadata.name} {end}", "svc")())).To(ConsistOf(
-			"fraud-scorer", "fraud-scorer-stable", "fraud-scorer-candidate"))
+		Expect(strings.Fields(get("{range .items[*]}{.metadata.name} {end}", "svc")())).To(ConsistOf("fraud-scorer"),
+			"a canary without a router needs no Service per version")
 		By("putting the pods behind the <name> Service")
 		Eventually(func() []string {
 			return strings.Fields(get("{range .items[*].endpoints[*]}{.addresses[0]} {end}", "endpointslices", "-l", "kubernetes.io/service-name=fraud-scorer")())

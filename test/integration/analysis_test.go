@@ -215,7 +215,7 @@ var _ = Describe("Analysis during a canary", func() {
 		Expect(cur.Status.History[0].Reason).To(Equal("BakeFailed"))
 		Expect(meta.FindStatusCondition(cur.Status.Conditions, servingv1alpha1.ConditionRolledBack).Message).To(ContainSubstring("errorRate of version 1.1.0 is 40, outside the bound <= 5"))
 		Eventually(replicasOf(candidate)).Should(Or(BeEquivalentTo(0), BeEquivalentTo(-1)))
-		Eventually(serviceSelector(ns, md.Name+"-stable")).Should(HaveKeyWithValue("serving.modelgate.dev/version", "1.0.0"))
+		Eventually(replicasOf(stable)).Should(BeEquivalentTo(2), "the restored version serves at full size")
 	})
 })
 

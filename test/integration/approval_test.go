@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -201,10 +202,11 @@ var _ = Describe("Approvals", func() {
 		Eventually(replicasOf(stable)).Should(BeEquivalentTo(3), "the stable revision gives up its pod once the candidate's is up")
 		Expect(getDeployment(stable).Spec.Template.Spec.Containers[0].Image).To(Equal(image))
 		svc := &corev1.Service{}
-		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: md.Name + "-stable"}, svc)).To(Succeed())
-		Expect(svc.Spec.Selector).To(Equal(getDeployment(stable).Spec.Selector.MatchLabels), "the stable Service selects the stable revision only")
-		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: md.Name + "-candidate"}, svc)).To(Succeed())
-		Expect(svc.Spec.Selector).To(Equal(getDeployment(candidate).Spec.Selector.MatchLabels), "the candidate Service selects the new revision only")
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: md.Name}, svc)).To(Succeed())
+		for _, rev := range []types.NamespacedName{stable, candidate} {
+			Expect(labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(getDeployment(rev).Spec.Template.Labels))).To(BeTrue(),
+				"<name> serves both revisions' pods during the canary")
+		}
 
 		By("promoting: the new revision replaces the old one")
 		updateMD(key, func(cur *servingv1alpha1.ModelDeployment) {

@@ -162,7 +162,8 @@ var _ = Describe("The readiness checklist", func() {
 		Expect(*dep.Spec.Replicas).To(BeZero())
 		Expect(dep.Generation).To(BeEquivalentTo(1), "created without pods and never scaled up while blocked")
 		Eventually(func() []string { return eventReasons(ns, md.Name) }).Should(ContainElement("ChecklistChanged"))
-		Expect(metricValue("fraud-scorer", ns, "pdb", "Fail")).To(Equal(1.0))
+		// The metric follows the status in the manager's cache.
+		Eventually(func() float64 { return metricValue("fraud-scorer", ns, "pdb", "Fail") }).Should(Equal(1.0))
 
 		By("applying the missing PodDisruptionBudget")
 		Expect(k8sClient.Create(ctx, pdbFor(ns, md.Name))).To(Succeed())

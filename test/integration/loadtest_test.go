@@ -17,6 +17,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/desiredstate"
 	"github.com/modelgate/modelgate/internal/loadtest"
 )
 
@@ -73,7 +74,11 @@ func endpointSlice(ns, md, name string, srv *httptest.Server, pod string, manage
 	Expect(err).NotTo(HaveOccurred())
 	p, err := strconv.Atoi(port)
 	Expect(err).NotTo(HaveOccurred())
-	labels := map[string]string{discoveryv1.LabelServiceName: md + "-candidate"}
+	// The EndpointSlice controller copies its Service's labels onto the
+	// slices (the manager caches only slices with modelgate's); one made by
+	// hand may copy them too.
+	labels := map[string]string{discoveryv1.LabelServiceName: md + "-candidate",
+		desiredstate.LabelName: md, desiredstate.LabelManagedBy: desiredstate.ManagedByValue}
 	if managed {
 		labels[discoveryv1.LabelManagedBy] = loadtest.EndpointSliceControllerName
 	}

@@ -1,0 +1,121 @@
+package controller
+
+import (
+	"sync"
+
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// ownWrites remembers, per ModelDeployment, what the manager's own writes
+// made stale in its cache until the cache catches up: the resourceVersions
+// its status writes replaced, and the Deployments it deleted. A reconcile
+// that reads such a copy would compute from the past and send a write the
+// API server refuses (a conflict) or a DELETE it answers with 404; the watch
+// event of the write queues the ModelDeployment again once the cache holds
+// it, so nothing is lost by waiting for it.
+type ownWrites struct {
+	mu sync.Mutex
+	// replaced are the resourceVersions of the ModelDeployment that its
+	// status writes replaced.
+	replaced map[types.NamespacedName]map[string]struct{}
+	// deleted are the UIDs of the Deployments deleted.
+	deleted map[types.NamespacedName]map[types.UID]struct{}
+	// patched are the resourceVersions that patches of owned objects (a
+	// revision marked promoted) replaced, by the object's UID.
+	patched map[types.UID]string
+}
+
+// objectPatched records that a patch of an owned object replaced
+// resourceVersion from.
+func (w *ownWrites) objectPatched(uid types.UID, from string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.patched == nil {
+		w.patched = map[types.UID]string{}
+	}
+	w.patched[uid] = from
+}
+
+// staleObject reports whether a cached copy of an owned object is one the
+// manager's own patch replaced; a copy that is not ends the wait.
+func (w *ownWrites) staleObject(uid types.UID, rv string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if from, ok := w.patched[uid]; ok && from == rv {
+		return true
+	}
+	delete(w.patched, uid)
+	return false
+}
+
+// statusWritten records that a status write replaced resourceVersion from.
+func (w *ownWrites) statusWritten(key types.NamespacedName, from string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.replaced == nil {
+		w.replaced = map[types.NamespacedName]map[string]struct{}{}
+	}
+	if w.replaced[key] == nil {
+		w.replaced[key] = map[string]struct{}{}
+	}
+	w.replaced[key][from] = struct{}{}
+}
+
+// staleStatus reports whether a copy at resourceVersion rv is one the
+// manager's own writes already replaced. A copy that is not means the cache
+// caught up (or someone else wrote): what was remembered is forgotten.
+func (w *ownWrites) staleStatus(key types.NamespacedName, rv string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.replaced[key][rv]; ok {
+		return true
+	}
+	delete(w.replaced, key)
+	return false
+}
+
+// deploymentDeleted records the deletion of a Deployment of key.
+func (w *ownWrites) deploymentDeleted(key types.NamespacedName, uid types.UID) {
+	if uid == "" {
+		return // not one the API server made: nothing to tell it apart by
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.deleted == nil {
+		w.deleted = map[types.NamespacedName]map[types.UID]struct{}{}
+	}
+	if w.deleted[key] == nil {
+		w.deleted[key] = map[types.UID]struct{}{}
+	}
+	w.deleted[key][uid] = struct{}{}
+}
+
+// deletedOf returns which of the Deployments the cache still lists for key
+// were deleted already, and forgets those it no longer lists.
+func (w *ownWrites) deletedOf(key types.NamespacedName, listed []types.UID) map[types.UID]bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	gone := map[types.UID]bool{}
+	for _, uid := range listed {
+		if _, ok := w.deleted[key][uid]; ok {
+			gone[uid] = true
+		}
+	}
+	if len(gone) == 0 {
+		delete(w.deleted, key)
+	} else {
+		w.deleted[key] = make(map[types.UID]struct{}, len(gone))
+		for uid := range gone {
+			w.deleted[key][uid] = struct{}{}
+		}
+	}
+	return gone
+}
+
+// forget drops all that is remembered of a ModelDeployment that is gone.
+func (w *ownWrites) forget(key types.NamespacedName) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.replaced, key)
+	delete(w.deleted, key)
+}
