@@ -2,13 +2,18 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -241,4 +246,152 @@ func (r *ModelDeploymentReconciler) pruneConfigCopies(ctx context.Context, s *sc
 		}
 	}
 	return nil
+}
+
+// ReasonConfigCopyReplaced is the Warning event of an object found under the
+// name of a copy a revision in use reads that was not that copy: it is
+// removed, and made again from the revision when its data is kept there.
+const ReasonConfigCopyReplaced = "ConfigCopyReplaced"
+
+// ReasonConfigCopyRestored is the Warning event of a copy a revision other
+// than the spec's reads, deleted by hand and made again from the revision.
+const ReasonConfigCopyRestored = "ConfigCopyRestored"
+
+// copyRecords are the records the spec's revision keeps of its copies, made
+// from the live objects past the cache while they hold the data decided on.
+func (r *ModelDeploymentReconciler) copyRecords(ctx context.Context, s *scope) ([]configrollout.Record, error) {
+	var out []configrollout.Record
+	for _, c := range s.configCopies {
+		obj, err := r.configCopy(ctx, s.md, c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, configrollout.NewRecord(c, obj, s.md.UID))
+	}
+	return out, nil
+}
+
+// checkRevisionCopies checks the copies of every revision in use but the
+// spec's (applyConfigCopies checks those), as their ControllerRevisions
+// record them: pods of the stable revision mid-rollout, or of a rollback
+// target, read them when they restart or scale up. It returns what it
+// found wrong, naming the objects, for the condition.
+func (r *ModelDeploymentReconciler) checkRevisionCopies(ctx context.Context, s *scope) error {
+	var problems []string
+	seen := map[configrollout.Ref]bool{}
+	for _, name := range slices.Sorted(maps.Keys(revisionsInUse(s))) {
+		cr, ok := s.revisions[name]
+		if !ok || name == s.decision.SpecDeployment {
+			continue
+		}
+		data, err := desiredstate.ReadRevision(cr)
+		if err != nil {
+			return err
+		}
+		for _, rec := range data.Copies {
+			if ref := (configrollout.Ref{Kind: rec.Kind, Name: rec.Name}); !seen[ref] {
+				seen[ref] = true
+				problem, err := r.checkCopy(ctx, s.md, name, rec)
+				if err != nil {
+					return err
+				}
+				if problem != "" {
+					problems = append(problems, problem)
+				}
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// checkCopy judges the object under a recorded copy's name (configrollout.Check)
+// and acts: a planted one is removed, a missing one made again when the
+// record keeps its data. An object the ModelDeployment does not control is
+// not read: it is not the copy whatever it holds.
+func (r *ModelDeploymentReconciler) checkCopy(ctx context.Context, md *servingv1alpha1.ModelDeployment, revision string, rec configrollout.Record) (string, error) {
+	key := types.NamespacedName{Namespace: md.Namespace, Name: rec.Name}
+	m, err := r.metadataOf(ctx, rec.Kind, key)
+	if err != nil {
+		return "", fmt.Errorf("reading copy %s of %s %s: %w", rec.Name, rec.Kind, rec.Of, err)
+	}
+	controlled := m != nil && metav1.IsControlledBy(m, md)
+	if controlled && r.referenced().copyVerified(rec.Kind, m) {
+		return "", nil
+	}
+	var have client.Object
+	var haveHash string
+	switch {
+	case controlled:
+		if r.APIReader == nil {
+			return "", errNoAPIReader
+		}
+		full := newCopyObject(rec.Kind)
+		err := r.APIReader.Get(ctx, key, full)
+		switch {
+		case err == nil:
+			have, haveHash = full, configrollout.CopyHash(full, md.UID)
+		case !apierrors.IsNotFound(err):
+			return "", fmt.Errorf("reading copy %s of %s %s: %w", rec.Name, rec.Kind, rec.Of, err)
+		}
+	case m != nil:
+		have = m
+	}
+	what := fmt.Sprintf("%s %s, the copy of %s %s that revision %s reads,", rec.Kind, rec.Name, rec.Kind, rec.Of, revision)
+	verdict := configrollout.Check(rec, have, controlled, haveHash)
+	log := logf.FromContext(ctx)
+	var problem string
+	switch verdict {
+	case configrollout.Intact:
+		r.referenced().rememberCopy(rec.Kind, have)
+		return "", nil
+	case configrollout.Planted:
+		problem = what + " did not hold the content recorded for it (planted?)"
+		log.Info("Removing an object planted under a config copy's name", "copy", klog.KObj(m), "kind", rec.Kind, "revision", revision)
+		if err := r.Delete(ctx, m, client.Preconditions{UID: ptr.To(m.GetUID())}); client.IgnoreNotFound(err) != nil {
+			return "", fmt.Errorf("removing %s planted under the name of a copy: %w", rec.Name, err)
+		}
+	}
+	c := configrollout.Copy{Ref: configrollout.Ref{Kind: rec.Kind, Name: rec.Of}, Name: rec.Name, Hash: rec.Hash, Empty: rec.Empty}
+	want := rec.Want(configrollout.Metadata(md, c, desiredstate.SelectorLabels(md)))
+	if want == nil {
+		// A Secret's values are not kept: its copy cannot be made again here.
+		gone := what + " is missing and modelgate keeps no Secret values to make it again: its pods cannot start until it is rolled out again"
+		if verdict == configrollout.Planted {
+			gone = problem + "; removed, and " + gone
+		}
+		if verdict == configrollout.Planted && r.Recorder != nil {
+			r.Recorder.Eventf(md, nil, corev1.EventTypeWarning, ReasonConfigCopyReplaced, "Reconcile", "%s", gone)
+		}
+		return gone, nil
+	}
+	if err := controllerutil.SetControllerReference(md, want, r.Scheme); err != nil {
+		return "", err
+	}
+	log.Info("Making a config copy of a revision in use again", "copy", klog.KObj(want), "kind", rec.Kind, "revision", revision)
+	if err := r.Create(ctx, want); err != nil && !apierrors.IsAlreadyExists(err) {
+		return "", fmt.Errorf("making copy %s of %s %s again: %w", rec.Name, rec.Kind, rec.Of, err)
+	}
+	if verdict == configrollout.Planted {
+		problem += "; removed and made again from the revision"
+		if r.Recorder != nil {
+			r.Recorder.Eventf(md, nil, corev1.EventTypeWarning, ReasonConfigCopyReplaced, "Reconcile", "%s", problem)
+		}
+		return problem, nil
+	}
+	if r.Recorder != nil {
+		r.Recorder.Eventf(md, nil, corev1.EventTypeWarning, ReasonConfigCopyRestored, "Reconcile",
+			"%s was deleted by hand; made again from the revision", what)
+	}
+	return "", nil
+}
+
+// newCopyObject is an empty object of a copy's kind.
+func newCopyObject(kind string) client.Object {
+	if kind == configrollout.KindSecret {
+		return &corev1.Secret{}
+	}
+	return &corev1.ConfigMap{}
 }

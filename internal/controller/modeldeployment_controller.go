@@ -552,7 +552,11 @@ func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 	if err := r.pruneConfigCopies(ctx, s); err != nil {
 		return err
 	}
-	return r.applyAlerts(ctx, s)
+	if err := r.applyAlerts(ctx, s); err != nil {
+		return err
+	}
+	// Last: what it finds wrong is told in status, and holds nothing else.
+	return r.checkRevisionCopies(ctx, s)
 }
 
 // applyDeployment creates or patches the Deployment of one revision. Only the
