@@ -309,83 +309,108 @@ func (r *ModelDeploymentReconciler) checkRevisionCopies(ctx context.Context, s *
 
 // checkCopy judges the object under a recorded copy's name (configrollout.Check)
 // and acts: a planted one is removed, a missing one made again when the
-// record keeps its data. An object the ModelDeployment does not control is
-// not read: it is not the copy whatever it holds.
+// record keeps its data. It returns what status should say, if anything.
 func (r *ModelDeploymentReconciler) checkCopy(ctx context.Context, md *servingv1alpha1.ModelDeployment, revision string, rec configrollout.Record) (string, error) {
-	key := types.NamespacedName{Namespace: md.Namespace, Name: rec.Name}
-	m, err := r.metadataOf(ctx, rec.Kind, key)
+	m, have, haveHash, err := r.underCopyName(ctx, md, rec)
 	if err != nil {
-		return "", fmt.Errorf("reading copy %s of %s %s: %w", rec.Name, rec.Kind, rec.Of, err)
+		return "", err
 	}
 	controlled := m != nil && metav1.IsControlledBy(m, md)
-	if controlled && r.referenced().copyVerified(rec.Kind, m) {
-		return "", nil
-	}
-	var have client.Object
-	var haveHash string
-	switch {
-	case controlled:
-		if r.APIReader == nil {
-			return "", errNoAPIReader
-		}
-		full := newCopyObject(rec.Kind)
-		err := r.APIReader.Get(ctx, key, full)
-		switch {
-		case err == nil:
-			have, haveHash = full, configrollout.CopyHash(full, md.UID)
-		case !apierrors.IsNotFound(err):
-			return "", fmt.Errorf("reading copy %s of %s %s: %w", rec.Name, rec.Kind, rec.Of, err)
-		}
-	case m != nil:
-		have = m
-	}
 	what := fmt.Sprintf("%s %s, the copy of %s %s that revision %s reads,", rec.Kind, rec.Name, rec.Kind, rec.Of, revision)
-	verdict := configrollout.Check(rec, have, controlled, haveHash)
-	log := logf.FromContext(ctx)
-	var problem string
+	verdict := configrollout.Intact
+	if have != nil || m == nil {
+		verdict = configrollout.Check(rec, have, controlled, haveHash)
+	}
 	switch verdict {
 	case configrollout.Intact:
-		r.referenced().rememberCopy(rec.Kind, have)
+		if have != nil {
+			r.referenced().rememberCopy(rec.Kind, have)
+		}
 		return "", nil
 	case configrollout.Planted:
-		problem = what + " did not hold the content recorded for it (planted?)"
-		log.Info("Removing an object planted under a config copy's name", "copy", klog.KObj(m), "kind", rec.Kind, "revision", revision)
+		logf.FromContext(ctx).Info("Removing an object planted under a config copy's name", "copy", klog.KObj(m), "kind", rec.Kind, "revision", revision)
 		if err := r.Delete(ctx, m, client.Preconditions{UID: ptr.To(m.GetUID())}); client.IgnoreNotFound(err) != nil {
 			return "", fmt.Errorf("removing %s planted under the name of a copy: %w", rec.Name, err)
 		}
 	}
+	made, created, err := r.remakeCopy(ctx, md, revision, rec)
+	if err != nil {
+		return "", err
+	}
+	var problem, reason string
+	switch {
+	case verdict == configrollout.Missing && made && !created:
+		return "", nil // there already: the cache had not seen it; checked next time
+	case verdict == configrollout.Planted && made:
+		problem, reason = what+" did not hold the content recorded for it (planted?); removed and made again from the revision", ReasonConfigCopyReplaced
+	case verdict == configrollout.Planted:
+		problem, reason = what+" did not hold the content recorded for it (planted?); removed, and modelgate keeps no Secret values to make it again: its pods cannot start until it is rolled out again", ReasonConfigCopyReplaced
+	case made:
+		// Made again as it was: nothing left to say in status.
+		if r.Recorder != nil {
+			r.Recorder.Eventf(md, nil, corev1.EventTypeWarning, ReasonConfigCopyRestored, "Reconcile", "%s was deleted by hand; made again from the revision", what)
+		}
+		return "", nil
+	default:
+		// Told in status on every reconcile, as an event only once (planted).
+		return what + " is missing, and modelgate keeps no Secret values to make it again: its pods cannot start until it is rolled out again", nil
+	}
+	if r.Recorder != nil {
+		r.Recorder.Eventf(md, nil, corev1.EventTypeWarning, reason, "Reconcile", "%s", problem)
+	}
+	return problem, nil
+}
+
+// underCopyName reads the object under a recorded copy's name: its metadata
+// from the cache, and, when the ModelDeployment controls it and it was not
+// verified as it is now, the object past the cache with its CopyHash. An
+// object the ModelDeployment does not control is not read: whatever it
+// holds, it is not the copy. have is nil for a verified copy.
+func (r *ModelDeploymentReconciler) underCopyName(ctx context.Context, md *servingv1alpha1.ModelDeployment, rec configrollout.Record) (*metav1.PartialObjectMetadata, client.Object, string, error) {
+	key := types.NamespacedName{Namespace: md.Namespace, Name: rec.Name}
+	m, err := r.metadataOf(ctx, rec.Kind, key)
+	switch {
+	case err != nil:
+		return nil, nil, "", fmt.Errorf("reading copy %s of %s %s: %w", rec.Name, rec.Kind, rec.Of, err)
+	case m == nil:
+		return nil, nil, "", nil
+	case !metav1.IsControlledBy(m, md):
+		return m, m, "", nil
+	case r.referenced().copyVerified(rec.Kind, m):
+		return m, nil, "", nil
+	case r.APIReader == nil:
+		return nil, nil, "", errNoAPIReader
+	}
+	full := newCopyObject(rec.Kind)
+	if err := r.APIReader.Get(ctx, key, full); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil, "", nil // deleted since the cache saw it
+		}
+		return nil, nil, "", fmt.Errorf("reading copy %s of %s %s: %w", rec.Name, rec.Kind, rec.Of, err)
+	}
+	return m, full, configrollout.CopyHash(full, md.UID), nil
+}
+
+// remakeCopy makes a recorded copy again, when the record keeps its data;
+// made is false when it does not (a Secret's values are not kept), created
+// false when an object of its name was there already.
+func (r *ModelDeploymentReconciler) remakeCopy(ctx context.Context, md *servingv1alpha1.ModelDeployment, revision string, rec configrollout.Record) (made, created bool, err error) {
 	c := configrollout.Copy{Ref: configrollout.Ref{Kind: rec.Kind, Name: rec.Of}, Name: rec.Name, Hash: rec.Hash, Empty: rec.Empty}
 	want := rec.Want(configrollout.Metadata(md, c, desiredstate.SelectorLabels(md)))
 	if want == nil {
-		// A Secret's values are not kept: its copy cannot be made again here.
-		gone := what + " is missing and modelgate keeps no Secret values to make it again: its pods cannot start until it is rolled out again"
-		if verdict == configrollout.Planted {
-			gone = problem + "; removed, and " + gone
-		}
-		if verdict == configrollout.Planted && r.Recorder != nil {
-			r.Recorder.Eventf(md, nil, corev1.EventTypeWarning, ReasonConfigCopyReplaced, "Reconcile", "%s", gone)
-		}
-		return gone, nil
+		return false, false, nil
 	}
 	if err := controllerutil.SetControllerReference(md, want, r.Scheme); err != nil {
-		return "", err
+		return false, false, err
 	}
-	log.Info("Making a config copy of a revision in use again", "copy", klog.KObj(want), "kind", rec.Kind, "revision", revision)
-	if err := r.Create(ctx, want); err != nil && !apierrors.IsAlreadyExists(err) {
-		return "", fmt.Errorf("making copy %s of %s %s again: %w", rec.Name, rec.Kind, rec.Of, err)
-	}
-	if verdict == configrollout.Planted {
-		problem += "; removed and made again from the revision"
-		if r.Recorder != nil {
-			r.Recorder.Eventf(md, nil, corev1.EventTypeWarning, ReasonConfigCopyReplaced, "Reconcile", "%s", problem)
+	logf.FromContext(ctx).Info("Making a config copy of a revision in use again", "copy", klog.KObj(want), "kind", rec.Kind, "revision", revision)
+	if err := r.Create(ctx, want); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return true, false, nil
 		}
-		return problem, nil
+		return true, false, fmt.Errorf("making copy %s of %s %s again: %w", rec.Name, rec.Kind, rec.Of, err)
 	}
-	if r.Recorder != nil {
-		r.Recorder.Eventf(md, nil, corev1.EventTypeWarning, ReasonConfigCopyRestored, "Reconcile",
-			"%s was deleted by hand; made again from the revision", what)
-	}
-	return "", nil
+	return true, true, nil
 }
 
 // newCopyObject is an empty object of a copy's kind.
