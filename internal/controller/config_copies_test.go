@@ -166,3 +166,53 @@ func TestRevisionRecordsItsCopies(t *testing.T) {
 	}
 	g.Expect(list).To(ConsistOf("ConfigMap/thresholds", "Secret/creds"))
 }
+
+// An object planted under the name of a copy the spec's revision reads, once
+// that revision records it (the stable one, serving), is removed and the
+// copy made again, owner reference or not; status and an event name it.
+func TestPlantedUnderTheSpecsCopy(t *testing.T) {
+	for _, owned := range []bool{true, false} {
+		t.Run(map[bool]string{true: "with an owner reference", false: "without one"}[owned], func(t *testing.T) {
+			g := NewWithT(t)
+			h := newHarness(t, newMD(func(md *servingv1alpha1.ModelDeployment) {
+				md.Spec.Template.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{
+					{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "thresholds"}}}}
+			}), nil)
+			recorder := events.NewFakeRecorder(100)
+			h.r.Recorder = recorder
+			ctx := context.Background()
+			g.Expect(h.c.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "risk", Name: "thresholds"},
+				Data: map[string]string{"t": "0.5"}})).To(Succeed())
+			h.until(phase(servingv1alpha1.PhaseSucceeded))
+			md := h.md()
+			dep := &appsv1.Deployment{}
+			g.Expect(h.c.Get(ctx, client.ObjectKey{Namespace: "risk", Name: md.Status.Stable.Deployment}, dep)).To(Succeed())
+			name := dep.Spec.Template.Spec.Containers[0].EnvFrom[0].ConfigMapRef.Name
+			g.Expect(name).To(HavePrefix("thresholds-"))
+
+			copied := &corev1.ConfigMap{}
+			g.Expect(h.c.Get(ctx, client.ObjectKey{Namespace: "risk", Name: name}, copied)).To(Succeed())
+			g.Expect(h.c.Delete(ctx, copied)).To(Succeed())
+			planted := configrollout.ConfigMapCopy(metav1.ObjectMeta{Namespace: "risk", Name: name,
+				Labels: map[string]string{configrollout.LabelCopy: "true"}}, &corev1.ConfigMap{Data: map[string]string{"t": "0.0"}})
+			planted.UID = "planted" // the fake client sets no UID; the API server gives each object its own
+			if owned {
+				planted.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(md, servingv1alpha1.GroupVersion.WithKind("ModelDeployment"))}
+			}
+			g.Expect(h.c.Create(ctx, planted)).To(Succeed())
+			for len(recorder.Events) > 0 {
+				<-recorder.Events
+			}
+
+			_, err := h.reconcile()
+			g.Expect(err).To(MatchError(ContainSubstring("ConfigMap " + name + ", the copy of ConfigMap thresholds that revision " +
+				md.Status.Stable.Deployment + " reads, did not hold the content recorded for it (planted?); removed and made again")))
+			again := &corev1.ConfigMap{}
+			g.Expect(h.c.Get(ctx, client.ObjectKey{Namespace: "risk", Name: name}, again)).To(Succeed())
+			g.Expect(again.Data).To(Equal(map[string]string{"t": "0.5"}))
+			g.Expect(metav1.IsControlledBy(again, md)).To(BeTrue())
+			g.Expect(recorder.Events).To(Receive(And(HavePrefix("Warning "+ReasonConfigCopyReplaced), ContainSubstring(name))))
+			h.mustReconcile()
+		})
+	}
+}

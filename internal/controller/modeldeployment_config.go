@@ -86,13 +86,18 @@ func configNotCovered(s *scope) map[string]string {
 // from the live object only while its data still has the hash the decision
 // was made with; otherwise the next reconcile decides again.
 func (r *ModelDeploymentReconciler) applyConfigCopies(ctx context.Context, s *scope) error {
+	recorded := specRecords(s)
 	for _, c := range s.configCopies {
 		m, err := r.metadataOf(ctx, c.Kind, types.NamespacedName{Namespace: s.md.Namespace, Name: c.Name})
 		if err != nil {
 			return fmt.Errorf("reading copy %s of %s: %w", c.Name, c.Ref, err)
 		}
 		if m != nil && !metav1.IsControlledBy(m, s.md) {
-			return fmt.Errorf("the copy of %s would be named %s, which is taken by a %s modelgate does not own for %s: rename or remove it", c.Ref, c.Name, c.Kind, s.md.Name)
+			taken := fmt.Errorf("the copy of %s would be named %s, which is taken by a %s modelgate does not own for %s: rename or remove it", c.Ref, c.Name, c.Kind, s.md.Name)
+			if err := r.removePlanted(ctx, s, c, m, recorded[c.Name], taken); err != nil {
+				return err
+			}
+			m = nil
 		}
 		if m != nil && r.referenced().copyVerified(c.Kind, m) {
 			continue
@@ -105,10 +110,18 @@ func (r *ModelDeploymentReconciler) applyConfigCopies(ctx context.Context, s *sc
 			// An owner reference proves nothing: anyone who may create in the
 			// namespace can plant one, before the copy is made or after it
 			// is deleted. The data must be the object's.
-			if err := r.verifyCopy(ctx, s.md, c, obj); err != nil {
+			holds, err := r.verifyCopy(ctx, c, obj)
+			switch {
+			case err != nil:
+				return err
+			case holds:
+				continue
+			}
+			other := fmt.Errorf("the copy of %s is named %s, but the %s of that name holds other data than %s (made by someone else with an owner reference to %s?): remove it",
+				c.Ref, c.Name, c.Kind, c.Ref, s.md.Name)
+			if err := r.removePlanted(ctx, s, c, m, recorded[c.Name], other); err != nil {
 				return err
 			}
-			continue
 		}
 		if err := controllerutil.SetControllerReference(s.md, obj, r.Scheme); err != nil {
 			return err
@@ -133,22 +146,59 @@ func (r *ModelDeploymentReconciler) applyConfigCopies(ctx context.Context, s *sc
 	return nil
 }
 
-// verifyCopy checks that the object found under a copy's name holds want's
-// data, past the cache, and remembers it by UID and resourceVersion so an
-// unchanged copy is read once.
-func (r *ModelDeploymentReconciler) verifyCopy(ctx context.Context, md *servingv1alpha1.ModelDeployment, c configrollout.Copy, want client.Object) error {
+// verifyCopy reports whether the object found under a copy's name holds
+// want's data, past the cache, and remembers it by UID and resourceVersion
+// so an unchanged copy is read once.
+func (r *ModelDeploymentReconciler) verifyCopy(ctx context.Context, c configrollout.Copy, want client.Object) (bool, error) {
 	if r.APIReader == nil {
-		return errNoAPIReader
+		return false, errNoAPIReader
 	}
 	have := want.DeepCopyObject().(client.Object)
 	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(want), have); err != nil {
-		return fmt.Errorf("reading copy %s of %s: %w", c.Name, c.Ref, err)
+		return false, fmt.Errorf("reading copy %s of %s: %w", c.Name, c.Ref, err)
 	}
 	if !configrollout.Holds(want, have) {
-		return fmt.Errorf("the copy of %s is named %s, but the %s of that name holds other data than %s (made by someone else with an owner reference to %s?): remove it",
-			c.Ref, c.Name, c.Kind, c.Ref, md.Name)
+		return false, nil
 	}
 	r.referenced().rememberCopy(c.Kind, have)
+	return true, nil
+}
+
+// specRecords names the copies the spec's revision records, when it is kept.
+func specRecords(s *scope) map[string]bool {
+	cr, ok := s.revisions[s.decision.SpecDeployment]
+	if !ok || cr.Annotations[desiredstate.AnnotationTemplateHash] != s.templateHash {
+		return nil
+	}
+	data, err := desiredstate.ReadRevision(cr)
+	if err != nil {
+		return nil // an unreadable record records nothing: objects in the way hold the revision
+	}
+	out := map[string]bool{}
+	for _, rec := range data.Copies {
+		out[rec.Name] = true
+	}
+	return out
+}
+
+// removePlanted removes m, found under the name of a copy the spec's
+// revision records, that is not that copy, with a warning, for the copy to
+// be made again. A copy the revision does not record yet holds the revision
+// instead (why), as before it was ever made: modelgate cannot tell then.
+func (r *ModelDeploymentReconciler) removePlanted(ctx context.Context, s *scope, c configrollout.Copy, m client.Object, recorded bool, why error) error {
+	if !recorded {
+		return why
+	}
+	logf.FromContext(ctx).Info("Removing an object planted under a config copy's name", "copy", klog.KObj(m), "kind", c.Kind, "revision", s.decision.SpecDeployment)
+	if err := r.Delete(ctx, m, client.Preconditions{UID: ptr.To(m.GetUID())}); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("removing %s planted under the name of a copy: %w", c.Name, err)
+	}
+	problem := fmt.Sprintf("%s %s, the copy of %s that revision %s reads, did not hold the content recorded for it (planted?); removed and made again",
+		c.Kind, c.Name, c.Ref, s.decision.SpecDeployment)
+	s.copyProblems = append(s.copyProblems, problem)
+	if r.Recorder != nil {
+		r.Recorder.Eventf(s.md, nil, corev1.EventTypeWarning, ReasonConfigCopyReplaced, "Reconcile", "%s", problem)
+	}
 	return nil
 }
 
@@ -277,7 +327,7 @@ func (r *ModelDeploymentReconciler) copyRecords(ctx context.Context, s *scope) (
 // target, read them when they restart or scale up. It returns what it
 // found wrong, naming the objects, for the condition.
 func (r *ModelDeploymentReconciler) checkRevisionCopies(ctx context.Context, s *scope) error {
-	var problems []string
+	problems := s.copyProblems
 	seen := map[configrollout.Ref]bool{}
 	for _, name := range slices.Sorted(maps.Keys(revisionsInUse(s))) {
 		cr, ok := s.revisions[name]

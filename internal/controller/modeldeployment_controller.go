@@ -172,8 +172,11 @@ type scope struct {
 	// (none with spec.configRollout Off).
 	configSources []configrollout.Source
 	configCopies  []configrollout.Copy
-	deployments   map[string]*appsv1.Deployment
-	observed      map[string]rollout.Observed
+	// copyProblems say what was found wrong with the copies the spec's
+	// revision reads and put right, for status.
+	copyProblems []string
+	deployments  map[string]*appsv1.Deployment
+	observed     map[string]rollout.Observed
 	// revisions are the ControllerRevisions owned, by name (their Deployment's).
 	revisions map[string]*appsv1.ControllerRevision
 	decision  rollout.Decision
