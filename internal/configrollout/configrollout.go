@@ -15,6 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -329,4 +330,95 @@ func Holds(want, have client.Object) bool {
 			SecretHash(&corev1.Secret{Type: w.Type, Data: w.Data}) == SecretHash(&corev1.Secret{Type: h.Type, Data: h.Data})
 	}
 	return false
+}
+
+// Record is what a revision keeps of one copy it reads, so that the copies
+// of every revision in use, not only the spec's, can be checked and made
+// again. A Secret's values are never kept: only a keyed hash of them.
+type Record struct {
+	Kind string `json:"kind"`
+	// Name of the copy, and Of the object it was made from.
+	Name string `json:"name"`
+	Of   string `json:"of"`
+	// Hash of the copy's content (CopyHash, keyed by the ModelDeployment's UID).
+	Hash string `json:"hash"`
+	// Empty is the copy of a missing optional object.
+	Empty bool `json:"empty,omitempty"`
+	// Data and BinaryData of a ConfigMap's copy, to make it again.
+	Data       map[string]string `json:"data,omitempty"`
+	BinaryData map[string][]byte `json:"binaryData,omitempty"`
+}
+
+// NewRecord is the record of copy c, made as obj (ConfigMapCopy, SecretCopy).
+func NewRecord(c Copy, obj client.Object, key types.UID) Record {
+	rec := Record{Kind: c.Kind, Name: c.Name, Of: c.Ref.Name, Hash: CopyHash(obj, key), Empty: c.Empty}
+	if cm, ok := obj.(*corev1.ConfigMap); ok {
+		rec.Data, rec.BinaryData = cm.Data, cm.BinaryData
+	}
+	return rec
+}
+
+// CopyHash identifies the content of an object under a copy's name. A
+// Secret's is keyed, as SecretHash is, here by the ModelDeployment's UID
+// (a copy's own UID changes when it is made again), so the hash kept in a
+// ControllerRevision does not let its readers guess a short value offline.
+func CopyHash(obj client.Object, key types.UID) string {
+	switch o := obj.(type) {
+	case *corev1.ConfigMap:
+		return ConfigMapHash(o)
+	case *corev1.Secret:
+		return SecretHash(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{UID: key}, Type: o.Type, Data: o.Data})
+	}
+	return ""
+}
+
+// Want is the copy rec records, to make it again, or nil when its data is
+// not known: a Secret's values are not kept, so a lost Secret copy of a
+// revision other than the spec's cannot be made again.
+func (rec Record) Want(meta metav1.ObjectMeta) client.Object {
+	switch {
+	case rec.Kind == KindConfigMap:
+		return ConfigMapCopy(meta, &corev1.ConfigMap{Data: rec.Data, BinaryData: rec.BinaryData})
+	case rec.Empty:
+		return SecretCopy(meta, nil)
+	}
+	return nil
+}
+
+// Verdict is what to do with the object under a recorded copy's name.
+type Verdict int
+
+const (
+	// Intact: the object is the copy.
+	Intact Verdict = iota
+	// Missing: there is none; it is made again when its data is known.
+	Missing
+	// Planted: the object is not the copy (not the ModelDeployment's, not
+	// immutable, or holding other content); it is removed and made again
+	// when its data is known.
+	Planted
+)
+
+// Check judges have, the object found under rec's name (nil if none):
+// only an immutable object the ModelDeployment controls, holding the
+// recorded content, is the copy. haveHash is CopyHash of have, "" when it
+// was not read (an object the ModelDeployment does not control is not).
+func Check(rec Record, have client.Object, controlled bool, haveHash string) Verdict {
+	switch {
+	case have == nil:
+		return Missing
+	case !controlled || haveHash != rec.Hash:
+		return Planted
+	}
+	immutable := false
+	switch o := have.(type) {
+	case *corev1.ConfigMap:
+		immutable = ptr.Deref(o.Immutable, false)
+	case *corev1.Secret:
+		immutable = ptr.Deref(o.Immutable, false)
+	}
+	if !immutable {
+		return Planted
+	}
+	return Intact
 }

@@ -339,3 +339,74 @@ func TestHolds(t *testing.T) {
 		})
 	}
 }
+
+func TestRecord(t *testing.T) {
+	meta := metav1.ObjectMeta{Name: "thresholds-0123456789abcdef", Namespace: "ml"}
+	cm := ConfigMapCopy(meta, &corev1.ConfigMap{Data: map[string]string{"t": "0.5"}, BinaryData: map[string][]byte{"b": {1}}})
+	cmCopy := Copy{Ref: Ref{KindConfigMap, "thresholds"}, Name: meta.Name, Hash: "h"}
+	rec := NewRecord(cmCopy, cm, "md-uid")
+	if rec.Kind != KindConfigMap || rec.Name != meta.Name || rec.Of != "thresholds" || rec.Hash != ConfigMapHash(cm) {
+		t.Fatalf("record of a ConfigMap copy: %+v", rec)
+	}
+	want := rec.Want(meta).(*corev1.ConfigMap)
+	if !Holds(cm, want) || want.Name != meta.Name {
+		t.Errorf("a ConfigMap copy made again from its record holds other data: %+v", want)
+	}
+
+	secret := SecretCopy(meta, &corev1.Secret{Type: corev1.SecretTypeOpaque, Data: map[string][]byte{"token": []byte("s3cret")}})
+	srec := NewRecord(Copy{Ref: Ref{KindSecret, "creds"}, Name: meta.Name}, secret, "md-uid")
+	if srec.Data != nil || srec.BinaryData != nil {
+		t.Errorf("a Secret's record keeps its data: %+v", srec)
+	}
+	if strings.Contains(srec.Hash, "s3cret") || srec.Hash == "" {
+		t.Errorf("a Secret's record hash %q", srec.Hash)
+	}
+	if srec.Want(meta) != nil {
+		t.Errorf("a Secret copy with data is made again from a record that keeps no values")
+	}
+	if other := NewRecord(Copy{Ref: Ref{KindSecret, "creds"}, Name: meta.Name}, secret, "other-md"); other.Hash == srec.Hash {
+		t.Errorf("a Secret's hash is not keyed by the ModelDeployment's UID")
+	}
+	empty := NewRecord(Copy{Ref: Ref{KindSecret, "opt"}, Name: meta.Name, Empty: true}, SecretCopy(meta, nil), "md-uid")
+	if w, ok := empty.Want(meta).(*corev1.Secret); !ok || len(w.Data) != 0 || CopyHash(w, "md-uid") != empty.Hash {
+		t.Errorf("the empty copy of a missing optional Secret is not made again as recorded: %+v", w)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	meta := metav1.ObjectMeta{Name: "thresholds-0123456789abcdef", Namespace: "ml"}
+	ours := ConfigMapCopy(meta, &corev1.ConfigMap{Data: map[string]string{"t": "0.5"}})
+	rec := NewRecord(Copy{Ref: Ref{KindConfigMap, "thresholds"}, Name: meta.Name}, ours, "uid")
+	other := ConfigMapCopy(meta, &corev1.ConfigMap{Data: map[string]string{"t": "0.0"}})
+	mutable := ours.DeepCopy()
+	mutable.Immutable = nil
+	secret := SecretCopy(meta, &corev1.Secret{Data: map[string][]byte{"k": []byte("v")}})
+	srec := NewRecord(Copy{Ref: Ref{KindSecret, "creds"}, Name: meta.Name}, secret, "uid")
+	otherSecret := SecretCopy(meta, &corev1.Secret{Data: map[string][]byte{"k": []byte("w")}})
+	for _, tc := range []struct {
+		name       string
+		rec        Record
+		have       client.Object
+		controlled bool
+		want       Verdict
+	}{
+		{"our copy", rec, ours, true, Intact},
+		{"missing", rec, nil, false, Missing},
+		{"other data, owner reference and all", rec, other, true, Planted},
+		{"our data but not ours", rec, ours, false, Planted},
+		{"our data, mutable", rec, mutable, true, Planted},
+		{"our Secret copy", srec, secret, true, Intact},
+		{"a Secret of other data", srec, otherSecret, true, Planted},
+		{"a ConfigMap under a Secret copy's name", srec, ours, true, Planted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var hash string
+			if tc.have != nil && tc.controlled {
+				hash = CopyHash(tc.have, "uid")
+			}
+			if got := Check(tc.rec, tc.have, tc.controlled, hash); got != tc.want {
+				t.Errorf("Check = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

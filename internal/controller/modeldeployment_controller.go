@@ -177,7 +177,10 @@ type scope struct {
 	// (none with spec.configRollout Off).
 	configSources []configrollout.Source
 	configCopies  []configrollout.Copy
-	deployments   map[string]*appsv1.Deployment
+	// copyProblems say what was found wrong with the copies the spec's
+	// revision reads and put right, for status.
+	copyProblems []string
+	deployments  map[string]*appsv1.Deployment
 	// deleted are the Deployments this manager deleted that the cache still lists.
 	deleted  map[types.UID]bool
 	observed map[string]rollout.Observed
@@ -578,7 +581,11 @@ func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 	if err := r.pruneConfigCopies(ctx, s); err != nil {
 		return err
 	}
-	return r.applyAlerts(ctx, s)
+	if err := r.applyAlerts(ctx, s); err != nil {
+		return err
+	}
+	// Last: what it finds wrong is told in status, and holds nothing else.
+	return r.checkRevisionCopies(ctx, s)
 }
 
 // applyDeployment creates or patches the Deployment of one revision. Only the

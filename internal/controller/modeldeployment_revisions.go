@@ -58,6 +58,7 @@ func (r *ModelDeploymentReconciler) applyRevisions(ctx context.Context, s *scope
 		return err
 	}
 	data := desiredstate.NewRevisionData(md, s.template, s.templateHash)
+	var err error
 	if cr, ok := s.revisions[name]; !ok || cr.Annotations[desiredstate.AnnotationTemplateHash] != s.templateHash {
 		if old, ok := s.revisions[name]; ok {
 			// A revision's data cannot change: one whose Deployment had its
@@ -66,6 +67,9 @@ func (r *ModelDeploymentReconciler) applyRevisions(ctx context.Context, s *scope
 			if err := r.Delete(ctx, old); client.IgnoreNotFound(err) != nil {
 				return fmt.Errorf("replacing revision %s: %w", name, err)
 			}
+		}
+		if data.Copies, err = r.copyRecords(ctx, s); err != nil {
+			return err
 		}
 		if err := r.keepRevision(ctx, s, name, data); err != nil {
 			return err

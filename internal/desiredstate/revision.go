@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/configrollout"
 )
 
 // AnnotationPromoted marks the ControllerRevision of a revision that served
@@ -30,6 +31,10 @@ type RevisionData struct {
 	URI          string                 `json:"uri"`
 	TemplateHash string                 `json:"templateHash"`
 	Template     corev1.PodTemplateSpec `json:"template"`
+	// Copies are the config copies the template reads, checked and made
+	// again while the revision is in use (none for a revision kept before
+	// modelgate recorded them).
+	Copies []configrollout.Record `json:"copies,omitempty"`
 }
 
 // NewRevisionData is the revision the spec asks for, from its pod template

@@ -236,6 +236,73 @@ var _ = Describe("Config rollouts", func() {
 		Expect(copied.Data).To(Equal(map[string]string{"threshold": "0.9"}))
 	})
 
+	It("put back the stable's copy when other data is planted under its name mid-canary, leaving the candidate alone", func() {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "thresholds"}, Data: map[string]string{"threshold": "0.5"}}
+		Expect(k8sClient.Create(ctx, cm)).To(Succeed())
+		md := configReading(ns, "1.0.0")
+		Expect(k8sClient.Create(ctx, md)).To(Succeed())
+		key := objectKey(md)
+		stable := deploymentOf(ns, md.Name, "1.0.0")
+		Eventually(replicasOf(stable)).Should(BeEquivalentTo(2))
+		playDeploymentController(stable)
+		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+		stableCopy := configMapOfVolume(stable, "thresholds")(Default)
+
+		By("changing the ConfigMap: a canary of the new data")
+		cm.Data["threshold"] = "0.9"
+		Expect(k8sClient.Update(ctx, cm)).To(Succeed())
+		Eventually(func() *servingv1alpha1.CandidateStatus { return getMD(key).Status.Candidate }).ShouldNot(BeNil())
+		candidate := types.NamespacedName{Namespace: ns, Name: getMD(key).Status.Candidate.Deployment}
+		Eventually(replicasOf(candidate)).Should(BeEquivalentTo(1))
+		candidateCopy := configMapOfVolume(candidate, "thresholds")(Default)
+		Expect(candidateCopy).NotTo(Equal(stableCopy))
+
+		By("deleting the stable's copy and planting other data under its name, owner reference and all")
+		owner := getMD(key)
+		planted := &corev1.ConfigMap{}
+		Eventually(func(g Gomega) {
+			old := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: stableCopy}}
+			g.Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, old))).To(Succeed())
+			planted = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: stableCopy,
+				Labels:          map[string]string{configrollout.LabelCopy: "true"},
+				OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(owner, servingv1alpha1.GroupVersion.WithKind("ModelDeployment"))}},
+				Data: map[string]string{"threshold": "0.0"}, Immutable: ptr.To(true)}
+			g.Expect(k8sClient.Create(ctx, planted)).To(Succeed())
+		}).Should(Succeed())
+
+		By("the planted object is removed and the stable's copy made again, with a warning naming it")
+		Eventually(func(g Gomega) {
+			again := &corev1.ConfigMap{}
+			g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: stableCopy}, again)).To(Succeed())
+			g.Expect(again.UID).NotTo(Equal(planted.UID))
+			g.Expect(again.Data).To(Equal(map[string]string{"threshold": "0.5"}))
+			g.Expect(again.Immutable).To(HaveValue(BeTrue()))
+		}).Should(Succeed())
+		Eventually(func(g Gomega) {
+			var list eventsv1.EventList
+			g.Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+			var notes []string
+			for _, e := range list.Items {
+				if e.Reason == "ConfigCopyReplaced" {
+					notes = append(notes, e.Note)
+				}
+			}
+			g.Expect(notes).To(ContainElement(And(ContainSubstring("ConfigMap "+stableCopy), ContainSubstring("revision "+stable.Name),
+				ContainSubstring("removed and made again"), Not(ContainSubstring("0.0")))))
+		}).Should(Succeed())
+
+		By("the canary's candidate is unaffected")
+		cur := getMD(key)
+		Expect(cur.Status.Candidate).NotTo(BeNil())
+		Expect(cur.Status.Candidate.Deployment).To(Equal(candidate.Name))
+		Expect(configMapOfVolume(candidate, "thresholds")(Default)).To(Equal(candidateCopy))
+		Expect(configMapOfVolume(stable, "thresholds")(Default)).To(Equal(stableCopy))
+		Expect(replicasOf(candidate)()).To(BeEquivalentTo(1))
+		copied := &corev1.ConfigMap{}
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: candidateCopy}, copied)).To(Succeed())
+		Expect(copied.Data).To(Equal(map[string]string{"threshold": "0.9"}))
+	})
+
 	It("with configRollout Off let the pods read the live ConfigMap: a change makes no candidate", func() {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "thresholds"}, Data: map[string]string{"threshold": "0.5"}}
 		Expect(k8sClient.Create(ctx, cm)).To(Succeed())
