@@ -315,9 +315,10 @@ spec:
 		Expect(get("{.status.history[0].version} {.status.history[0].outcome}", "md/slow-scorer")()).To(Equal("2.0.0 RolledBack"))
 		Eventually(get("{range .items[*]}{.status.phase} {end}", "pods", "-l", "app.kubernetes.io/name=slow-scorer")).
 			Should(Equal("Running Running"), "only the stable version's pods are left")
-		for _, svc := range []string{"svc/slow-scorer-stable", "svc/slow-scorer-candidate"} {
-			Expect(get(`{.spec.selector.serving\.modelgate\.dev/version}`, svc)()).To(Equal("1.0.0"), svc)
-		}
+		// A canary without a router has <name> alone, never selecting the
+		// rolled-back version only.
+		Expect(get(`{.spec.selector.serving\.modelgate\.dev/version}`, "svc/slow-scorer")()).NotTo(Equal("2.0.0"))
+		Expect(get("{.metadata.name}", "svc/slow-scorer-candidate")()).To(ContainSubstring("NotFound"))
 	})
 })
 
