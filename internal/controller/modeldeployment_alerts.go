@@ -54,15 +54,7 @@ func AlertsConfigMapKey(md *servingv1alpha1.ModelDeployment) string {
 // ServesPrometheusRules tells whether the cluster serves the Prometheus
 // Operator's PrometheusRule.
 func ServesPrometheusRules(mapper meta.RESTMapper) (bool, error) {
-	_, err := mapper.RESTMapping(PrometheusRuleGVK.GroupKind(), PrometheusRuleGVK.Version)
-	switch {
-	case err == nil:
-		return true, nil
-	case meta.IsNoMatchError(err):
-		return false, nil
-	default:
-		return false, err
-	}
+	return serves(mapper, PrometheusRuleGVK.GroupKind(), PrometheusRuleGVK.Version)
 }
 
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=create;patch;delete

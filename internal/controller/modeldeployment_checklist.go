@@ -342,7 +342,13 @@ func hpaTarget(o client.Object) []string {
 
 // ServesGatewayAPI reports whether the cluster serves Gateway API HTTPRoutes.
 func ServesGatewayAPI(mapper meta.RESTMapper) (bool, error) {
-	_, err := mapper.RESTMapping(schema.GroupKind{Group: gatewayv1.GroupName, Kind: "HTTPRoute"}, gatewayv1.GroupVersion.Version)
+	return serves(mapper, schema.GroupKind{Group: gatewayv1.GroupName, Kind: "HTTPRoute"}, gatewayv1.GroupVersion.Version)
+}
+
+// serves reports whether the cluster serves a kind at a version: an API
+// that is not installed is an answer, not an error.
+func serves(mapper meta.RESTMapper, gk schema.GroupKind, version string) (bool, error) {
+	_, err := mapper.RESTMapping(gk, version)
 	switch {
 	case err == nil:
 		return true, nil
