@@ -195,27 +195,11 @@ func hostileModel(i int, version, endpoints string) string {
 // one-step canary analysed every 2 s on the error rate, against a
 // Prometheus that answers at once.
 func calmFleet(n int, version, prom string) string {
-	var b strings.Builder
-	for i := range n {
-		fmt.Fprintf(&b, `---
-apiVersion: serving.modelgate.dev/v1alpha1
-kind: ModelDeployment
-metadata: {name: model-%03[1]d}
-spec:
-  model: {name: model-%03[1]d, version: %[2]s, uri: "pvc://models/model-%03[1]d/%[2]s"}
-  replicas: 1
-  checklist: {profile: development}
-  strategy: {type: Canary, canary: {steps: [{weight: 50}]}}
-  analysis:
+	return fleetWith(n, version, fmt.Sprintf(`  analysis:
     interval: 2s
-    prometheus: {address: %[3]q}
+    prometheus: {address: %q}
     triggers: {errorRate: {maxPercent: "5"}}
-  template:
-    spec:
-      containers: [{name: server, image: registry.example/ml/server:1.0}]
-`, i, version, prom)
-	}
-	return b.String()
+`, prom))
 }
 
 // running says whether the manager process has not exited.

@@ -18,7 +18,10 @@ const canaries = 100
 
 // fleet is a manifest of n ModelDeployments at a version, each one pod doing
 // a one-step canary.
-func fleet(n int, version string) string {
+func fleet(n int, version string) string { return fleetWith(n, version, "") }
+
+// fleetWith is fleet with more of the spec: lines indented under spec.
+func fleetWith(n int, version, spec string) string {
 	var b strings.Builder
 	for i := range n {
 		fmt.Fprintf(&b, `---
@@ -30,10 +33,10 @@ spec:
   replicas: 1
   checklist: {profile: development}
   strategy: {type: Canary, canary: {steps: [{weight: 50}]}}
-  template:
+%[3]s  template:
     spec:
       containers: [{name: server, image: registry.example/ml/server:1.0}]
-`, i, version)
+`, i, version, spec)
 	}
 	return b.String()
 }
