@@ -37,6 +37,25 @@ func configReading(ns, version string) *servingv1alpha1.ModelDeployment {
 	return md
 }
 
+// settledOnConfig makes ConfigMap thresholds and a ModelDeployment at 1.0.0
+// reading it (changed by mutate first), and waits until that version serves.
+func settledOnConfig(ns string, mutate ...func(*servingv1alpha1.ModelDeployment)) (*corev1.ConfigMap, *servingv1alpha1.ModelDeployment, types.NamespacedName, types.NamespacedName) {
+	GinkgoHelper()
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "thresholds"}, Data: map[string]string{"threshold": "0.5"}}
+	Expect(k8sClient.Create(ctx, cm)).To(Succeed())
+	md := configReading(ns, "1.0.0")
+	for _, m := range mutate {
+		m(md)
+	}
+	Expect(k8sClient.Create(ctx, md)).To(Succeed())
+	key := objectKey(md)
+	stable := deploymentOf(ns, md.Name, "1.0.0")
+	Eventually(replicasOf(stable)).Should(BeEquivalentTo(2))
+	playDeploymentController(stable)
+	Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+	return cm, md, key, stable
+}
+
 // configMapOfVolume is the ConfigMap a Deployment's pods mount as volume name.
 func configMapOfVolume(key types.NamespacedName, volume string) func(Gomega) string {
 	return func(g Gomega) string {
@@ -69,16 +88,7 @@ var _ = Describe("Config rollouts", func() {
 	BeforeEach(func() { ns = newNamespace() })
 
 	It("roll a ConfigMap change out by canary and roll it back to the old content", func() {
-		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "thresholds"}, Data: map[string]string{"threshold": "0.5"}}
-		Expect(k8sClient.Create(ctx, cm)).To(Succeed())
-		md := configReading(ns, "1.0.0")
-		md.Spec.RevisionHistoryLimit = ptr.To[int32](0)
-		Expect(k8sClient.Create(ctx, md)).To(Succeed())
-		key := objectKey(md)
-		stable := deploymentOf(ns, md.Name, "1.0.0")
-		Eventually(replicasOf(stable)).Should(BeEquivalentTo(2))
-		playDeploymentController(stable)
-		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+		cm, md, key, stable := settledOnConfig(ns, func(md *servingv1alpha1.ModelDeployment) { md.Spec.RevisionHistoryLimit = ptr.To[int32](0) })
 
 		By("reading an immutable copy of the ConfigMap, owned by the ModelDeployment")
 		oldCopy := configMapOfVolume(stable, "thresholds")(Default)
@@ -171,15 +181,7 @@ var _ = Describe("Config rollouts", func() {
 	})
 
 	It("make the spec's copy again once it is deleted by hand, so its pods can start", func() {
-		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "thresholds"}, Data: map[string]string{"threshold": "0.5"}}
-		Expect(k8sClient.Create(ctx, cm)).To(Succeed())
-		md := configReading(ns, "1.0.0")
-		Expect(k8sClient.Create(ctx, md)).To(Succeed())
-		key := objectKey(md)
-		stable := deploymentOf(ns, md.Name, "1.0.0")
-		Eventually(replicasOf(stable)).Should(BeEquivalentTo(2))
-		playDeploymentController(stable)
-		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+		_, _, _, stable := settledOnConfig(ns)
 		name := configMapOfVolume(stable, "thresholds")(Default)
 		copied := &corev1.ConfigMap{}
 		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, copied)).To(Succeed())
@@ -195,15 +197,7 @@ var _ = Describe("Config rollouts", func() {
 	})
 
 	It("never let pods read an object planted under a copy's name, owner reference and all", func() {
-		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "thresholds"}, Data: map[string]string{"threshold": "0.5"}}
-		Expect(k8sClient.Create(ctx, cm)).To(Succeed())
-		md := configReading(ns, "1.0.0")
-		Expect(k8sClient.Create(ctx, md)).To(Succeed())
-		key := objectKey(md)
-		stable := deploymentOf(ns, md.Name, "1.0.0")
-		Eventually(replicasOf(stable)).Should(BeEquivalentTo(2))
-		playDeploymentController(stable)
-		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+		cm, _, key, _ := settledOnConfig(ns)
 
 		By("planting, ahead of a change, an immutable ConfigMap under the name its copy will have, controlled by the ModelDeployment, with other data")
 		cur := getMD(key)
@@ -237,15 +231,7 @@ var _ = Describe("Config rollouts", func() {
 	})
 
 	It("put back the stable's copy when other data is planted under its name mid-canary, leaving the candidate alone", func() {
-		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "thresholds"}, Data: map[string]string{"threshold": "0.5"}}
-		Expect(k8sClient.Create(ctx, cm)).To(Succeed())
-		md := configReading(ns, "1.0.0")
-		Expect(k8sClient.Create(ctx, md)).To(Succeed())
-		key := objectKey(md)
-		stable := deploymentOf(ns, md.Name, "1.0.0")
-		Eventually(replicasOf(stable)).Should(BeEquivalentTo(2))
-		playDeploymentController(stable)
-		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+		cm, _, key, stable := settledOnConfig(ns)
 		stableCopy := configMapOfVolume(stable, "thresholds")(Default)
 
 		By("changing the ConfigMap: a canary of the new data")
@@ -304,16 +290,7 @@ var _ = Describe("Config rollouts", func() {
 	})
 
 	It("with configRollout Off let the pods read the live ConfigMap: a change makes no candidate", func() {
-		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "thresholds"}, Data: map[string]string{"threshold": "0.5"}}
-		Expect(k8sClient.Create(ctx, cm)).To(Succeed())
-		md := configReading(ns, "1.0.0")
-		md.Spec.ConfigRollout = servingv1alpha1.ConfigRolloutOff
-		Expect(k8sClient.Create(ctx, md)).To(Succeed())
-		key := objectKey(md)
-		stable := deploymentOf(ns, md.Name, "1.0.0")
-		Eventually(replicasOf(stable)).Should(BeEquivalentTo(2))
-		playDeploymentController(stable)
-		Eventually(func() servingv1alpha1.Phase { return getMD(key).Status.Phase }).Should(Equal(servingv1alpha1.PhaseSucceeded))
+		cm, _, key, stable := settledOnConfig(ns, func(md *servingv1alpha1.ModelDeployment) { md.Spec.ConfigRollout = servingv1alpha1.ConfigRolloutOff })
 		Expect(configMapOfVolume(stable, "thresholds")(Default)).To(Equal("thresholds"))
 
 		cm.Data["threshold"] = "0.9"
