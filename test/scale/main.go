@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -152,11 +153,13 @@ func run(ctx context.Context, w *figures) error {
 			if err != nil {
 				return err
 			}
-			took, err := createAndWait(ctx, c, 0, createdAt)
+			took, st, err := createAndWait(ctx, c, 0, createdAt)
 			if err != nil {
 				return err
 			}
 			w.add("Create200ToReady/kcm=default", took.Seconds(), "s")
+			w.add("Create200DeploymentsWritten/kcm=default", st.written.Seconds(), "s")
+			w.add("Create200PodsAvailable/kcm=default", st.available.Seconds(), "s")
 			kcm1, err := c.kcmRequestsSettled(ctx)
 			if err != nil {
 				return err
@@ -195,11 +198,13 @@ func measure(ctx context.Context, w *figures, c *cluster, m *manager) error {
 		return err
 	}
 	profiled := m.profile(ctx, "create")
-	took, err := createAndWait(ctx, c, 0, createdAt)
+	took, st, err := createAndWait(ctx, c, 0, createdAt)
 	if err != nil {
 		return err
 	}
 	w.add("Create200ToReady/kcm=raised", took.Seconds(), "s")
+	w.add("Create200DeploymentsWritten/kcm=raised", st.written.Seconds(), "s")
+	w.add("Create200PodsAvailable/kcm=raised", st.available.Seconds(), "s")
 	mgr1, err := m.metricsSettled(ctx)
 	if err != nil {
 		return err
@@ -236,7 +241,7 @@ func measure(ctx context.Context, w *figures, c *cluster, m *manager) error {
 	<-profiled
 
 	// The rest, to N.
-	took, err = createAndWait(ctx, c, createdAt, *n-createdAt)
+	took, _, err = createAndWait(ctx, c, createdAt, *n-createdAt)
 	if err != nil {
 		return err
 	}
@@ -653,19 +658,58 @@ func modelDeployment(i int, version string) *servingv1alpha1.ModelDeployment {
 func ptrTo[T any](v T) *T { return &v }
 
 // createAndWait creates count ModelDeployments from index first at once and
-// waits until every one is done.
-func createAndWait(ctx context.Context, c *cluster, first, count int) (time.Duration, error) {
+// waits until every one is done. Its stages say where the time went: when
+// the manager had written every Deployment, and when the cluster had every
+// one's pods available (the last ModelDeployment Ready is the whole).
+func createAndWait(ctx context.Context, c *cluster, first, count int) (time.Duration, stages, error) {
 	logf("Creating %d ModelDeployments", count)
 	start := time.Now()
 	if err := parallel(count, func(i int) error {
 		return c.client.Create(ctx, modelDeployment(first+i, "1.0.0"))
 	}); err != nil {
-		return 0, err
+		return 0, stages{}, err
 	}
-	if err := waitDone(ctx, c, first, count, "1.0.0"); err != nil {
-		return 0, err
+	st := stages{start: start}
+	if err := waitDone(ctx, c, first, count, "1.0.0", &st); err != nil {
+		return 0, st, err
 	}
-	return time.Since(start), nil
+	return time.Since(start), st, nil
+}
+
+// stages are when the last Deployment of a batch was written and when the
+// last one had all its pods available, from the batch's start.
+type stages struct {
+	start              time.Time
+	written, available time.Duration
+}
+
+// observe lists the batch's Deployments and notes the first time every one
+// exists, and the first time every one has its pods available.
+func (st *stages) observe(ctx context.Context, c *cluster, want map[string]bool) {
+	if st == nil || st.available > 0 {
+		return
+	}
+	var list appsv1.DeploymentList
+	if err := c.client.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		return
+	}
+	written, available := map[string]bool{}, map[string]bool{}
+	for _, d := range list.Items {
+		owner := metav1.GetControllerOf(&d)
+		if owner == nil || !want[owner.Name] {
+			continue
+		}
+		written[owner.Name] = true
+		if d.Status.AvailableReplicas >= replicas && d.Status.ObservedGeneration == d.Generation {
+			available[owner.Name] = true
+		}
+	}
+	if st.written == 0 && len(written) == len(want) {
+		st.written = time.Since(st.start)
+	}
+	if st.written > 0 && len(available) == len(want) {
+		st.available = time.Since(st.start)
+	}
 }
 
 // updateAndWait moves the first count ModelDeployments to a new version at
@@ -685,7 +729,7 @@ func updateAndWait(ctx context.Context, c *cluster, count int) (time.Duration, e
 	}); err != nil {
 		return 0, err
 	}
-	if err := waitDone(ctx, c, 0, count, "2.0.0"); err != nil {
+	if err := waitDone(ctx, c, 0, count, "2.0.0", nil); err != nil {
 		return 0, err
 	}
 	return time.Since(start), nil
@@ -711,13 +755,14 @@ func parallel(count int, fn func(int) error) error {
 // waitDone waits until the ModelDeployments [first, first+count) have their
 // generation handled, are Ready, and serve version from a stable Deployment
 // with no candidate.
-func waitDone(ctx context.Context, c *cluster, first, count int, version string) error {
+func waitDone(ctx context.Context, c *cluster, first, count int, version string, st *stages) error {
 	want := map[string]bool{}
 	for i := range count {
 		want[name(first+i)] = true
 	}
 	var pending int
-	err := poll(ctx, 20*time.Minute, 500*time.Millisecond, func() (bool, error) {
+	err := poll(ctx, 20*time.Minute, 250*time.Millisecond, func() (bool, error) {
+		st.observe(ctx, c, want)
 		var list servingv1alpha1.ModelDeploymentList
 		if err := c.client.List(ctx, &list, client.InNamespace(namespace)); err != nil {
 			return false, nil //nolint:nilerr // the API server may be busy: try again
