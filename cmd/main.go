@@ -16,7 +16,6 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -115,7 +114,7 @@ func main() {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
-	cacheOpts := controller.CacheOptions()
+	cacheOpts := controller.CacheOptions(nil)
 	leaderElectionID := "modelgate.serving.modelgate.dev"
 	if watchLabelSelector != "" {
 		sel, err := labels.Parse(watchLabelSelector)
@@ -123,7 +122,7 @@ func main() {
 			log.Error(err, "The --watch-label-selector cannot be parsed", "selector", watchLabelSelector)
 			os.Exit(1)
 		}
-		cacheOpts.ByObject[&servingv1alpha1.ModelDeployment{}] = cache.ByObject{Label: sel}
+		cacheOpts = controller.CacheOptions(sel)
 		// Each shard elects its own leader.
 		leaderElectionID = fmt.Sprintf("%08x.%s", fnv32(sel.String()), leaderElectionID)
 		log.Info("Reconciling one shard of the ModelDeployments", "selector", sel.String(), "leaderElectionID", leaderElectionID)

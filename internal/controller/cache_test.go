@@ -1,7 +1,10 @@
 package controller
 
 import (
+	"strings"
 	"testing"
+	"time"
+	"unsafe"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -10,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
 
 func TestKeepNodeAllocatable(t *testing.T) {
@@ -48,7 +53,7 @@ func TestKeepNodeAllocatable(t *testing.T) {
 }
 
 func TestCacheOptionsHoldOnlyModelgatesObjects(t *testing.T) {
-	opts := CacheOptions()
+	opts := CacheOptions(nil)
 	ours := labels.Set{"app.kubernetes.io/name": "scorer", "app.kubernetes.io/managed-by": "modelgate"}
 	theirs := labels.Set{"app.kubernetes.io/name": "web"}
 	selected := 0
@@ -77,5 +82,75 @@ func TestStripForCache(t *testing.T) {
 	want := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "card", Annotations: map[string]string{"team": "risk"}}}
 	if !equality.Semantic.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestCompactModelDeploymentSharesEqualStrings(t *testing.T) {
+	decode := func() *servingv1alpha1.ModelDeployment {
+		md := &servingv1alpha1.ModelDeployment{}
+		md.Namespace = "team-" + strings.Repeat("a", 3) // a string of its own, as the decoder makes
+		items := make([]servingv1alpha1.ChecklistItemStatus, 0, 32)
+		for _, id := range []string{"probes", "pdb", "hpa"} {
+			items = append(items, servingv1alpha1.ChecklistItemStatus{ID: strings.Clone(id), Section: strings.Clone("Serving"),
+				Result: "Skipped", Severity: "Off", Message: strings.Clone("Turned off by the development profile")})
+		}
+		md.Status.Checklist = &servingv1alpha1.ChecklistStatus{Version: "1.0.0", Items: items}
+		md.Status.Conditions = append(make([]metav1.Condition, 0, 8), metav1.Condition{Type: strings.Clone("Ready"), Status: "True", Reason: "Succeeded", Message: strings.Clone("Version 1.0.0 serves all traffic")})
+		md.Status.History = append(make([]servingv1alpha1.HistoryEntry, 0, 4), servingv1alpha1.HistoryEntry{Version: "1.0.0", Outcome: "Promoted"})
+		md.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
+		return md
+	}
+	a, b := decode(), decode()
+	want := a.DeepCopy()
+	want.ManagedFields = nil
+	gotA, err := compactModelDeployment(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotB, _ := compactModelDeployment(b)
+	ca, cb := gotA.(*servingv1alpha1.ModelDeployment), gotB.(*servingv1alpha1.ModelDeployment)
+	if !equality.Semantic.DeepEqual(ca, want) {
+		t.Errorf("compacting changed the object: got %+v, want %+v", ca, want)
+	}
+	same := func(x, y string) bool { return unsafe.StringData(x) == unsafe.StringData(y) }
+	for _, pair := range [][2]string{
+		{ca.Namespace, cb.Namespace},
+		{ca.Status.Checklist.Items[0].Message, cb.Status.Checklist.Items[0].Message},
+		{ca.Status.Checklist.Items[1].Section, cb.Status.Checklist.Items[2].Section},
+		{ca.Status.Conditions[0].Message, cb.Status.Conditions[0].Message},
+	} {
+		if !same(pair[0], pair[1]) {
+			t.Errorf("%q is held twice, want once", pair[0])
+		}
+	}
+	if c := cap(ca.Status.Checklist.Items); c != 3 {
+		t.Errorf("checklist items keep a capacity of %d, want their length 3", c)
+	}
+	if c := cap(ca.Status.Conditions); c != 1 {
+		t.Errorf("conditions keep a capacity of %d, want 1", c)
+	}
+	if _, err := compactModelDeployment(&corev1.ConfigMap{}); err != nil {
+		t.Errorf("another kind: %v", err)
+	}
+}
+
+func TestLongWatchKeepsClientGosSpread(t *testing.T) {
+	const minimum = int64(watchTimeout / time.Second)
+	for _, tc := range []struct {
+		asked int64
+		want  int64
+	}{
+		{asked: 300, want: minimum},
+		{asked: 450, want: minimum + minimum/2},
+		{asked: 599, want: minimum + 299*minimum/300},
+	} {
+		if got := longWatch(&tc.asked); got != tc.want {
+			t.Errorf("longWatch(%d) = %d, want %d", tc.asked, got, tc.want)
+		}
+	}
+	for range 100 {
+		if got := longWatch(nil); got < minimum || got >= 2*minimum {
+			t.Fatalf("longWatch(nil) = %d, want within [%d, %d)", got, minimum, 2*minimum)
+		}
 	}
 }

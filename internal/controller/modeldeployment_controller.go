@@ -875,10 +875,12 @@ func (r *ModelDeploymentReconciler) modelDeploymentsInNamespaceOf(ctx context.Co
 	return r.modelDeployments(ctx, o, client.InNamespace(o.GetName()))
 }
 
-// modelDeployments lists the ModelDeployments a change of o concerns as requests.
+// modelDeployments lists the ModelDeployments a change of o concerns as
+// requests. Mappings only read what they list: none copies the cache, which
+// would allocate all of a namespace's ModelDeployments at every event.
 func (r *ModelDeploymentReconciler) modelDeployments(ctx context.Context, o client.Object, opts ...client.ListOption) []reconcile.Request {
 	var list servingv1alpha1.ModelDeploymentList
-	if err := r.List(ctx, &list, opts...); err != nil {
+	if err := r.List(ctx, &list, append(opts, client.UnsafeDisableDeepCopy)...); err != nil {
 		logf.FromContext(ctx).Error(err, "Listing ModelDeployments to map a change", "object", klog.KObj(o))
 		return nil
 	}
@@ -945,20 +947,23 @@ func metadataOnly(kind string) *metav1.PartialObjectMetadata {
 // with the cluster's; EndpointSlices, which the EndpointSlice controller
 // labels as their Service, likewise only for modelgate's Services. Nodes keep
 // only their allocatable resources, the one thing the checklist reads of
-// them. Secrets are never cached whole (the watches above are metadata-only);
+// them. ModelDeployments are compacted (compactModelDeployment) and, given a
+// shard, only those it selects are cached. Secrets are never cached whole (the watches above are metadata-only);
 // stripSecretValues guards a full Secret informer that some future read
 // through the cache would start.
-func CacheOptions() cache.Options {
+func CacheOptions(shard labels.Selector) cache.Options {
 	owned := labels.SelectorFromSet(labels.Set{desiredstate.LabelManagedBy: desiredstate.ManagedByValue})
 	return cache.Options{
+		NewInformer:      newInformer,
 		DefaultTransform: stripForCache,
 		ByObject: map[client.Object]cache.ByObject{
-			&appsv1.Deployment{}:         {Label: owned},
-			&corev1.Service{}:            {Label: owned},
-			&appsv1.ControllerRevision{}: {Label: owned},
-			&discoveryv1.EndpointSlice{}: {Label: owned},
-			&corev1.Node{}:               {Transform: keepNodeAllocatable},
-			&corev1.Secret{}:             {Transform: stripSecretValues},
+			&appsv1.Deployment{}:               {Label: owned},
+			&corev1.Service{}:                  {Label: owned},
+			&appsv1.ControllerRevision{}:       {Label: owned},
+			&discoveryv1.EndpointSlice{}:       {Label: owned},
+			&corev1.Node{}:                     {Transform: keepNodeAllocatable},
+			&corev1.Secret{}:                   {Transform: stripSecretValues},
+			&servingv1alpha1.ModelDeployment{}: {Label: shard, Transform: compactModelDeployment},
 		},
 	}
 }

@@ -100,7 +100,7 @@ func (r *ModelDeploymentReconciler) modelDeploymentsOfPolicy(ctx context.Context
 		return nil
 	}
 	var list servingv1alpha1.ModelDeploymentList
-	if err := r.List(ctx, &list); err != nil {
+	if err := r.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 		logf.FromContext(ctx).Error(err, "Listing ModelDeployments to map a policy change", "policy", klog.KObj(p))
 		return nil
 	}

@@ -95,7 +95,7 @@ func (r *ModelDeploymentReconciler) modelDeploymentsSelectedBy(ctx context.Conte
 		return nil
 	}
 	var list servingv1alpha1.ModelDeploymentList
-	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace())); err != nil {
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.UnsafeDisableDeepCopy); err != nil {
 		logf.FromContext(ctx).Error(err, "Listing ModelDeployments to map a change", "namespace", o.GetNamespace())
 		return nil
 	}
@@ -271,7 +271,7 @@ func (r *ModelDeploymentReconciler) modelDeploymentsCoveredBy(ctx context.Contex
 		return nil
 	}
 	var list servingv1alpha1.ModelDeploymentList
-	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace())); err != nil {
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.UnsafeDisableDeepCopy); err != nil {
 		logf.FromContext(ctx).Error(err, "Listing ModelDeployments to map a change", "object", klog.KObj(o))
 		return nil
 	}
@@ -325,7 +325,7 @@ func (r *ModelDeploymentReconciler) modelDeploymentsJudgedAnew(ctx context.Conte
 		return nil
 	}
 	var list servingv1alpha1.ModelDeploymentList
-	if err := r.List(ctx, &list, client.InNamespace(after.Namespace)); err != nil {
+	if err := r.List(ctx, &list, client.InNamespace(after.Namespace), client.UnsafeDisableDeepCopy); err != nil {
 		logf.FromContext(ctx).Error(err, "Listing ModelDeployments to map a change", "object", klog.KObj(after))
 		return nil
 	}
@@ -365,7 +365,7 @@ func (r *ModelDeploymentReconciler) judgesAlike(ctx context.Context, md *serving
 // item sums the nodes' GPUs for them alone.
 func (r *ModelDeploymentReconciler) modelDeploymentsAskingForGPUs(ctx context.Context, o client.Object) []reconcile.Request {
 	var list servingv1alpha1.ModelDeploymentList
-	if err := r.List(ctx, &list); err != nil {
+	if err := r.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 		logf.FromContext(ctx).Error(err, "Listing ModelDeployments to map a change", "object", klog.KObj(o))
 		return nil
 	}

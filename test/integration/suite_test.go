@@ -121,7 +121,7 @@ var _ = BeforeSuite(func() {
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  controller.CacheOptions(),
+		Cache:                  controller.CacheOptions(nil),
 		WebhookServer: webhook.NewServer(webhook.Options{
 			Host:    testEnv.WebhookInstallOptions.LocalServingHost,
 			Port:    testEnv.WebhookInstallOptions.LocalServingPort,
