@@ -145,8 +145,10 @@ func (r *ModelDeploymentReconciler) enqueue(namespace, name string) {
 
 // DefaultMaxConcurrentReconciles is how many ModelDeployments are reconciled
 // at once unless told otherwise. Nothing slow runs on these workers (queries,
-// tests and notifications run in the background), so a few suffice.
-const DefaultMaxConcurrentReconciles = 4
+// tests and notifications run in the background); a reconcile mostly waits
+// for the API server's answers to its few writes, and with 4 workers a
+// mass creation waited on them, not on the API server (make bench-scale).
+const DefaultMaxConcurrentReconciles = 8
 
 // rounds is the runner of the analysis' rounds, made on first use.
 func (r *ModelDeploymentReconciler) rounds() *analysis.Rounds {

@@ -65,6 +65,7 @@ var (
 	profileFor = flag.Duration("profile-for", time.Minute, "length of each CPU profile")
 	auditDir   = flag.String("audit-dir", "", "folder to keep each cluster's API server audit log in (every request, with its user agent, at metadata level); empty: no audit log")
 	repoRoot   = flag.String("repo", ".", "the repository root (for hack/local-cluster.sh and config/)")
+	extraArgs  = flag.String("manager-args", "", "more flags for the manager, split at spaces (to try other workers or client limits; the figures kept in bars/ are the defaults')")
 )
 
 func envInt(name string, def int) int {
@@ -143,7 +144,7 @@ func run(ctx context.Context, w *figures) error {
 
 	if *defaultKCM {
 		logf("Timing %d created at once with the kube-controller-manager at its default limits", createdAt)
-		if err := withCluster(ctx, work, "default", "", func(c *cluster) error {
+		if err := withCluster(ctx, work, "default", singleKCM, func(c *cluster) error {
 			m, err := startManager(ctx, c, filepath.Join(work, "manager-default.log"))
 			if err != nil {
 				return err
@@ -174,7 +175,7 @@ func run(ctx context.Context, w *figures) error {
 	// The kube-controller-manager and the scheduler at limits that leave the
 	// pace to the controllers.
 	raised := "--extra-args kube-controller-manager=kube-api-qps=1000 --extra-args kube-scheduler=kube-api-qps=1000 " +
-		"--extra-args kube-controller-manager=kube-api-burst=2000 --extra-args kube-scheduler=kube-api-burst=2000"
+		"--extra-args kube-controller-manager=kube-api-burst=2000 --extra-args kube-scheduler=kube-api-burst=2000 " + singleKCM
 	logf("Measuring with the kube-controller-manager's limits raised, up to %d ModelDeployments", *n)
 	return withCluster(ctx, work, "raised", raised, func(c *cluster) error {
 		m, err := startManager(ctx, c, filepath.Join(work, "manager.log"))
@@ -182,9 +183,26 @@ func run(ctx context.Context, w *figures) error {
 			return err
 		}
 		defer m.stop()
-		return measure(ctx, w, c, m)
+		if err := measure(ctx, w, c, m); err != nil {
+			return err
+		}
+		m.stop()
+		// The memory a manager holds depends on what it went through;
+		// restarted, each judges the same N once, for a like comparison of
+		// Go's default collector and the tighter one docs/scale.md offers.
+		for _, gogc := range []string{"", "25"} {
+			if err := measureRestart(ctx, w, c, work, gogc); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
+
+// singleKCM runs the kube-controller-manager without leader election: its
+// lease renewals, a request every two seconds, would count as work the
+// ModelDeployments caused, and its requests would never settle.
+const singleKCM = "--extra-args kube-controller-manager=leader-elect=false"
 
 // measure takes the figures with the controller-manager's limits raised.
 func measure(ctx context.Context, w *figures, c *cluster, m *manager) error {
@@ -197,14 +215,26 @@ func measure(ctx context.Context, w *figures, c *cluster, m *manager) error {
 	if err != nil {
 		return err
 	}
+	api0, err := c.apiserverRequests(ctx)
+	if err != nil {
+		return err
+	}
 	profiled := m.profile(ctx, "create")
 	took, st, err := createAndWait(ctx, c, 0, createdAt)
+	if err != nil {
+		return err
+	}
+	apiDone, err := c.apiserverRequests(ctx)
 	if err != nil {
 		return err
 	}
 	w.add("Create200ToReady/kcm=raised", took.Seconds(), "s")
 	w.add("Create200DeploymentsWritten/kcm=raised", st.written.Seconds(), "s")
 	w.add("Create200PodsAvailable/kcm=raised", st.available.Seconds(), "s")
+	// The API server's pace while they were created, every client's
+	// requests together: on a small machine it, not any one controller,
+	// is what a mass creation waits for.
+	w.add("Create200APIServerRequestsPerSecond/kcm=raised", (apiDone-api0)/took.Seconds(), "req/s")
 	mgr1, err := m.metricsSettled(ctx)
 	if err != nil {
 		return err
@@ -213,8 +243,16 @@ func measure(ctx context.Context, w *figures, c *cluster, m *manager) error {
 	if err != nil {
 		return err
 	}
+	api1, err := c.apiserverRequests(ctx)
+	if err != nil {
+		return err
+	}
 	w.add("Create200ManagerRequestsPerObject", (mgr1.requests()-mgr0.requests())/createdAt, "req/op")
 	w.add("Create200KCMRequestsPerObject/kcm=raised", float64(kcm1-kcm0)/createdAt, "req/op")
+	// Everything the API server answered for them, less the manager's
+	// own requests: the controller-manager's, the scheduler's, the
+	// kubelets' (kwok's) and the benchmark's own.
+	w.add("Create200OthersRequestsPerObject/kcm=raised", (api1-api0-(mgr1.requests()-mgr0.requests()))/createdAt, "req/op")
 	w.add("Create200ManagerCPUSeconds", mgr1.cpu()-mgr0.cpu(), "s")
 	<-profiled
 
@@ -289,6 +327,53 @@ func measure(ctx context.Context, w *figures, c *cluster, m *manager) error {
 		return err
 	}
 	w.add(fmt.Sprintf("PDBEditReconciles/namespace=%d", *n), reconciles, "reconciles")
+	return nil
+}
+
+// measureRestart starts a manager, with GOGC=gogc unless empty, on the N
+// settled ModelDeployments, waits until it has judged them all and gone
+// quiet, lets it settle, and takes its memory after a scrape of its metrics
+// (as Prometheus would), its CPU and its writes (a restart writes nothing).
+func measureRestart(ctx context.Context, w *figures, c *cluster, work, gogc string) error {
+	var env []string
+	suffix := ""
+	if gogc != "" {
+		env, suffix = []string{"GOGC=" + gogc}, "/GOGC="+gogc
+	}
+	logf("Restarting the manager%s on %d settled", suffix, *n)
+	m, err := startManager(ctx, c, filepath.Join(work, "manager-restart"+strings.ReplaceAll(suffix, "/", "-")+".log"), env...)
+	if err != nil {
+		return err
+	}
+	defer m.stop()
+	reconciles := func(ctx context.Context) (float64, error) {
+		mm, err := m.metrics(ctx)
+		return mm.reconciles(), err
+	}
+	if err := poll(ctx, 10*time.Minute, time.Second, func() (bool, error) {
+		done, err := reconciles(ctx)
+		return err == nil && done >= float64(*n), nil
+	}); err != nil {
+		return fmt.Errorf("waiting for the restarted manager to judge %d: %w", *n, err)
+	}
+	if _, err := settled(ctx, reconciles); err != nil {
+		return err
+	}
+	if err := sleep(ctx, *settle); err != nil {
+		return err
+	}
+	mm, err := m.metrics(ctx)
+	if err != nil {
+		return err
+	}
+	anon, err := anonRSS(m.pid())
+	if err != nil {
+		return err
+	}
+	w.add(fmt.Sprintf("RestartedAnonRSS/n=%d%s", *n, suffix), float64(anon)/(1<<20), "MiB")
+	w.add(fmt.Sprintf("RestartedHeapInuse/n=%d%s", *n, suffix), mm.sum("go_memstats_heap_inuse_bytes")/(1<<20), "MiB")
+	w.add(fmt.Sprintf("RestartedManagerCPUSeconds/n=%d%s", *n, suffix), mm.cpu(), "s")
+	w.add(fmt.Sprintf("RestartedManagerWrites/n=%d%s", *n, suffix), mm.writes(), "req")
 	return nil
 }
 
@@ -401,6 +486,17 @@ func (c *cluster) kcmRequests(ctx context.Context) (float64, error) {
 	return m.sum("rest_client_requests_total"), nil
 }
 
+// apiserverRequests is the API server's count of the requests it answered,
+// long-running ones (watches) aside, from its /metrics.
+func (c *cluster) apiserverRequests(ctx context.Context) (float64, error) {
+	out, err := exec.CommandContext(ctx, os.Getenv("KUBECTL"), "--kubeconfig", c.kubeconfig, "get", "--raw", "/metrics").Output()
+	if err != nil {
+		return 0, fmt.Errorf("kube-apiserver metrics: %w", err)
+	}
+	m := parseMetrics(string(out))
+	return m.sum("apiserver_request_total") - m.sum("apiserver_request_total", `verb="WATCH"`), nil
+}
+
 // kcmRequestsSettled waits for the controller-manager's requests to stop
 // growing (3 s without one, at most 2 minutes), then counts them.
 func (c *cluster) kcmRequestsSettled(ctx context.Context) (float64, error) {
@@ -437,7 +533,7 @@ type manager struct {
 	log                  string
 }
 
-func startManager(ctx context.Context, c *cluster, logPath string) (*manager, error) {
+func startManager(ctx context.Context, c *cluster, logPath string, env ...string) (*manager, error) {
 	addrs := make([]string, 3)
 	for i := range addrs {
 		p, err := freePort()
@@ -450,10 +546,11 @@ func startManager(ctx context.Context, c *cluster, logPath string) (*manager, er
 	if err != nil {
 		return nil, err
 	}
-	// Default client limits, no webhooks (nothing here needs them).
-	cmd := exec.Command(os.Getenv("MANAGER"), "--metrics-bind-address="+addrs[0], "--metrics-secure=false",
-		"--health-probe-bind-address="+addrs[1], "--pprof-bind-address="+addrs[2], "--enable-webhooks=false")
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig)
+	// Default workers and client limits, no webhooks (nothing here needs them).
+	args := append([]string{"--metrics-bind-address=" + addrs[0], "--metrics-secure=false",
+		"--health-probe-bind-address=" + addrs[1], "--pprof-bind-address=" + addrs[2], "--enable-webhooks=false"}, strings.Fields(*extraArgs)...)
+	cmd := exec.Command(os.Getenv("MANAGER"), args...)
+	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+c.kubeconfig), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		return nil, err
