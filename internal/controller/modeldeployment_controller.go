@@ -759,9 +759,6 @@ func (r *ModelDeploymentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &servingv1alpha1.ModelDeployment{}, configMapRefIndex, referencedConfigMapNames); err != nil {
 		return fmt.Errorf("indexing ModelDeployments by the ConfigMaps they reference: %w", err)
 	}
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &servingv1alpha1.ModelDeployment{}, serviceIndex, modelServiceNames); err != nil {
-		return fmt.Errorf("indexing ModelDeployments by their Services: %w", err)
-	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&servingv1alpha1.ModelDeployment{}).
 		Owns(&appsv1.Deployment{}).

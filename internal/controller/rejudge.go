@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
@@ -153,14 +154,12 @@ func (r *ModelDeploymentReconciler) gatewaysNaming(ctx context.Context, o client
 // Indexes that map an Ingress or an HTTPRoute to the ModelDeployments whose
 // Services it sends traffic to, or whose weights it carries.
 const (
-	// serviceIndex indexes ModelDeployments by the names of their Services.
-	serviceIndex = ".spec.services"
 	// routedByIndex indexes ModelDeployments by the HTTPRoute whose weights
 	// modelgate sets for them (spec.strategy.trafficRouting.gatewayAPI).
 	routedByIndex = ".spec.strategy.trafficRouting.gatewayAPI.httpRoute"
 )
 
-// modelServiceNames is the index function of serviceIndex.
+// modelServiceNames are the names of a ModelDeployment's Services.
 func modelServiceNames(o client.Object) []string {
 	md, ok := o.(*servingv1alpha1.ModelDeployment)
 	if !ok {
@@ -204,14 +203,40 @@ func (r *ModelDeploymentReconciler) modelDeploymentsOfRoute(ctx context.Context,
 }
 
 // modelDeploymentsServedBy maps the names of Services of a namespace to the
-// ModelDeployments they belong to, through serviceIndex; o is the object
-// whose change is mapped.
+// ModelDeployments they belong to; o is the object whose change is mapped.
+// modelgate's Services are named after their ModelDeployment (<name>,
+// <name>-stable, <name>-candidate), so a name says whose it can be and the
+// cache whether that one exists: rarer lookups than an index of three names
+// for every cached ModelDeployment, which held more memory.
 func (r *ModelDeploymentReconciler) modelDeploymentsServedBy(ctx context.Context, o client.Object, namespace string, services []string) []reconcile.Request {
 	out := make([]reconcile.Request, 0, len(services)) // most Services are one ModelDeployment's
 	for _, svc := range services {
-		out = append(out, r.modelDeployments(ctx, o, client.InNamespace(namespace), client.MatchingFields{serviceIndex: svc})...)
+		for _, name := range possibleOwners(svc) {
+			md := &servingv1alpha1.ModelDeployment{}
+			if err := r.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, md); err != nil {
+				if !apierrors.IsNotFound(err) {
+					logf.FromContext(ctx).Error(err, "Reading a ModelDeployment to map a change", "object", klog.KObj(o))
+				}
+				continue
+			}
+			if slices.Contains(modelServiceNames(md), svc) {
+				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(md)})
+			}
+		}
 	}
 	return distinct(out)
+}
+
+// possibleOwners are the names of the ModelDeployments whose Service svc
+// could be.
+func possibleOwners(svc string) []string {
+	names := []string{svc}
+	for _, suffix := range []string{"-stable", "-candidate"} {
+		if base, ok := strings.CutSuffix(svc, suffix); ok && base != "" {
+			names = append(names, base)
+		}
+	}
+	return names
 }
 
 // ingressServices are the Services an Ingress sends traffic to.

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -77,7 +78,6 @@ func fleet(t *testing.T, n int) *ModelDeploymentReconciler {
 	c := fake.NewClientBuilder().WithScheme(testScheme(t)).
 		WithIndex(&servingv1alpha1.ModelDeployment{}, secretRefIndex, referencedSecretNames).
 		WithIndex(&servingv1alpha1.ModelDeployment{}, configMapRefIndex, referencedConfigMapNames).
-		WithIndex(&servingv1alpha1.ModelDeployment{}, serviceIndex, modelServiceNames).
 		WithIndex(&servingv1alpha1.ModelDeployment{}, routedByIndex, routedBy).
 		WithIndex(&appsv1.Deployment{}, ownerIndex, ownerName).
 		WithIndex(&gatewayv1.HTTPRoute{}, routeGatewayIndex, routeGateways).
@@ -248,5 +248,19 @@ func TestAChangeRejudgesOnlyTheModelDeploymentsItConcerns(t *testing.T) {
 				bars.Record("unit", tt.bar+"Reconciles", float64(len(reqs)), "reconciles")
 			}
 		})
+	}
+}
+
+func TestPossibleOwners(t *testing.T) {
+	for svc, want := range map[string][]string{
+		"scorer":           {"scorer"},
+		"scorer-stable":    {"scorer-stable", "scorer"},
+		"scorer-candidate": {"scorer-candidate", "scorer"},
+		"-stable":          {"-stable"},
+		"a-stable-stable":  {"a-stable-stable", "a-stable"},
+	} {
+		if got := possibleOwners(svc); !slices.Equal(got, want) {
+			t.Errorf("possibleOwners(%q) = %v, want %v", svc, got, want)
+		}
 	}
 }
