@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -190,6 +191,9 @@ type scope struct {
 	revisions map[string]*appsv1.ControllerRevision
 	decision  rollout.Decision
 	decided   bool
+	// deploymentWrites counts the writes of Deployments this reconcile made
+	// that the API server took (each brings a watch event).
+	deploymentWrites int
 	// router is the traffic router of spec.strategy.trafficRouting, nil when
 	// there is none or its route cannot carry a rollout (routeProblem says
 	// why).
@@ -254,11 +258,8 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		// Owner references let the garbage collector remove what we created.
 		return ctrl.Result{}, nil
 	}
-	if r.own.staleStatus(req.NamespacedName, md.ResourceVersion) {
-		// Our own status write is not in the cache yet; its event queues us
-		// again once it is.
-		logf.FromContext(ctx).V(1).Info("Cached copy older than our last status write; waiting for it", "modelDeployment", klog.KObj(md))
-		return ctrl.Result{}, nil
+	if wait, pending := r.waitForOwnWrites(ctx, md); pending {
+		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 
 	base := md.DeepCopy()
@@ -288,13 +289,20 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	// restarts, or a reconcile that read a stale copy, never acts twice: a
 	// stale status is refused by the optimistic lock, and nothing is done.
 	observed := base.Status.ObservedGeneration
+	if r.own.appliedGeneration(req.NamespacedName) == md.Generation {
+		// The last reconcile applied this generation's decision and left
+		// observedGeneration to this write.
+		observed = md.Generation
+	}
 	summarize(s, nil)
 	md.Status.ObservedGeneration = observed
+	from := md.ResourceVersion
 	written, err := r.patchStatus(ctx, base, md)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	recorded = true
+	statusWritten := md.ResourceVersion != from
 	if !written {
 		return ctrl.Result{}, nil // stale: the write that made it so queues us again
 	}
@@ -316,14 +324,48 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		recorded = false // the error goes into status
 		return ctrl.Result{}, r.stepError(ctx, s, err)
 	}
-	// The generation is handled once its decision is applied.
-	if md.Status.ObservedGeneration != md.Generation {
-		md.Status.ObservedGeneration = md.Generation
-		if _, err := r.patchStatus(ctx, base, md); err != nil {
-			return ctrl.Result{}, err
-		}
+	if err := r.generationHandled(ctx, s, base, statusWritten); err != nil {
+		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: requeueAfter(s)}, nil
+}
+
+// waitForOwnWrites reports whether the cache is older than the manager's own
+// last writes for md, and how long to wait at most. Its copy of md older than
+// our last status write would be refused by the optimistic lock; Deployments
+// older than our writes, or missing ones we created, would be written the
+// same again (a patch that changes nothing, a POST refused with 409). The
+// events of those writes queue md again once the cache has them.
+func (r *ModelDeploymentReconciler) waitForOwnWrites(ctx context.Context, md *servingv1alpha1.ModelDeployment) (time.Duration, bool) {
+	log := logf.FromContext(ctx).V(1)
+	if r.own.staleStatus(client.ObjectKeyFromObject(md), md.ResourceVersion) {
+		log.Info("Cached copy older than our last status write; waiting for it", "modelDeployment", klog.KObj(md))
+		return 0, true
+	}
+	wait, pending := r.ownWritesPending(ctx, md)
+	if pending {
+		log.Info("Cached objects older than our last writes; waiting for them", "modelDeployment", klog.KObj(md))
+	}
+	return wait, pending
+}
+
+// generationHandled records that the generation is handled, once its
+// decision is applied. When this reconcile wrote its status or a Deployment,
+// the watch event of that write queues the next reconcile, whose status
+// write says so (it has more to say then, such as the new Deployment's
+// progress): one status write less per generation.
+func (r *ModelDeploymentReconciler) generationHandled(ctx context.Context, s *scope, base *servingv1alpha1.ModelDeployment, statusWritten bool) error {
+	md := s.md
+	switch {
+	case md.Status.ObservedGeneration == md.Generation:
+		return nil
+	case statusWritten || s.deploymentWrites > 0:
+		r.own.generationApplied(client.ObjectKeyFromObject(md), md.Generation)
+		return nil
+	}
+	md.Status.ObservedGeneration = md.Generation
+	_, err := r.patchStatus(ctx, base, md)
+	return err
 }
 
 // requeueAfter is when to decide again without a watch event: at the end of a
@@ -461,6 +503,12 @@ func observe(dep *appsv1.Deployment) (rollout.Observed, error) {
 	case kstatus.FailedStatus:
 		health = rollout.HealthFailed
 	}
+	message := res.Message
+	if g := dep.Status.ObservedGeneration; g > 0 && g < dep.Generation {
+		// A write the Deployment controller has not seen yet, as after every
+		// resize: a moment's state, not worth a status write of its own.
+		message = ""
+	}
 	return rollout.Observed{
 		Name:              dep.Name,
 		Version:           dep.Annotations[desiredstate.AnnotationModelVersion],
@@ -468,7 +516,7 @@ func observe(dep *appsv1.Deployment) (rollout.Observed, error) {
 		Replicas:          ptr.Deref(dep.Spec.Replicas, 1),
 		AvailableReplicas: dep.Status.AvailableReplicas,
 		Health:            health,
-		Message:           res.Message,
+		Message:           message,
 	}, nil
 }
 
@@ -487,9 +535,38 @@ func (r *ModelDeploymentReconciler) decide(_ context.Context, s *scope) error {
 		Window: windowState(s), WindowOverride: windowOverride(s), Tests: s.tests,
 		Requester: requester(s),
 	})
+	judgeWhatTheDecisionLeaves(s)
 	s.notified = r.notifiedCondition(s.md)
 	s.decided = true
 	return nil
+}
+
+// judgeWhatTheDecisionLeaves judges the checklist again, for status, when
+// the decision changes what it reads: the stable version a promotion makes,
+// the Deployments it deletes. Status then says at once what the next
+// reconcile would find (the version now equal to the stable one, a peak
+// without the retired Deployment), not in a status write of its own. The
+// gate the decision passed through stays as it was judged.
+func judgeWhatTheDecisionLeaves(s *scope) {
+	in := s.checklistInputs
+	if in == nil {
+		return
+	}
+	changed := false
+	if st := s.decision.Stable; st != nil && st.Version != in.StableVersion {
+		in.StableVersion, changed = st.Version, true
+	}
+	if len(s.decision.Delete) > 0 {
+		kept := slices.DeleteFunc(slices.Clone(in.Deployments), func(d appsv1.Deployment) bool {
+			return slices.Contains(s.decision.Delete, d.Name)
+		})
+		if len(kept) != len(in.Deployments) {
+			in.Deployments, changed = kept, true
+		}
+	}
+	if changed {
+		s.checklist = checklist.Evaluate(checklist.Catalogue(), in)
+	}
 }
 
 // windowState is what the deployment windows say about now; nil when the
@@ -573,6 +650,7 @@ func (r *ModelDeploymentReconciler) apply(ctx context.Context, s *scope) error {
 		}
 		r.kept.Delete(dep.UID)
 		r.own.deploymentDeleted(client.ObjectKeyFromObject(s.md), dep.UID)
+		s.deploymentWrites++
 	}
 	// Last, so that keeping the revisions and the alerts never delays the
 	// pods and traffic the decision asks for; the copies go with the
@@ -614,10 +692,12 @@ func (r *ModelDeploymentReconciler) applyDeployment(ctx context.Context, s *scop
 			return nil
 		}
 		patch := client.MergeFrom(dep.DeepCopy())
+		from := dep.ResourceVersion
 		dep.Spec.Replicas = ptr.To(t.Replicas)
 		if err := r.Patch(ctx, dep, patch); err != nil {
 			return fmt.Errorf("scaling Deployment %s: %w", name, err)
 		}
+		r.deploymentWritten(s, dep, from)
 		return nil
 	}
 
@@ -627,7 +707,9 @@ func (r *ModelDeploymentReconciler) applyDeployment(ctx context.Context, s *scop
 		return err
 	}
 	dep = &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.md.Namespace}}
+	var from string
 	op, err := controllerutil.CreateOrPatch(ctx, r.Client, dep, func() error {
+		from = dep.ResourceVersion // "" for a Deployment to create
 		desiredstate.MutateDeployment(dep, s.md, t.Version, desiredstate.RevisionOf(s.md, t.Version, name), s.template, t.Replicas)
 		return controllerutil.SetControllerReference(s.md, dep, r.Scheme)
 	})
@@ -640,8 +722,77 @@ func (r *ModelDeploymentReconciler) applyDeployment(ctx context.Context, s *scop
 	}
 	if op != controllerutil.OperationResultNone {
 		logf.FromContext(ctx).Info("Applied Deployment", "deployment", klog.KObj(dep), "version", t.Version, "operation", op)
+		r.deploymentWritten(s, dep, from)
 	}
 	return nil
+}
+
+// deploymentWritten records a write of a Deployment that replaced
+// resourceVersion from ("" for one created), so that no reconcile writes it
+// again from a cache that has not seen it (ownWritesPending).
+func (r *ModelDeploymentReconciler) deploymentWritten(s *scope, dep *appsv1.Deployment, from string) {
+	switch {
+	case from == "":
+		r.objectCreated(s, kindDeployment, dep.Name)
+	case dep.ResourceVersion != from:
+		r.own.objectPatched(dep.UID, from)
+	default:
+		return // the API server found nothing to change: no event comes
+	}
+	s.deploymentWrites++
+}
+
+// objectCreated records an owned object created, until the cache holds it.
+func (r *ModelDeploymentReconciler) objectCreated(s *scope, kind, name string) {
+	r.own.objectCreated(client.ObjectKeyFromObject(s.md), ownObject{kind, name}, r.Clock.Now())
+}
+
+// The kinds of owned objects whose creation is waited for in the cache.
+const (
+	kindDeployment         = "Deployment"
+	kindService            = "Service"
+	kindControllerRevision = "ControllerRevision"
+)
+
+// ownWritesPending reports whether the cache lacks an object the manager
+// created for md, or lists one of md's Deployments older than the manager's
+// own last write of it, and how long to wait at most for a created one. A
+// failing read is left to gather to report.
+func (r *ModelDeploymentReconciler) ownWritesPending(ctx context.Context, md *servingv1alpha1.ModelDeployment) (time.Duration, bool) {
+	key := client.ObjectKeyFromObject(md)
+	created, wait := r.own.createdOf(key, r.Clock.Now())
+	pending := false
+	for _, obj := range created {
+		var o client.Object
+		switch obj.kind {
+		case kindDeployment:
+			o = &appsv1.Deployment{}
+		case kindService:
+			o = &corev1.Service{}
+		default:
+			o = &appsv1.ControllerRevision{}
+		}
+		err := r.Get(ctx, client.ObjectKey{Namespace: md.Namespace, Name: obj.name}, o)
+		switch {
+		case apierrors.IsNotFound(err):
+			pending = true
+		case err == nil:
+			r.own.createdSeen(key, obj)
+		}
+	}
+	if !pending {
+		wait = 0
+	}
+	var list appsv1.DeploymentList
+	if err := r.List(ctx, &list, client.InNamespace(md.Namespace), client.MatchingFields{ownerIndex: md.Name}); err != nil {
+		return wait, pending
+	}
+	for i := range list.Items {
+		if r.own.staleObject(list.Items[i].UID, list.Items[i].ResourceVersion) {
+			pending = true
+		}
+	}
+	return wait, pending
 }
 
 // deploymentOf is the Deployment of a target.
@@ -665,21 +816,24 @@ func (r *ModelDeploymentReconciler) applyServices(ctx context.Context, s *scope)
 				return fmt.Errorf("reading Service %s: %w", svc.Name, err)
 			}
 		}
-		if err := r.applyService(ctx, s.md, svc); err != nil {
+		if err := r.applyService(ctx, s, svc); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (r *ModelDeploymentReconciler) applyService(ctx context.Context, md *servingv1alpha1.ModelDeployment, want *corev1.Service) error {
+func (r *ModelDeploymentReconciler) applyService(ctx context.Context, s *scope, want *corev1.Service) error {
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
-	_, err := controllerutil.CreateOrPatch(ctx, r.Client, svc, func() error {
-		desiredstate.MutateService(svc, md, want.Spec.Selector)
-		return controllerutil.SetControllerReference(md, svc, r.Scheme)
+	op, err := controllerutil.CreateOrPatch(ctx, r.Client, svc, func() error {
+		desiredstate.MutateService(svc, s.md, want.Spec.Selector)
+		return controllerutil.SetControllerReference(s.md, svc, r.Scheme)
 	})
 	if err != nil {
 		return fmt.Errorf("applying Service %s: %w", want.Name, err)
+	}
+	if op == controllerutil.OperationResultCreated {
+		r.objectCreated(s, kindService, svc.Name)
 	}
 	return nil
 }

@@ -137,7 +137,10 @@ func (r *ModelDeploymentReconciler) keepRevision(ctx context.Context, s *scope, 
 	if err := controllerutil.SetControllerReference(s.md, cr, r.Scheme); err != nil {
 		return err
 	}
-	if err := r.Create(ctx, cr); err != nil && !apierrors.IsAlreadyExists(err) {
+	switch err := r.Create(ctx, cr); {
+	case err == nil:
+		r.objectCreated(s, kindControllerRevision, cr.Name)
+	case !apierrors.IsAlreadyExists(err):
 		return fmt.Errorf("keeping revision %s: %w", name, err)
 	}
 	s.revisions[name] = cr
@@ -190,6 +193,7 @@ func (r *ModelDeploymentReconciler) restoreDeployment(ctx context.Context, s *sc
 		}
 		return fmt.Errorf("restoring Deployment %s: %w", name, err)
 	}
+	r.deploymentWritten(s, dep, "")
 	logf.FromContext(ctx).Info("Restored a Deployment deleted by hand", "deployment", klog.KObj(dep), "version", version)
 	if r.Recorder != nil {
 		r.Recorder.Eventf(s.md, nil, corev1.EventTypeWarning, ReasonDeploymentRestored, "Reconcile",
@@ -236,11 +240,13 @@ func (r *ModelDeploymentReconciler) restoreTemplate(ctx context.Context, s *scop
 	log := logf.FromContext(ctx)
 	log.Info("Restoring a pod template edited by hand", "deployment", klog.KObj(dep), "version", t.Version, "field", edited)
 	patch := client.MergeFromWithOptions(dep.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	from := dep.ResourceVersion
 	dep.Spec.Template = want
 	dep.Spec.Replicas = ptr.To(t.Replicas)
 	if err := r.Patch(ctx, dep, patch); err != nil {
 		return false, fmt.Errorf("restoring the pod template of Deployment %s: %w", dep.Name, err)
 	}
+	r.deploymentWritten(s, dep, from)
 	if still := desiredstate.TemplateDrift(&want, &dep.Spec.Template); still != "" {
 		// Not a hand edit: the API server's admission changes the template
 		// again on every write. Writing it back on every reconcile would

@@ -2,17 +2,19 @@ package controller
 
 import (
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 )
 
 // ownWrites remembers, per ModelDeployment, what the manager's own writes
 // made stale in its cache until the cache catches up: the resourceVersions
-// its status writes replaced, and the Deployments it deleted. A reconcile
-// that reads such a copy would compute from the past and send a write the
-// API server refuses (a conflict) or a DELETE it answers with 404; the watch
-// event of the write queues the ModelDeployment again once the cache holds
-// it, so nothing is lost by waiting for it.
+// its status writes replaced, the Deployments it patched and deleted, the
+// objects it created. A reconcile that reads such a copy would compute from the past
+// and send a write the API server refuses (a conflict), a POST it answers
+// with 409, a patch that changes nothing or a DELETE it answers with 404; the
+// watch event of the write queues the ModelDeployment again once the cache
+// holds it, so nothing is lost by waiting for it.
 type ownWrites struct {
 	mu sync.Mutex
 	// replaced are the resourceVersions of the ModelDeployment that its
@@ -21,8 +23,91 @@ type ownWrites struct {
 	// deleted are the UIDs of the Deployments deleted.
 	deleted map[types.NamespacedName]map[types.UID]struct{}
 	// patched are the resourceVersions that patches of owned objects (a
-	// revision marked promoted) replaced, by the object's UID.
+	// revision marked promoted, a Deployment resized) replaced, by the
+	// object's UID.
 	patched map[types.UID]string
+	// created are the objects created that the cache did not hold yet,
+	// with when.
+	created map[types.NamespacedName]map[ownObject]time.Time
+	// applied is the generation whose decision a reconcile applied without
+	// writing observedGeneration: the next reconcile's status write, which
+	// that reconcile's own writes queue, carries it.
+	applied map[types.NamespacedName]int64
+}
+
+// createdWait is how long an object the manager created is waited for in
+// its cache. Past it, the reconcile goes on without it: one deleted before
+// the cache ever saw it must not hold the ModelDeployment for good.
+const createdWait = 30 * time.Second
+
+// ownObject names an object a ModelDeployment owns: its kind, as
+// ownObjectKinds has it, and name.
+type ownObject struct{ kind, name string }
+
+// objectCreated records that an owned object of key was created at now.
+func (w *ownWrites) objectCreated(key types.NamespacedName, obj ownObject, now time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.created == nil {
+		w.created = map[types.NamespacedName]map[ownObject]time.Time{}
+	}
+	if w.created[key] == nil {
+		w.created[key] = map[ownObject]time.Time{}
+	}
+	w.created[key][obj] = now
+}
+
+// createdOf returns the objects of key created and not seen in the cache yet,
+// and how long to wait at most for them; it forgets those waited for long
+// enough.
+func (w *ownWrites) createdOf(key types.NamespacedName, now time.Time) ([]ownObject, time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var (
+		out  []ownObject
+		wait time.Duration
+	)
+	for obj, at := range w.created[key] {
+		left := at.Add(createdWait).Sub(now)
+		if left <= 0 {
+			delete(w.created[key], obj)
+			continue
+		}
+		out = append(out, obj)
+		wait = max(wait, left)
+	}
+	if len(out) == 0 {
+		delete(w.created, key)
+	}
+	return out, wait
+}
+
+// createdSeen forgets a created object the cache now holds.
+func (w *ownWrites) createdSeen(key types.NamespacedName, obj ownObject) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.created[key], obj)
+	if len(w.created[key]) == 0 {
+		delete(w.created, key)
+	}
+}
+
+// generationApplied records that the decision of generation gen of key was
+// applied, and observedGeneration left to the next status write.
+func (w *ownWrites) generationApplied(key types.NamespacedName, gen int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.applied == nil {
+		w.applied = map[types.NamespacedName]int64{}
+	}
+	w.applied[key] = gen
+}
+
+// appliedGeneration is the generation of key last recorded as applied, or 0.
+func (w *ownWrites) appliedGeneration(key types.NamespacedName) int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.applied[key]
 }
 
 // objectPatched records that a patch of an owned object replaced
@@ -118,4 +203,6 @@ func (w *ownWrites) forget(key types.NamespacedName) {
 	defer w.mu.Unlock()
 	delete(w.replaced, key)
 	delete(w.deleted, key)
+	delete(w.created, key)
+	delete(w.applied, key)
 }

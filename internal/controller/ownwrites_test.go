@@ -2,6 +2,7 @@ package controller
 
 import (
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -77,5 +78,44 @@ func TestOwnWritesPatched(t *testing.T) {
 	}
 	if len(w.patched) != 0 {
 		t.Errorf("left %v", w.patched)
+	}
+}
+
+func TestOwnWritesCreated(t *testing.T) {
+	key := types.NamespacedName{Namespace: "ml", Name: "scorer"}
+	start := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	dep, svc := ownObject{kindDeployment, "scorer-v1"}, ownObject{kindService, "scorer"}
+	var w ownWrites
+	w.objectCreated(key, dep, start)
+	w.objectCreated(key, svc, start.Add(10*time.Second))
+	got, wait := w.createdOf(key, start.Add(time.Second))
+	if len(got) != 2 || wait != createdWait+9*time.Second {
+		t.Errorf("both created objects are waited for, the later one longest: %v, %v", got, wait)
+	}
+	w.createdSeen(key, svc)
+	if got, wait := w.createdOf(key, start.Add(time.Second)); len(got) != 1 || got[0] != dep || wait != createdWait-time.Second {
+		t.Errorf("a created object seen in the cache is no longer waited for: %v, %v", got, wait)
+	}
+	if got, wait := w.createdOf(key, start.Add(createdWait)); len(got) != 0 || wait != 0 {
+		t.Errorf("nor one waited for long enough: %v, %v", got, wait)
+	}
+	if len(w.created) != 0 {
+		t.Errorf("left %v", w.created)
+	}
+}
+
+func TestOwnWritesApplied(t *testing.T) {
+	key := types.NamespacedName{Namespace: "ml", Name: "scorer"}
+	var w ownWrites
+	if got := w.appliedGeneration(key); got != 0 {
+		t.Errorf("nothing applied: %d", got)
+	}
+	w.generationApplied(key, 3)
+	if got := w.appliedGeneration(key); got != 3 {
+		t.Errorf("applied generation = %d, want 3", got)
+	}
+	w.forget(key)
+	if got := w.appliedGeneration(key); got != 0 {
+		t.Errorf("a gone ModelDeployment's applied generation is forgotten: %d", got)
 	}
 }

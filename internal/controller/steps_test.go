@@ -46,9 +46,20 @@ func TestReconcileSteps(t *testing.T) {
 		conditions map[string]string
 		observed   bool
 		deployed   bool
+		// again reconciles a second time, as the first one's writes ask.
+		again bool
 	}{
 		{
-			name: "all steps pass: the decision is recorded, applied, and the generation handled", md: newMD(),
+			name: "all steps pass: the decision is recorded and applied, not yet told handled", md: newMD(),
+			wantErr: func(err error) bool { return err == nil }, deployed: true,
+			conditions: map[string]string{
+				servingv1alpha1.ConditionReady: "False/RollingOut", servingv1alpha1.ConditionProgressing: "True/RollingOut",
+				servingv1alpha1.ConditionReconciling: "True/RollingOut", servingv1alpha1.ConditionChecklistPassed: "True/ChecklistPassed",
+			},
+		},
+		{
+			// The events of the first reconcile's writes bring the second.
+			name: "the next reconcile's status write says the generation is handled", md: newMD(), again: true,
 			wantErr: func(err error) bool { return err == nil }, observed: true, deployed: true,
 			conditions: map[string]string{
 				servingv1alpha1.ConditionReady: "False/RollingOut", servingv1alpha1.ConditionProgressing: "True/RollingOut",
@@ -80,6 +91,9 @@ func TestReconcileSteps(t *testing.T) {
 			g := NewWithT(t)
 			h := newHarness(t, tt.md, tt.funcs)
 			_, err := h.reconcile()
+			if tt.again {
+				_, err = h.reconcile()
+			}
 			g.Expect(tt.wantErr(err)).To(BeTrue(), "error: %v", err)
 			md := h.md()
 			g.Expect(conditionsOf(md)).To(Equal(tt.conditions))

@@ -117,6 +117,8 @@ var _ = BeforeSuite(func() {
 	// The manager's client is as fast as cmd/main.go makes it by default.
 	mgrCfg := rest.CopyConfig(cfg)
 	mgrCfg.QPS, mgrCfg.Burst = 50, 100
+	// Every request it sends is counted, by namespace.
+	mgrCfg.Wrap(managerRequests.wrap)
 	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
