@@ -204,13 +204,13 @@ prometheus: $(PROMETHEUS) ## Get the pinned Prometheus into bin/.
 
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Generate the CRD and RBAC from the markers in the code.
-	$(CONTROLLER_GEN) rbac:roleName=manager-role crd:generateEmbeddedObjectMeta=true webhook paths="./..." output:crd:artifacts:config=config/crd/bases output:webhook:artifacts:config=config/webhook
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd:generateEmbeddedObjectMeta=true webhook paths="./api/...;./internal/...;./cmd/..." output:crd:artifacts:config=config/crd/bases output:webhook:artifacts:config=config/webhook
 	@# The embedded pod template's upstream docs would make the CRD too large for a client-side apply.
 	$(GO) run ./hack/crdcompact -embedded modeldeployments.serving.modelgate.dev=spec.template config/crd/bases/*.yaml
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate the DeepCopy methods of the API types.
-	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./..."
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
 
 .PHONY: chart
 chart: manifests $(KUBECTL) ## Generate the Helm chart in charts/modelgate from config/ (hack/chartgen).

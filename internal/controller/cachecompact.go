@@ -107,7 +107,7 @@ func longWatch(asked *int64) int64 {
 	const clientGoMin = 5 * 60
 	minimum := int64(watchTimeout / time.Second)
 	if asked == nil || *asked < clientGoMin {
-		return minimum + rand.Int64N(minimum)
+		return minimum + rand.Int64N(minimum) //nolint:gosec // a spread of renewals, not a secret
 	}
 	return minimum + (*asked-clientGoMin)*minimum/clientGoMin
 }

@@ -206,59 +206,14 @@ const singleKCM = "--extra-args kube-controller-manager=leader-elect=false"
 
 // measure takes the figures with the controller-manager's limits raised.
 func measure(ctx context.Context, w *figures, c *cluster, m *manager) error {
-	// 200 created at once.
-	mgr0, err := m.metrics(ctx)
+	mgr1, kcm1, err := measureCreate(ctx, w, c, m)
 	if err != nil {
 		return err
 	}
-	kcm0, err := c.kcmRequests(ctx)
-	if err != nil {
-		return err
-	}
-	api0, err := c.apiserverRequests(ctx)
-	if err != nil {
-		return err
-	}
-	profiled := m.profile(ctx, "create")
-	took, st, err := createAndWait(ctx, c, 0, createdAt)
-	if err != nil {
-		return err
-	}
-	apiDone, err := c.apiserverRequests(ctx)
-	if err != nil {
-		return err
-	}
-	w.add("Create200ToReady/kcm=raised", took.Seconds(), "s")
-	w.add("Create200DeploymentsWritten/kcm=raised", st.written.Seconds(), "s")
-	w.add("Create200PodsAvailable/kcm=raised", st.available.Seconds(), "s")
-	// The API server's pace while they were created, every client's
-	// requests together: on a small machine it, not any one controller,
-	// is what a mass creation waits for.
-	w.add("Create200APIServerRequestsPerSecond/kcm=raised", (apiDone-api0)/took.Seconds(), "req/s")
-	mgr1, err := m.metricsSettled(ctx)
-	if err != nil {
-		return err
-	}
-	kcm1, err := c.kcmRequestsSettled(ctx)
-	if err != nil {
-		return err
-	}
-	api1, err := c.apiserverRequests(ctx)
-	if err != nil {
-		return err
-	}
-	w.add("Create200ManagerRequestsPerObject", (mgr1.requests()-mgr0.requests())/createdAt, "req/op")
-	w.add("Create200KCMRequestsPerObject/kcm=raised", float64(kcm1-kcm0)/createdAt, "req/op")
-	// Everything the API server answered for them, less the manager's
-	// own requests: the controller-manager's, the scheduler's, the
-	// kubelets' (kwok's) and the benchmark's own.
-	w.add("Create200OthersRequestsPerObject/kcm=raised", (api1-api0-(mgr1.requests()-mgr0.requests()))/createdAt, "req/op")
-	w.add("Create200ManagerCPUSeconds", mgr1.cpu()-mgr0.cpu(), "s")
-	<-profiled
 
 	// 50 updated at once.
-	profiled = m.profile(ctx, "update")
-	took, err = updateAndWait(ctx, c, updatedAt)
+	profiled := m.profile(ctx, "update")
+	took, err := updateAndWait(ctx, c, updatedAt)
 	if err != nil {
 		return err
 	}
@@ -328,6 +283,61 @@ func measure(ctx context.Context, w *figures, c *cluster, m *manager) error {
 	}
 	w.add(fmt.Sprintf("PDBEditReconciles/namespace=%d", *n), reconciles, "reconciles")
 	return nil
+}
+
+// measureCreate times 200 created at once and counts their requests; it
+// returns the manager's metrics and the controller-manager's count after.
+func measureCreate(ctx context.Context, w *figures, c *cluster, m *manager) (metrics, float64, error) {
+	// 200 created at once.
+	mgr0, err := m.metrics(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	kcm0, err := c.kcmRequests(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	api0, err := c.apiserverRequests(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	profiled := m.profile(ctx, "create")
+	took, st, err := createAndWait(ctx, c, 0, createdAt)
+	if err != nil {
+		return nil, 0, err
+	}
+	apiDone, err := c.apiserverRequests(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	w.add("Create200ToReady/kcm=raised", took.Seconds(), "s")
+	w.add("Create200DeploymentsWritten/kcm=raised", st.written.Seconds(), "s")
+	w.add("Create200PodsAvailable/kcm=raised", st.available.Seconds(), "s")
+	// The API server's pace while they were created, every client's
+	// requests together: on a small machine it, not any one controller,
+	// is what a mass creation waits for.
+	w.add("Create200APIServerRequestsPerSecond/kcm=raised", (apiDone-api0)/took.Seconds(), "req/s")
+	mgr1, err := m.metricsSettled(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	kcm1, err := c.kcmRequestsSettled(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	api1, err := c.apiserverRequests(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	w.add("Create200ManagerRequestsPerObject", (mgr1.requests()-mgr0.requests())/createdAt, "req/op")
+	w.add("Create200KCMRequestsPerObject/kcm=raised", float64(kcm1-kcm0)/createdAt, "req/op")
+	// Everything the API server answered for them, less the manager's
+	// own requests: the controller-manager's, the scheduler's, the
+	// kubelets' (kwok's) and the benchmark's own.
+	w.add("Create200OthersRequestsPerObject/kcm=raised", (api1-api0-(mgr1.requests()-mgr0.requests()))/createdAt, "req/op")
+	w.add("Create200ManagerCPUSeconds", mgr1.cpu()-mgr0.cpu(), "s")
+	<-profiled
+	return mgr1, kcm1, nil
 }
 
 // measureRestart starts a manager, with GOGC=gogc unless empty, on the N
