@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	toolscache "k8s.io/client-go/tools/cache"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
@@ -152,5 +156,24 @@ func TestLongWatchKeepsClientGosSpread(t *testing.T) {
 		if got := longWatch(nil); got < minimum || got >= 2*minimum {
 			t.Fatalf("longWatch(nil) = %d, want within [%d, %d)", got, minimum, 2*minimum)
 		}
+	}
+}
+
+func TestNewInformerAsksForLongWatches(t *testing.T) {
+	var asked *int64
+	lw := &toolscache.ListWatch{
+		ListWithContextFunc: func(context.Context, metav1.ListOptions) (runtime.Object, error) { return &corev1.ConfigMapList{}, nil },
+		WatchFuncWithContext: func(_ context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			asked = opts.TimeoutSeconds
+			return watch.NewEmptyWatch(), nil
+		},
+	}
+	_ = newInformer(lw, &corev1.ConfigMap{}, 0, toolscache.Indexers{})
+	clientGos := int64(7 * 60)
+	if _, err := lw.WatchFuncWithContext(context.Background(), metav1.ListOptions{TimeoutSeconds: &clientGos}); err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(watchTimeout/time.Second) * 14 / 10; asked == nil || *asked != want {
+		t.Errorf("the informer's watch asked for %v seconds, want %d", asked, want)
 	}
 }
