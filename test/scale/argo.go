@@ -65,7 +65,8 @@ var argo = &target{
 // ($ARGO_ROLLOUTS_CRDS). They are created rather than applied: the Rollout
 // CRD is too large for kubectl apply's last-applied annotation.
 func installArgo(ctx context.Context, c *cluster) error {
-	args := []string{"create"}
+	args := make([]string, 0, 1+2*len(argoCRDs))
+	args = append(args, "create")
 	for _, crd := range argoCRDs {
 		args = append(args, "-f", filepath.Join(os.Getenv("ARGO_ROLLOUTS_CRDS"), crd.file))
 	}
