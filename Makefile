@@ -35,6 +35,8 @@ GOVULNCHECK_VERSION ?= v1.10.0
 # data/osv holds the OSV reports, which its cmd/indexdb turns into the layout
 # govulncheck reads with -db file://. Raise it to take newer reports.
 VULNDB_VERSION ?= v0.0.0-20261105234957-e22db6528018
+# The Argo Rollouts controller make bench-scale-argo measures beside the manager.
+ARGO_ROLLOUTS_VERSION ?= v1.10.2
 
 ##@ Tool locations
 
@@ -67,6 +69,9 @@ HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)/helm
 # Built from this repository on every use, like the manager.
 MODEL_SERVER := $(LOCALBIN)/model-server
 DATA_PLANE := $(LOCALBIN)/dataplane
+# Its module source is copied beside it (src/, with manifests/crds/).
+ARGO_ROLLOUTS_DIR := $(LOCALBIN)/argo-rollouts-$(ARGO_ROLLOUTS_VERSION)
+ARGO_ROLLOUTS := $(ARGO_ROLLOUTS_DIR)/rollouts-controller
 
 # Version strings Kubernetes' own build stamps into its binaries; without them
 # they report v0.0.0-master and kubectl warns about the skew.
@@ -128,6 +133,14 @@ PROFILE_DIR ?=
 bench-scale: cluster-tools manifests ## Measure the manager with N (default 1,000) ModelDeployments on a local cluster: times to Ready, memory, requests per object (the manager's and the kube-controller-manager's), steady-state requests, CPU; figures in bars/scale.txt (compare runs with benchstat).
 	$(GO) build -o $(LOCALBIN)/manager-scale ./cmd
 	$(TOOL_ENV) MANAGER=$(LOCALBIN)/manager-scale $(GO) run ./test/scale -n $(N) -out bars/scale.txt -profile-dir '$(PROFILE_DIR)'
+
+# make bench-scale-argo: the same phases with the Argo Rollouts controller,
+# built from its source, in place of the manager: a Rollout per object, the
+# same pod template and one-step 50% canary without traffic routing.
+.PHONY: bench-scale-argo
+bench-scale-argo: cluster-tools $(ARGO_ROLLOUTS) ## Measure the Argo Rollouts controller as make bench-scale measures the manager (same figures, suffixed /controller=argo); figures in bars/scale-argo.txt.
+	$(TOOL_ENV) ARGO_ROLLOUTS=$(ARGO_ROLLOUTS) ARGO_ROLLOUTS_CRDS=$(ARGO_ROLLOUTS_DIR)/src/manifests/crds \
+		$(GO) run ./test/scale -controller=argo -n $(N) -out bars/scale-argo.txt
 
 # The unit and integration layers run under the race detector (CI too); it
 # costs about 2x on the unit tests and 3.5x on the envtest suite here.
@@ -312,6 +325,21 @@ $(HELM):
 
 .PHONY: helm
 helm: $(HELM) ## Build the pinned Helm CLI into bin/.
+
+# Its go.mod replaces modules, which go install refuses: the module's source,
+# from the module proxy, is copied and built in place.
+.PHONY: argo-rollouts
+argo-rollouts: $(ARGO_ROLLOUTS) ## Build the pinned Argo Rollouts controller into bin/ (for make bench-scale-argo only).
+
+$(ARGO_ROLLOUTS):
+	@echo "Building the Argo Rollouts controller $(ARGO_ROLLOUTS_VERSION) from its module source (minutes on a cold cache)"
+	@set -e; dir=$$($(GO) mod download -json github.com/argoproj/argo-rollouts@$(ARGO_ROLLOUTS_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$$/\1/p'); \
+	[ -d "$$dir/cmd/rollouts-controller" ] || { echo "github.com/argoproj/argo-rollouts@$(ARGO_ROLLOUTS_VERSION) has no cmd/rollouts-controller"; exit 1; }; \
+	rm -rf $(ARGO_ROLLOUTS_DIR)/src; mkdir -p $(ARGO_ROLLOUTS_DIR); cp -R "$$dir" $(ARGO_ROLLOUTS_DIR)/src; chmod -R u+w $(ARGO_ROLLOUTS_DIR)/src; \
+	cd $(ARGO_ROLLOUTS_DIR)/src && CGO_ENABLED=0 GOFLAGS=-mod=mod $(GO) build \
+		-ldflags "-s -w -X github.com/argoproj/argo-rollouts/utils/version.version=$(patsubst v%,%,$(ARGO_ROLLOUTS_VERSION))" \
+		-o $@.tmp ./cmd/rollouts-controller; \
+	mv $@.tmp $@
 
 $(CONTROLLER_GEN):
 	$(call go-install-tool,$@,sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))

@@ -66,7 +66,58 @@ var (
 	auditDir   = flag.String("audit-dir", "", "folder to keep each cluster's API server audit log in (every request, with its user agent, at metadata level); empty: no audit log")
 	repoRoot   = flag.String("repo", ".", "the repository root (for hack/local-cluster.sh and config/)")
 	extraArgs  = flag.String("manager-args", "", "more flags for the manager, split at spaces (to try other workers or client limits; the figures kept in bars/ are the defaults')")
+	controller = flag.String("controller", "modelgate", "the controller measured: modelgate (the manager, $MANAGER) or argo (the Argo Rollouts controller, $ARGO_ROLLOUTS, doing the same work with Rollouts; its figures' names end in /controller=argo)")
 )
+
+// target is the controller a run measures (-controller): the manager, or
+// another one given the same work, for a like comparison (argo.go).
+type target struct {
+	suffix string   // ends every figure's name ("" for the manager)
+	env    []string // the environment variables naming its binary and files
+	// install puts the CRDs it needs in a new cluster.
+	install func(ctx context.Context, c *cluster) error
+	start   func(ctx context.Context, c *cluster, logPath string, env ...string) (*manager, error)
+	// create makes the i-th object at 1.0.0; update moves it to 2.0.0.
+	create, update func(ctx context.Context, c *cluster, i int) error
+	// done counts the objects named in want that are done at version.
+	done func(ctx context.Context, c *cluster, want map[string]bool, version string) (int, error)
+	// workloads are the objects named in want whose workload exists, and
+	// those whose workload has all its pods available.
+	workloads func(ctx context.Context, c *cluster, want map[string]bool) (written, available map[string]bool, err error)
+	counters  counters
+}
+
+// counters say where a controller's metrics count its work.
+type counters struct {
+	requests string     // every request to the API server, watches included
+	reads    [][]string // label sets, each summed, of the requests that write nothing
+	// Label sets of requests: deletes of what was gone, conflicts.
+	deletesNotFound, conflicts []string
+	reconciles                 []string // a metric's name, then labels
+}
+
+// modelgate is the manager's target.
+var modelgate = &target{
+	env:     []string{"MANAGER"},
+	install: installModelgate,
+	start:   startManager,
+	create: func(ctx context.Context, c *cluster, i int) error {
+		return c.client.Create(ctx, modelDeployment(i, "1.0.0"))
+	},
+	update:    updateModelDeployment,
+	done:      modelDeploymentsDone,
+	workloads: deploymentsOf,
+	counters: counters{
+		requests:        "rest_client_requests_total",
+		reads:           [][]string{{`method="GET"`}},
+		deletesNotFound: []string{`method="DELETE"`, `code="404"`},
+		conflicts:       []string{`code="409"`},
+		reconciles:      []string{"controller_runtime_reconcile_total", `controller="modeldeployment"`},
+	},
+}
+
+// tgt is the target of this run.
+var tgt = modelgate
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
@@ -81,7 +132,14 @@ func main() {
 	if *n < createdAt {
 		fatalf("-n must be at least %d", createdAt)
 	}
-	for _, v := range []string{"KUBECTL", "KWOKCTL", "KWOK", "KUBE_APISERVER", "KUBE_CONTROLLER_MANAGER", "KUBE_SCHEDULER", "ETCD", "MANAGER"} {
+	switch *controller {
+	case "modelgate":
+	case "argo":
+		tgt = argo
+	default:
+		fatalf("-controller must be modelgate or argo, not %q", *controller)
+	}
+	for _, v := range append([]string{"KUBECTL", "KWOKCTL", "KWOK", "KUBE_APISERVER", "KUBE_CONTROLLER_MANAGER", "KUBE_SCHEDULER", "ETCD"}, tgt.env...) {
 		if os.Getenv(v) == "" {
 			fatalf("%s is not set: run the benchmark with 'make bench-scale'", v)
 		}
@@ -114,7 +172,7 @@ type figures struct {
 }
 
 func (f *figures) add(name string, value float64, unit string) {
-	line := fmt.Sprintf("BenchmarkScale/%s 1 %s %s", name, strconv.FormatFloat(value, 'f', -1, 64), unit)
+	line := fmt.Sprintf("BenchmarkScale/%s%s 1 %s %s", name, tgt.suffix, strconv.FormatFloat(value, 'f', -1, 64), unit)
 	fmt.Println(line)
 	f.mu.Lock()
 	f.lines = append(f.lines, line)
@@ -130,7 +188,7 @@ func (f *figures) write(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	head := fmt.Sprintf("# make bench-scale N=%d: %d fake nodes, %d replicas each, a one-step 50%% canary without a router\n", *n, *nodes, replicas)
+	head := fmt.Sprintf("# make bench-scale N=%d -controller=%s: %d fake nodes, %d replicas each, a one-step 50%% canary without a router\n", *n, *controller, *nodes, replicas)
 	return os.WriteFile(path, []byte(head+strings.Join(f.lines, "\n")+"\n"), 0o644)
 }
 
@@ -145,7 +203,7 @@ func run(ctx context.Context, w *figures) error {
 	if *defaultKCM {
 		logf("Timing %d created at once with the kube-controller-manager at its default limits", createdAt)
 		if err := withCluster(ctx, work, "default", singleKCM, func(c *cluster) error {
-			m, err := startManager(ctx, c, filepath.Join(work, "manager-default.log"))
+			m, err := tgt.start(ctx, c, filepath.Join(work, "manager-default.log"))
 			if err != nil {
 				return err
 			}
@@ -178,7 +236,7 @@ func run(ctx context.Context, w *figures) error {
 		"--extra-args kube-controller-manager=kube-api-burst=2000 --extra-args kube-scheduler=kube-api-burst=2000 " + singleKCM
 	logf("Measuring with the kube-controller-manager's limits raised, up to %d ModelDeployments", *n)
 	return withCluster(ctx, work, "raised", raised, func(c *cluster) error {
-		m, err := startManager(ctx, c, filepath.Join(work, "manager.log"))
+		m, err := tgt.start(ctx, c, filepath.Join(work, "manager.log"))
 		if err != nil {
 			return err
 		}
@@ -227,8 +285,8 @@ func measure(ctx context.Context, w *figures, c *cluster, m *manager) error {
 		return err
 	}
 	w.add("Update50ManagerRequestsPerObject", (mgr2.requests()-mgr1.requests())/updatedAt, "req/op")
-	w.add("Update50ManagerDeletesNotFound", mgr2.sum("rest_client_requests_total", `method="DELETE"`, `code="404"`)-mgr1.sum("rest_client_requests_total", `method="DELETE"`, `code="404"`), "req")
-	w.add("Update50ManagerConflicts", mgr2.sum("rest_client_requests_total", `code="409"`)-mgr1.sum("rest_client_requests_total", `code="409"`), "req")
+	w.add("Update50ManagerDeletesNotFound", mgr2.requests(tgt.counters.deletesNotFound...)-mgr1.requests(tgt.counters.deletesNotFound...), "req")
+	w.add("Update50ManagerConflicts", mgr2.requests(tgt.counters.conflicts...)-mgr1.requests(tgt.counters.conflicts...), "req")
 	w.add("Update50KCMRequestsPerObject", float64(kcm2-kcm1)/updatedAt, "req/op")
 	w.add("Update50ManagerCPUSeconds", mgr2.cpu()-mgr1.cpu(), "s")
 	<-profiled
@@ -351,7 +409,7 @@ func measureRestart(ctx context.Context, w *figures, c *cluster, work, gogc stri
 		env, suffix = []string{"GOGC=" + gogc}, "/GOGC="+gogc
 	}
 	logf("Restarting the manager%s on %d settled", suffix, *n)
-	m, err := startManager(ctx, c, filepath.Join(work, "manager-restart"+strings.ReplaceAll(suffix, "/", "-")+".log"), env...)
+	m, err := tgt.start(ctx, c, filepath.Join(work, "manager-restart"+strings.ReplaceAll(suffix, "/", "-")+".log"), env...)
 	if err != nil {
 		return err
 	}
@@ -444,16 +502,8 @@ func withCluster(ctx context.Context, work, suffix, createArgs string, fn func(*
 		return fmt.Errorf("starting cluster %s: %w: %s", c.name, err, stderr.String())
 	}
 	c.kubeconfig = strings.TrimSpace(string(kc))
-	if err := c.kubectl(ctx, "apply", "-f", filepath.Join(*repoRoot, "config", "crd", "bases")); err != nil {
+	if err := tgt.install(ctx, c); err != nil {
 		return err
-	}
-	// kubectl wait fails, rather than waits, on a CRD without conditions yet.
-	if err := poll(ctx, time.Minute, 200*time.Millisecond, func() (bool, error) {
-		out, err := exec.CommandContext(ctx, os.Getenv("KUBECTL"), "--kubeconfig", c.kubeconfig, "get", "crd/modeldeployments.serving.modelgate.dev",
-			"-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}`).Output()
-		return err == nil && string(out) == "True", nil
-	}); err != nil {
-		return fmt.Errorf("waiting for the ModelDeployment CRD: %w", err)
 	}
 	if err := c.kubectl(ctx, "create", "namespace", namespace); err != nil {
 		return err
@@ -476,6 +526,26 @@ func withCluster(ctx context.Context, work, suffix, createArgs string, fn func(*
 		return err
 	}
 	return fn(c)
+}
+
+func installModelgate(ctx context.Context, c *cluster) error {
+	if err := c.kubectl(ctx, "apply", "-f", filepath.Join(*repoRoot, "config", "crd", "bases")); err != nil {
+		return err
+	}
+	return c.waitEstablished(ctx, "modeldeployments.serving.modelgate.dev")
+}
+
+// waitEstablished waits until the API server serves a CRD. kubectl wait
+// fails, rather than waits, on a CRD without conditions yet.
+func (c *cluster) waitEstablished(ctx context.Context, crd string) error {
+	if err := poll(ctx, time.Minute, 200*time.Millisecond, func() (bool, error) {
+		out, err := exec.CommandContext(ctx, os.Getenv("KUBECTL"), "--kubeconfig", c.kubeconfig, "get", "crd/"+crd,
+			"-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}`).Output()
+		return err == nil && string(out) == "True", nil
+	}); err != nil {
+		return fmt.Errorf("waiting for the CRD %s: %w", crd, err)
+	}
+	return nil
 }
 
 func (c *cluster) kubectl(ctx context.Context, args ...string) error {
@@ -552,20 +622,35 @@ func startManager(ctx context.Context, c *cluster, logPath string, env ...string
 		}
 		addrs[i] = fmt.Sprintf("127.0.0.1:%d", p)
 	}
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
 	// Default workers and client limits, no webhooks (nothing here needs them).
 	args := append([]string{"--metrics-bind-address=" + addrs[0], "--metrics-secure=false",
 		"--health-probe-bind-address=" + addrs[1], "--pprof-bind-address=" + addrs[2], "--enable-webhooks=false"}, strings.Fields(*extraArgs)...)
-	cmd := exec.Command(os.Getenv("MANAGER"), args...)
+	m := &manager{metricsURL: "http://" + addrs[0] + "/metrics", pprofURL: "http://" + addrs[2] + "/debug/pprof/profile", log: logPath}
+	return m, m.launch(ctx, c, os.Getenv("MANAGER"), args, env, func() bool {
+		resp, err := http.Get("http://" + addrs[1] + "/readyz")
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// launch starts the controller with the cluster's kubeconfig and waits
+// until it is ready; it stops it if it does not become so.
+func (m *manager) launch(ctx context.Context, c *cluster, path string, args, env []string, ready func() bool) error {
+	logFile, err := os.Create(m.log)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(path, args...)
 	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+c.kubeconfig), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		_ = logFile.Close()
+		return err
 	}
-	m := &manager{cmd: cmd, metricsURL: "http://" + addrs[0] + "/metrics", pprofURL: "http://" + addrs[2] + "/debug/pprof/profile", done: make(chan struct{}), log: logPath}
+	m.cmd, m.done = cmd, make(chan struct{})
 	go func() {
 		_ = cmd.Wait()
 		_ = logFile.Close()
@@ -574,21 +659,16 @@ func startManager(ctx context.Context, c *cluster, logPath string, env ...string
 	err = poll(ctx, time.Minute, 200*time.Millisecond, func() (bool, error) {
 		select {
 		case <-m.done:
-			return false, fmt.Errorf("the manager exited; see %s", logPath)
+			return false, fmt.Errorf("%s exited; see %s", filepath.Base(path), m.log)
 		default:
 		}
-		resp, err := http.Get("http://" + addrs[1] + "/readyz")
-		if err != nil {
-			return false, nil
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
+		return ready(), nil
 	})
 	if err != nil {
 		m.stop()
-		return nil, err
+		return err
 	}
-	return m, nil
+	return nil
 }
 
 func (m *manager) pid() int { return m.cmd.Process.Pid }
@@ -725,13 +805,18 @@ func (m metrics) sum(name string, labels ...string) float64 {
 	return total
 }
 
-func (m metrics) requests() float64 { return m.sum("rest_client_requests_total") }
+// requests are the controller's requests to the API server with labels.
+func (m metrics) requests(labels ...string) float64 { return m.sum(tgt.counters.requests, labels...) }
 func (m metrics) writes() float64 {
-	return m.requests() - m.sum("rest_client_requests_total", `method="GET"`)
+	w := m.requests()
+	for _, read := range tgt.counters.reads {
+		w -= m.requests(read...)
+	}
+	return w
 }
 func (m metrics) cpu() float64 { return m.sum("process_cpu_seconds_total") }
 func (m metrics) reconciles() float64 {
-	return m.sum("controller_runtime_reconcile_total", `controller="modeldeployment"`)
+	return m.sum(tgt.counters.reconciles[0], tgt.counters.reconciles[1:]...)
 }
 
 // anonRSS is a process' anonymous resident memory, from /proc (Linux).
@@ -772,7 +857,7 @@ func createAndWait(ctx context.Context, c *cluster, first, count int) (time.Dura
 	logf("Creating %d ModelDeployments", count)
 	start := time.Now()
 	if err := parallel(count, func(i int) error {
-		return c.client.Create(ctx, modelDeployment(first+i, "1.0.0"))
+		return tgt.create(ctx, c, first+i)
 	}); err != nil {
 		return 0, stages{}, err
 	}
@@ -796,11 +881,26 @@ func (st *stages) observe(ctx context.Context, c *cluster, want map[string]bool)
 	if st == nil || st.available > 0 {
 		return
 	}
-	var list appsv1.DeploymentList
-	if err := c.client.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+	written, available, err := tgt.workloads(ctx, c, want)
+	if err != nil {
 		return
 	}
-	written, available := map[string]bool{}, map[string]bool{}
+	if st.written == 0 && len(written) == len(want) {
+		st.written = time.Since(st.start)
+	}
+	if st.written > 0 && len(available) == len(want) {
+		st.available = time.Since(st.start)
+	}
+}
+
+// deploymentsOf are the ModelDeployments in want with a Deployment, and
+// those with its pods available.
+func deploymentsOf(ctx context.Context, c *cluster, want map[string]bool) (written, available map[string]bool, err error) {
+	var list appsv1.DeploymentList
+	if err := c.client.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		return nil, nil, err
+	}
+	written, available = map[string]bool{}, map[string]bool{}
 	for _, d := range list.Items {
 		owner := metav1.GetControllerOf(&d)
 		if owner == nil || !want[owner.Name] {
@@ -811,12 +911,7 @@ func (st *stages) observe(ctx context.Context, c *cluster, want map[string]bool)
 			available[owner.Name] = true
 		}
 	}
-	if st.written == 0 && len(written) == len(want) {
-		st.written = time.Since(st.start)
-	}
-	if st.written > 0 && len(available) == len(want) {
-		st.available = time.Since(st.start)
-	}
+	return written, available, nil
 }
 
 // updateAndWait moves the first count ModelDeployments to a new version at
@@ -824,22 +919,24 @@ func (st *stages) observe(ctx context.Context, c *cluster, want map[string]bool)
 func updateAndWait(ctx context.Context, c *cluster, count int) (time.Duration, error) {
 	logf("Updating %d ModelDeployments", count)
 	start := time.Now()
-	if err := parallel(count, func(i int) error {
-		md := &servingv1alpha1.ModelDeployment{}
-		if err := c.client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name(i)}, md); err != nil {
-			return err
-		}
-		patch := client.MergeFrom(md.DeepCopy())
-		md.Spec.Model.Version = "2.0.0"
-		md.Spec.Model.URI = fmt.Sprintf("pvc://models/%s/2.0.0", name(i))
-		return c.client.Patch(ctx, md, patch)
-	}); err != nil {
+	if err := parallel(count, func(i int) error { return tgt.update(ctx, c, i) }); err != nil {
 		return 0, err
 	}
 	if err := waitDone(ctx, c, 0, count, "2.0.0", nil); err != nil {
 		return 0, err
 	}
 	return time.Since(start), nil
+}
+
+func updateModelDeployment(ctx context.Context, c *cluster, i int) error {
+	md := &servingv1alpha1.ModelDeployment{}
+	if err := c.client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name(i)}, md); err != nil {
+		return err
+	}
+	patch := client.MergeFrom(md.DeepCopy())
+	md.Spec.Model.Version = "2.0.0"
+	md.Spec.Model.URI = fmt.Sprintf("pvc://models/%s/2.0.0", name(i))
+	return c.client.Patch(ctx, md, patch)
 }
 
 func parallel(count int, fn func(int) error) error {
@@ -859,9 +956,9 @@ func parallel(count int, fn func(int) error) error {
 	return errors.Join(errs...)
 }
 
-// waitDone waits until the ModelDeployments [first, first+count) have their
-// generation handled, are Ready, and serve version from a stable Deployment
-// with no candidate.
+// waitDone waits until the objects [first, first+count) are done at version:
+// ModelDeployments have their generation handled, are Ready, and serve
+// version from a stable Deployment with no candidate.
 func waitDone(ctx context.Context, c *cluster, first, count int, version string, st *stages) error {
 	want := map[string]bool{}
 	for i := range count {
@@ -870,23 +967,32 @@ func waitDone(ctx context.Context, c *cluster, first, count int, version string,
 	var pending int
 	err := poll(ctx, 20*time.Minute, 250*time.Millisecond, func() (bool, error) {
 		st.observe(ctx, c, want)
-		var list servingv1alpha1.ModelDeploymentList
-		if err := c.client.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		n, err := tgt.done(ctx, c, want, version)
+		if err != nil {
 			return false, nil //nolint:nilerr // the API server may be busy: try again
 		}
-		pending = len(want)
-		for i := range list.Items {
-			md := &list.Items[i]
-			if want[md.Name] && done(md, version) {
-				pending--
-			}
-		}
+		pending = len(want) - n
 		return pending == 0, nil
 	})
 	if err != nil {
 		return fmt.Errorf("waiting for %d ModelDeployments at %s (%d pending): %w", count, version, pending, err)
 	}
 	return nil
+}
+
+// modelDeploymentsDone counts the ModelDeployments in want done at version.
+func modelDeploymentsDone(ctx context.Context, c *cluster, want map[string]bool, version string) (int, error) {
+	var list servingv1alpha1.ModelDeploymentList
+	if err := c.client.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := range list.Items {
+		if md := &list.Items[i]; want[md.Name] && done(md, version) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func done(md *servingv1alpha1.ModelDeployment, version string) bool {
