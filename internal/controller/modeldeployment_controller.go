@@ -263,6 +263,12 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 
 	base := md.DeepCopy()
+	if r.own.appliedGeneration(req.NamespacedName, md.UID) == md.Generation {
+		// The last reconcile applied this generation's decision and left
+		// observedGeneration to this reconcile's status write, whatever
+		// it ends with.
+		md.Status.ObservedGeneration = md.Generation
+	}
 	s := &scope{md: md, now: metav1.NewTime(r.Clock.Now())}
 	// recorded is set once the decision is in status; from then on only an
 	// error needs another status write.
@@ -288,12 +294,7 @@ func (r *ModelDeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	// The decision is recorded before it is acted on, so that a manager that
 	// restarts, or a reconcile that read a stale copy, never acts twice: a
 	// stale status is refused by the optimistic lock, and nothing is done.
-	observed := base.Status.ObservedGeneration
-	if r.own.appliedGeneration(req.NamespacedName) == md.Generation {
-		// The last reconcile applied this generation's decision and left
-		// observedGeneration to this write.
-		observed = md.Generation
-	}
+	observed := md.Status.ObservedGeneration
 	summarize(s, nil)
 	md.Status.ObservedGeneration = observed
 	from := md.ResourceVersion
@@ -360,7 +361,7 @@ func (r *ModelDeploymentReconciler) generationHandled(ctx context.Context, s *sc
 	case md.Status.ObservedGeneration == md.Generation:
 		return nil
 	case statusWritten || s.deploymentWrites > 0:
-		r.own.generationApplied(client.ObjectKeyFromObject(md), md.Generation)
+		r.own.generationApplied(client.ObjectKeyFromObject(md), md.UID, md.Generation)
 		return nil
 	}
 	md.Status.ObservedGeneration = md.Generation

@@ -31,8 +31,16 @@ type ownWrites struct {
 	created map[types.NamespacedName]map[ownObject]time.Time
 	// applied is the generation whose decision a reconcile applied without
 	// writing observedGeneration: the next reconcile's status write, which
-	// that reconcile's own writes queue, carries it.
-	applied map[types.NamespacedName]int64
+	// that reconcile's own writes queue, carries it. By UID: a
+	// ModelDeployment deleted and created again under its name before a
+	// reconcile saw it gone starts its generations anew.
+	applied map[types.NamespacedName]appliedGeneration
+}
+
+// appliedGeneration is a generation of the object of one UID.
+type appliedGeneration struct {
+	uid        types.UID
+	generation int64
 }
 
 // createdWait is how long an object the manager created is waited for in
@@ -92,22 +100,27 @@ func (w *ownWrites) createdSeen(key types.NamespacedName, obj ownObject) {
 	}
 }
 
-// generationApplied records that the decision of generation gen of key was
-// applied, and observedGeneration left to the next status write.
-func (w *ownWrites) generationApplied(key types.NamespacedName, gen int64) {
+// generationApplied records that the decision of generation gen of key,
+// whose UID is uid, was applied, and observedGeneration left to the next
+// status write.
+func (w *ownWrites) generationApplied(key types.NamespacedName, uid types.UID, gen int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.applied == nil {
-		w.applied = map[types.NamespacedName]int64{}
+		w.applied = map[types.NamespacedName]appliedGeneration{}
 	}
-	w.applied[key] = gen
+	w.applied[key] = appliedGeneration{uid, gen}
 }
 
-// appliedGeneration is the generation of key last recorded as applied, or 0.
-func (w *ownWrites) appliedGeneration(key types.NamespacedName) int64 {
+// appliedGeneration is the generation of key last recorded as applied, or 0
+// if none was of the object whose UID is uid.
+func (w *ownWrites) appliedGeneration(key types.NamespacedName, uid types.UID) int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.applied[key]
+	if a, ok := w.applied[key]; ok && a.uid == uid {
+		return a.generation
+	}
+	return 0
 }
 
 // objectPatched records that a patch of an owned object replaced

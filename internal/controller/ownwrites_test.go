@@ -107,15 +107,18 @@ func TestOwnWritesCreated(t *testing.T) {
 func TestOwnWritesApplied(t *testing.T) {
 	key := types.NamespacedName{Namespace: "ml", Name: "scorer"}
 	var w ownWrites
-	if got := w.appliedGeneration(key); got != 0 {
+	if got := w.appliedGeneration(key, "u1"); got != 0 {
 		t.Errorf("nothing applied: %d", got)
 	}
-	w.generationApplied(key, 3)
-	if got := w.appliedGeneration(key); got != 3 {
+	w.generationApplied(key, "u1", 3)
+	if got := w.appliedGeneration(key, "u1"); got != 3 {
 		t.Errorf("applied generation = %d, want 3", got)
 	}
+	if got := w.appliedGeneration(key, "u2"); got != 0 {
+		t.Errorf("an object created again under the name has none applied: %d", got)
+	}
 	w.forget(key)
-	if got := w.appliedGeneration(key); got != 0 {
+	if got := w.appliedGeneration(key, "u1"); got != 0 {
 		t.Errorf("a gone ModelDeployment's applied generation is forgotten: %d", got)
 	}
 }
