@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
@@ -175,5 +176,27 @@ func TestNewInformerAsksForLongWatches(t *testing.T) {
 	}
 	if want := int64(watchTimeout/time.Second) * 14 / 10; asked == nil || *asked != want {
 		t.Errorf("the informer's watch asked for %v seconds, want %d", asked, want)
+	}
+}
+
+// Objects decoded far apart, as a fleet's status updates are, share their
+// strings too: a garbage collection between them forgets nothing.
+func TestCompactModelDeploymentSharesAcrossCollections(t *testing.T) {
+	decode := func() *servingv1alpha1.ModelDeployment {
+		md := &servingv1alpha1.ModelDeployment{}
+		md.Status.Conditions = []metav1.Condition{{Type: strings.Clone("Ready"), Status: "True",
+			Reason: strings.Clone("Succeeded"), Message: strings.Clone("Version 1.0.0 serves all traffic")}}
+		return md
+	}
+	got, err := compactModelDeployment(decode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := got.(*servingv1alpha1.ModelDeployment).Status.Conditions[0].Message
+	goruntime.GC()
+	goruntime.GC()
+	got, _ = compactModelDeployment(decode())
+	if later := got.(*servingv1alpha1.ModelDeployment).Status.Conditions[0].Message; unsafe.StringData(first) != unsafe.StringData(later) {
+		t.Errorf("%q is held twice after a garbage collection, want once", later)
 	}
 }

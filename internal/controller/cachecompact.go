@@ -3,8 +3,9 @@ package controller
 import (
 	"context"
 	"math/rand/v2"
+	"strings"
+	"sync"
 	"time"
-	"unique"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -60,13 +61,38 @@ func compactModelDeployment(o any) (any, error) {
 	return md, nil
 }
 
+// interned are the shared copies of the strings interned. Package unique
+// alone would not do: it forgets a string at the first garbage collection
+// after its last Handle is dropped, even while cached objects still hold the
+// copy, and every object decoded later would get a copy of its own. The
+// table is emptied when it outgrows internedMax (messages that carry
+// measurements are many); objects cached before keep their copies.
+var interned struct {
+	sync.Mutex
+	copies map[string]string
+}
+
+// internedMax bounds the strings interned: the few hundred a fleet's
+// checklists and conditions share, with room for per-version messages.
+const internedMax = 8192
+
 // intern returns the one copy of s shared by every cached object holding it.
-// The copy lives as long as something holds it (package unique).
 func intern(s string) string {
 	if s == "" {
 		return s
 	}
-	return unique.Make(s).Value()
+	interned.Lock()
+	defer interned.Unlock()
+	if c, ok := interned.copies[s]; ok {
+		return c
+	}
+	if interned.copies == nil || len(interned.copies) >= internedMax {
+		interned.copies = make(map[string]string, 256)
+	}
+	// A copy of its own, in case s is part of a larger buffer it would keep.
+	c := strings.Clone(s)
+	interned.copies[c] = c
+	return c
 }
 
 // exact is s in an array of its own length: the decoder's doubling leaves up
