@@ -784,8 +784,9 @@ func (r *ModelDeploymentReconciler) ownWritesPending(ctx context.Context, md *se
 	if !pending {
 		wait = 0
 	}
+	// Only their UIDs and resourceVersions are read: no copy of the cache.
 	var list appsv1.DeploymentList
-	if err := r.List(ctx, &list, client.InNamespace(md.Namespace), client.MatchingFields{ownerIndex: md.Name}); err != nil {
+	if err := r.List(ctx, &list, client.InNamespace(md.Namespace), client.MatchingFields{ownerIndex: md.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return wait, pending
 	}
 	for i := range list.Items {
