@@ -1103,8 +1103,8 @@ func metadataOnly(kind string) *metav1.PartialObjectMetadata {
 // labels as their Service, likewise only for modelgate's Services. Nodes keep
 // only their allocatable resources, the one thing the checklist reads of
 // them. ModelDeployments are compacted (compactModelDeployment) and, given a
-// shard, only those it selects are cached. Secrets are never cached whole (the watches above are metadata-only);
-// stripSecretValues guards a full Secret informer that some future read
+// shard, only those it selects are cached. Secrets are never cached whole
+// (the watches above are metadata-only); stripSecretValues guards a full Secret informer that some future read
 // through the cache would start.
 func CacheOptions(shard labels.Selector) cache.Options {
 	owned := labels.SelectorFromSet(labels.Set{desiredstate.LabelManagedBy: desiredstate.ManagedByValue})

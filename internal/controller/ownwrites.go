@@ -10,8 +10,8 @@ import (
 // ownWrites remembers, per ModelDeployment, what the manager's own writes
 // made stale in its cache until the cache catches up: the resourceVersions
 // its status writes replaced, the Deployments it patched and deleted, the
-// objects it created. A reconcile that reads such a copy would compute from the past
-// and send a write the API server refuses (a conflict), a POST it answers
+// objects it created. A reconcile that reads such a copy would compute from
+// the past and send a write the API server refuses (a conflict), a POST it answers
 // with 409, a patch that changes nothing or a DELETE it answers with 404; the
 // watch event of the write queues the ModelDeployment again once the cache
 // holds it, so nothing is lost by waiting for it.
@@ -48,8 +48,8 @@ type appliedGeneration struct {
 // the cache ever saw it must not hold the ModelDeployment for good.
 const createdWait = 30 * time.Second
 
-// ownObject names an object a ModelDeployment owns: its kind, as
-// ownObjectKinds has it, and name.
+// ownObject names an object a ModelDeployment owns: its kind (kindDeployment,
+// kindService, kindControllerRevision) and name.
 type ownObject struct{ kind, name string }
 
 // objectCreated records that an owned object of key was created at now.

@@ -159,15 +159,6 @@ const (
 	routedByIndex = ".spec.strategy.trafficRouting.gatewayAPI.httpRoute"
 )
 
-// modelServiceNames are the names of a ModelDeployment's Services.
-func modelServiceNames(o client.Object) []string {
-	md, ok := o.(*servingv1alpha1.ModelDeployment)
-	if !ok {
-		return nil
-	}
-	return []string{desiredstate.ServiceName(md), desiredstate.StableServiceName(md), desiredstate.CandidateServiceName(md)}
-}
-
 // routedBy is the index function of routedByIndex.
 func routedBy(o client.Object) []string {
 	md, ok := o.(*servingv1alpha1.ModelDeployment)
@@ -212,23 +203,23 @@ func (r *ModelDeploymentReconciler) modelDeploymentsServedBy(ctx context.Context
 	out := make([]reconcile.Request, 0, len(services)) // most Services are one ModelDeployment's
 	for _, svc := range services {
 		for _, name := range possibleOwners(svc) {
-			md := &servingv1alpha1.ModelDeployment{}
-			if err := r.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, md); err != nil {
+			key := client.ObjectKey{Namespace: namespace, Name: name}
+			// Read in place: only whether it exists matters.
+			if err := r.Get(ctx, key, &servingv1alpha1.ModelDeployment{}, client.UnsafeDisableDeepCopy); err != nil {
 				if !apierrors.IsNotFound(err) {
 					logf.FromContext(ctx).Error(err, "Reading a ModelDeployment to map a change", "object", klog.KObj(o))
 				}
 				continue
 			}
-			if slices.Contains(modelServiceNames(md), svc) {
-				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(md)})
-			}
+			out = append(out, reconcile.Request{NamespacedName: key})
 		}
 	}
 	return distinct(out)
 }
 
 // possibleOwners are the names of the ModelDeployments whose Service svc
-// could be.
+// could be: svc is <name>, <name>-stable or <name>-candidate of each
+// (desiredstate.ServiceName and its siblings).
 func possibleOwners(svc string) []string {
 	names := []string{svc}
 	for _, suffix := range []string{"-stable", "-candidate"} {

@@ -22,6 +22,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
+	"github.com/modelgate/modelgate/internal/desiredstate"
 	"github.com/modelgate/modelgate/test/bars"
 )
 
@@ -248,6 +249,15 @@ func TestAChangeRejudgesOnlyTheModelDeploymentsItConcerns(t *testing.T) {
 				bars.Record("unit", tt.bar+"Reconciles", float64(len(reqs)), "reconciles")
 			}
 		})
+	}
+}
+
+func TestPossibleOwnersFindEveryServiceOfAModelDeployment(t *testing.T) {
+	md := &servingv1alpha1.ModelDeployment{ObjectMeta: metav1.ObjectMeta{Name: "scorer-stable"}}
+	for _, svc := range []string{desiredstate.ServiceName(md), desiredstate.StableServiceName(md), desiredstate.CandidateServiceName(md)} {
+		if !slices.Contains(possibleOwners(svc), md.Name) {
+			t.Errorf("Service %s maps to %v, not to its ModelDeployment %s", svc, possibleOwners(svc), md.Name)
+		}
 	}
 }
 
