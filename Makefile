@@ -125,7 +125,7 @@ bench: ## Run the benchmarks (among them `kubectl modelgate check` on 1,000 mani
 
 # make bench-scale: N ModelDeployments on a local kwok cluster of 24 fake
 # nodes, the manager as its own process (issue #19). Not part of make test: it
-# takes about ten minutes at the default N. PROFILE_DIR= keeps CPU profiles of
+# takes 15 to 20 minutes at the default N. PROFILE_DIR= keeps CPU profiles of
 # the manager while 200 are created and 50 updated.
 N ?= 1000
 PROFILE_DIR ?=
