@@ -28,8 +28,9 @@ func TestRollbacksHelpNamesEveryReason(t *testing.T) {
 }
 
 // modelgate_checklist_result is made at scrape time from the cached status:
-// one series per item of each ModelDeployment with a checklist, none for one
-// without, nothing without a cache to read.
+// one series per item of each ModelDeployment with a checklist, none for an
+// item turned off or a ModelDeployment without one, nothing without a cache
+// to read.
 func TestChecklistCollector(t *testing.T) {
 	g := NewWithT(t)
 	withItems := &servingv1alpha1.ModelDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: "risk", Name: "scorer"}}
@@ -38,6 +39,7 @@ func TestChecklistCollector(t *testing.T) {
 	withItems.Status.Checklist = &servingv1alpha1.ChecklistStatus{Items: []servingv1alpha1.ChecklistItemStatus{
 		{ID: "pdb", Severity: servingv1alpha1.SeverityEnforce, Result: servingv1alpha1.CheckFail},
 		{ID: "probes", Severity: servingv1alpha1.SeverityWarn, Result: servingv1alpha1.CheckPass},
+		{ID: "model-card", Severity: servingv1alpha1.SeverityOff, Result: servingv1alpha1.CheckSkipped},
 	}}
 	pending := &servingv1alpha1.ModelDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: "risk", Name: "new"}}
 	c := &checklistCollector{}

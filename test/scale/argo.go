@@ -161,7 +161,7 @@ func updateRollout(ctx context.Context, c *cluster, i int) error {
 func rolloutsDone(ctx context.Context, c *cluster, want map[string]bool, version string) (int, error) {
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(rolloutGVK.GroupVersion().WithKind("RolloutList"))
-	if err := c.client.List(ctx, list, client.InNamespace(namespace)); err != nil {
+	if err := c.watched.List(ctx, list, client.InNamespace(namespace)); err != nil {
 		return 0, err
 	}
 	n := 0
@@ -214,7 +214,7 @@ func rolloutVersion(ro *unstructured.Unstructured) string {
 // one whose pods are all available.
 func replicaSetsOf(ctx context.Context, c *cluster, want map[string]bool) (written, available map[string]bool, err error) {
 	var list appsv1.ReplicaSetList
-	if err := c.client.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+	if err := c.watched.List(ctx, &list, client.InNamespace(namespace)); err != nil {
 		return nil, nil, err
 	}
 	written, available = map[string]bool{}, map[string]bool{}
