@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
 
 	servingv1alpha1 "github.com/modelgate/modelgate/api/v1alpha1"
 )
@@ -198,5 +199,43 @@ func TestCompactModelDeploymentSharesAcrossCollections(t *testing.T) {
 	got, _ = compactModelDeployment(decode())
 	if later := got.(*servingv1alpha1.ModelDeployment).Status.Conditions[0].Message; unsafe.StringData(first) != unsafe.StringData(later) {
 		t.Errorf("%q is held twice after a garbage collection, want once", later)
+	}
+}
+
+func TestCompactModelDeploymentSharesEqualChecklists(t *testing.T) {
+	at := metav1.NewTime(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	decode := func(message string, attestedAt *metav1.Time) *servingv1alpha1.ModelDeployment {
+		md := &servingv1alpha1.ModelDeployment{}
+		md.Status.Checklist = &servingv1alpha1.ChecklistStatus{Items: []servingv1alpha1.ChecklistItemStatus{
+			{ID: strings.Clone("model-card"), Result: "Skipped", Severity: "Off", Message: strings.Clone("Turned off by the development profile")},
+			{ID: strings.Clone("probes"), Result: "Warn", Severity: "Warn", Message: strings.Clone(message), AttestedAt: attestedAt.DeepCopy()},
+		}}
+		return md
+	}
+	items := func(md *servingv1alpha1.ModelDeployment) []servingv1alpha1.ChecklistItemStatus {
+		got, err := compactModelDeployment(md)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.(*servingv1alpha1.ModelDeployment).Status.Checklist.Items
+	}
+	shared := func(a, b []servingv1alpha1.ChecklistItemStatus) bool { return &a[0] == &b[0] }
+
+	first := items(decode("no readinessProbe", &at))
+	want := decode("no readinessProbe", &at).Status.Checklist.Items
+	if !equality.Semantic.DeepEqual(first, want) {
+		t.Errorf("sharing changed the items: got %+v, want %+v", first, want)
+	}
+	if again := items(decode("no readinessProbe", &at)); !shared(first, again) {
+		t.Error("two equal checklists are held twice, want once")
+	}
+	for name, other := range map[string]*servingv1alpha1.ModelDeployment{
+		"another message":     decode("no livenessProbe", &at),
+		"another attestation": decode("no readinessProbe", ptr.To(metav1.NewTime(at.Add(time.Hour)))),
+		"no attestation":      decode("no readinessProbe", nil),
+	} {
+		if got := items(other); shared(first, got) {
+			t.Errorf("%s: a checklist that differs shares the other's items", name)
+		}
 	}
 }

@@ -2,7 +2,9 @@ package controller
 
 import (
 	"context"
+	"hash/maphash"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +52,7 @@ func compactModelDeployment(o any) (any, error) {
 			it.Severity = servingv1alpha1.Severity(intern(string(it.Severity)))
 			it.OverrideReason, it.SeveritySource = intern(it.OverrideReason), intern(it.SeveritySource)
 		}
+		cl.Items = shareItems(cl.Items)
 	}
 	st.History = exact(st.History)
 	for i := range st.History {
@@ -93,6 +96,57 @@ func intern(s string) string {
 	c := strings.Clone(s)
 	interned.copies[c] = c
 	return c
+}
+
+// sharedItems are the checklist item lists shared by cached ModelDeployments
+// whose checklists read alike, item for item: those made from one template
+// and judged at the same version, most of a fleet, hold one list between
+// them instead of some 3 KiB each. Readers never write to a cached object
+// (the cache hands out deep copies, or reads in place without writing), so
+// sharing is safe. Emptied, like interned, when it outgrows sharedItemsMax.
+var sharedItems struct {
+	sync.Mutex
+	lists map[uint64][]servingv1alpha1.ChecklistItemStatus
+}
+
+const sharedItemsMax = 1024
+
+var sharedItemsSeed = maphash.MakeSeed()
+
+// shareItems returns the shared list equal to items, or keeps items as the
+// one shared from now on.
+func shareItems(items []servingv1alpha1.ChecklistItemStatus) []servingv1alpha1.ChecklistItemStatus {
+	if len(items) == 0 {
+		return items
+	}
+	var h maphash.Hash
+	h.SetSeed(sharedItemsSeed)
+	for i := range items {
+		it := &items[i]
+		for _, f := range []string{it.ID, it.Section, string(it.Result), string(it.Severity), it.Message, it.Remediation, it.OverrideReason, it.SeveritySource, it.AttestedBy} {
+			h.WriteString(f)
+			h.WriteByte(0)
+		}
+	}
+	key := h.Sum64()
+	sharedItems.Lock()
+	defer sharedItems.Unlock()
+	if shared, ok := sharedItems.lists[key]; ok && sameItems(shared, items) {
+		return shared
+	}
+	if sharedItems.lists == nil || len(sharedItems.lists) >= sharedItemsMax {
+		sharedItems.lists = make(map[uint64][]servingv1alpha1.ChecklistItemStatus, 64)
+	}
+	sharedItems.lists[key] = items
+	return items
+}
+
+func sameItems(a, b []servingv1alpha1.ChecklistItemStatus) bool {
+	return slices.EqualFunc(a, b, func(x, y servingv1alpha1.ChecklistItemStatus) bool {
+		attested := x.AttestedAt == y.AttestedAt || (x.AttestedAt != nil && y.AttestedAt != nil && x.AttestedAt.Equal(y.AttestedAt))
+		x.AttestedAt, y.AttestedAt = nil, nil
+		return attested && x == y
+	})
 }
 
 // exact is s in an array of its own length: the decoder's doubling leaves up
