@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -59,6 +60,7 @@ func main() {
 		maxReconciles          int
 		watchLabelSelector     string
 		egressDeny             string
+		gcPercent              int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint binds to; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorized through the API server.")
@@ -85,11 +87,16 @@ func main() {
 		"link-local and cloud metadata addresses always denied: give the cluster's pod and Service ranges when nothing a spec "+
 		"names may be inside the cluster (an in-cluster Prometheus or receiver then cannot be reached). Smoke and load tests, "+
 		"which go only to the candidate's own pods, are held to the built-in list.")
+	flag.IntVar(&gcPercent, "gc-percent", defaultGCPercent, "Go's garbage collection target (GOGC): how far, in percent, the heap grows over what is live before a collection. "+
+		"Lower holds less memory for more CPU; Go's own default is 100. The GOGC environment variable is used when this flag is not given.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+	if percent, ok := gcTarget(flag.CommandLine, gcPercent, os.LookupEnv); ok {
+		debug.SetGCPercent(percent)
+	}
 
 	extraDenied, err := egress.ParsePrefixes(egressDeny)
 	if err != nil {
@@ -227,4 +234,24 @@ func fnv32(s string) uint32 {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(s))
 	return h.Sum32()
+}
+
+// defaultGCPercent holds the heap to half again what is live, not twice: the
+// manager's live heap is mostly its cache, which a collection cannot free,
+// so Go's default of 100 doubles the memory of a large fleet for little. At
+// 1,000 ModelDeployments it holds about 20 MiB less, for some 25% more CPU
+// while the fleet is judged (docs/scale.md).
+const defaultGCPercent = 50
+
+// gcTarget is the GC percent to set, if any: the flag when given, else none
+// when GOGC is set (the runtime read it), else the flag's default.
+func gcTarget(flags *flag.FlagSet, percent int, lookupEnv func(string) (string, bool)) (int, bool) {
+	given := false
+	flags.Visit(func(f *flag.Flag) { given = given || f.Name == "gc-percent" })
+	if !given {
+		if _, set := lookupEnv("GOGC"); set {
+			return 0, false
+		}
+	}
+	return percent, true
 }

@@ -248,8 +248,13 @@ func run(ctx context.Context, w *figures) error {
 		m.stop()
 		// The memory a manager holds depends on what it went through;
 		// restarted, each judges the same N once, for a like comparison of
-		// Go's default collector and the tighter one docs/scale.md offers.
-		for _, gogc := range []string{"", "25"} {
+		// its own collector target (the manager's is 50, Argo's Go's 100),
+		// Go's default and a tighter one.
+		gogcs := []string{"", "25"}
+		if tgt == modelgate {
+			gogcs = append(gogcs, "100")
+		}
+		for _, gogc := range gogcs {
 			if err := measureRestart(ctx, w, c, work, gogc); err != nil {
 				return err
 			}

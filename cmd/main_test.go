@@ -1,0 +1,36 @@
+package main
+
+import (
+	"flag"
+	"testing"
+)
+
+func TestGCTarget(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		gogc   string // "" is unset
+		want   int
+		wantOK bool
+	}{
+		{name: "neither: the manager's default", want: defaultGCPercent, wantOK: true},
+		{name: "GOGC alone: left to the runtime, which read it", gogc: "200", wantOK: false},
+		{name: "the flag alone", args: []string{"--gc-percent=30"}, want: 30, wantOK: true},
+		{name: "the flag over GOGC", args: []string{"--gc-percent=80"}, gogc: "200", want: 80, wantOK: true},
+		{name: "the flag at Go's off", args: []string{"--gc-percent=-1"}, want: -1, wantOK: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			flags := flag.NewFlagSet("manager", flag.ContinueOnError)
+			percent := flags.Int("gc-percent", defaultGCPercent, "")
+			flags.Bool("leader-elect", false, "")
+			if err := flags.Parse(append(tc.args, "--leader-elect")); err != nil {
+				t.Fatal(err)
+			}
+			env := func(name string) (string, bool) { return tc.gogc, name == "GOGC" && tc.gogc != "" }
+			got, ok := gcTarget(flags, *percent, env)
+			if ok != tc.wantOK || (ok && got != tc.want) {
+				t.Errorf("gcTarget = %d, %v; want %d, %v", got, ok, tc.want, tc.wantOK)
+			}
+		})
+	}
+}
