@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
@@ -237,5 +238,60 @@ func TestCompactModelDeploymentSharesEqualChecklists(t *testing.T) {
 		if got := items(other); shared(first, got) {
 			t.Errorf("%s: a checklist that differs shares the other's items", name)
 		}
+	}
+}
+
+func TestStripForCacheSharesAlikeMetadata(t *testing.T) {
+	long := strings.Repeat("x", internedValueMax+1)
+	decode := func() *appsv1.Deployment {
+		c := strings.Clone
+		labels := map[string]string{c("app.kubernetes.io/managed-by"): c("modelgate"), c("serving.modelgate.dev/model"): c("scorer")}
+		dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{
+			Name: "scorer-v1-0-0", Namespace: c("risk"), Labels: labels,
+			Annotations: map[string]string{c("serving.modelgate.dev/version"): c("1.0.0"), c("note"): c(long)},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: c("serving.modelgate.dev/v1alpha1"), Kind: c("ModelDeployment"),
+				Name: c("scorer"), UID: types.UID(c("3f2a"))}},
+		}}
+		dep.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{c("serving.modelgate.dev/model"): c("scorer")}}
+		dep.Spec.Template.Labels = map[string]string{c("serving.modelgate.dev/model"): c("scorer")}
+		return dep
+	}
+	strip := func() *appsv1.Deployment {
+		got, err := stripForCache(decode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.(*appsv1.Deployment)
+	}
+	a, b := strip(), strip()
+	if !equality.Semantic.DeepEqual(a, decode()) {
+		t.Errorf("compacting changed the object: got %+v, want %+v", a, decode())
+	}
+	key := func(m map[string]string, k string) string {
+		for mk := range m {
+			if mk == k {
+				return mk
+			}
+		}
+		return ""
+	}
+	same := func(x, y string) bool { return unsafe.StringData(x) == unsafe.StringData(y) }
+	for what, pair := range map[string][2]string{
+		"namespace":               {a.Namespace, b.Namespace},
+		"label key":               {key(a.Labels, "app.kubernetes.io/managed-by"), key(b.Labels, "app.kubernetes.io/managed-by")},
+		"label value":             {a.Labels["serving.modelgate.dev/model"], b.Labels["serving.modelgate.dev/model"]},
+		"label value in selector": {a.Labels["serving.modelgate.dev/model"], b.Spec.Selector.MatchLabels["serving.modelgate.dev/model"]},
+		"label value in template": {a.Labels["serving.modelgate.dev/model"], b.Spec.Template.Labels["serving.modelgate.dev/model"]},
+		"short annotation value":  {a.Annotations["serving.modelgate.dev/version"], b.Annotations["serving.modelgate.dev/version"]},
+		"owner's API version":     {a.OwnerReferences[0].APIVersion, b.OwnerReferences[0].APIVersion},
+		"owner's name":            {a.OwnerReferences[0].Name, b.OwnerReferences[0].Name},
+		"owner's UID":             {string(a.OwnerReferences[0].UID), string(b.OwnerReferences[0].UID)},
+	} {
+		if !same(pair[0], pair[1]) {
+			t.Errorf("%s %q is held twice, want once", what, pair[0])
+		}
+	}
+	if same(a.Annotations["note"], b.Annotations["note"]) {
+		t.Error("a long annotation value is interned, want it left to its object")
 	}
 }

@@ -1139,6 +1139,7 @@ func stripForCache(o any) (any, error) {
 				obj.SetAnnotations(a)
 			}
 		}
+		compactMeta(obj)
 	}
 	return o, nil
 }
