@@ -1099,8 +1099,10 @@ func metadataOnly(kind string) *metav1.PartialObjectMetadata {
 // managedFields, which nothing here reads. What modelgate writes
 // (Deployments, Services, ControllerRevisions) is cached only with its
 // managed-by label, so the manager's memory grows with its own objects, not
-// with the cluster's; EndpointSlices, which the EndpointSlice controller
-// labels as their Service, likewise only for modelgate's Services. Nodes keep
+// with the cluster's. EndpointSlices are read past the cache (once per
+// smoke or load test); were a read to go through it, its informer would hold
+// only modelgate's Services' slices, which the EndpointSlice controller
+// labels as their Service, not the cluster's. Nodes keep
 // only their allocatable resources, the one thing the checklist reads of
 // them. ModelDeployments are compacted (compactModelDeployment) and, given a
 // shard, only those it selects are cached. Secrets are never cached whole

@@ -121,6 +121,16 @@ func (r *Runner[K, T]) Ensure(key K, fn func(ctx context.Context) T) (T, bool) {
 	return zero, false
 }
 
+// Holds reports whether a job of key is waiting, running or done: Ensure
+// would start nothing for it. What a job needs only to start (its targets)
+// need not be gathered again while it is held.
+func (r *Runner[K, T]) Holds(key K) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	j := r.jobs[ownerOf(key)]
+	return j != nil && j.key == key
+}
+
 // Forget drops the job of key, cancelling it if it is still running or
 // waiting.
 func (r *Runner[K, T]) Forget(key K) {

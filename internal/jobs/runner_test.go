@@ -237,3 +237,19 @@ func TestRunnerSlotsPerNamespace(t *testing.T) {
 	g.Eventually(c3.started.Load).Should(BeEquivalentTo(1))
 	close(c3.release)
 }
+
+func TestRunnerHoldsAJobUntilReplacedOrForgotten(t *testing.T) {
+	g := NewWithT(t)
+	tr := &runner{}
+	defer tr.Stop()
+	first := newGate(passed)
+	g.Expect(tr.Holds(key("fraud", "2.6.0"))).To(BeFalse(), "nothing ensured yet")
+	tr.Ensure(key("fraud", "2.6.0"), first.run)
+	g.Expect(tr.Holds(key("fraud", "2.6.0"))).To(BeTrue(), "waiting or running")
+	close(first.release)
+	g.Eventually(func() bool { _, done := tr.Ensure(key("fraud", "2.6.0"), first.run); return done }).Should(BeTrue())
+	g.Expect(tr.Holds(key("fraud", "2.6.0"))).To(BeTrue(), "done, its outcome kept")
+	g.Expect(tr.Holds(key("fraud", "2.7.0"))).To(BeFalse(), "another version of the same owner")
+	tr.Forget(key("fraud", "2.6.0"))
+	g.Expect(tr.Holds(key("fraud", "2.6.0"))).To(BeFalse(), "forgotten")
+}
