@@ -248,11 +248,11 @@ func run(ctx context.Context, w *figures) error {
 		m.stop()
 		// The memory a manager holds depends on what it went through;
 		// restarted, each judges the same N once, for a like comparison of
-		// its own collector target (the manager's is 50, Argo's Go's 100),
-		// Go's default and a tighter one.
+		// its own collector target (the manager's is 25, Argo's Go's 100)
+		// and others.
 		gogcs := []string{"", "25"}
 		if tgt == modelgate {
-			gogcs = append(gogcs, "100")
+			gogcs = []string{"", "50", "100"}
 		}
 		for _, gogc := range gogcs {
 			if err := measureRestart(ctx, w, c, work, gogc); err != nil {
