@@ -245,9 +245,9 @@ func TestStripForCacheSharesAlikeMetadata(t *testing.T) {
 	long := strings.Repeat("x", internedValueMax+1)
 	decode := func() *appsv1.Deployment {
 		c := strings.Clone
-		labels := map[string]string{c("app.kubernetes.io/managed-by"): c("modelgate"), c("serving.modelgate.dev/model"): c("scorer")}
+		ownLabels := map[string]string{c("app.kubernetes.io/managed-by"): c("modelgate"), c("serving.modelgate.dev/model"): c("scorer")}
 		dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{
-			Name: "scorer-v1-0-0", Namespace: c("risk"), Labels: labels,
+			Name: "scorer-v1-0-0", Namespace: c("risk"), Labels: ownLabels,
 			Annotations: map[string]string{c("serving.modelgate.dev/version"): c("1.0.0"), c("note"): c(long)},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: c("serving.modelgate.dev/v1alpha1"), Kind: c("ModelDeployment"),
 				Name: c("scorer"), UID: types.UID(c("3f2a"))}},

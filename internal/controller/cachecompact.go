@@ -183,8 +183,8 @@ func shareItems(items []servingv1alpha1.ChecklistItemStatus) []servingv1alpha1.C
 	for i := range items {
 		it := &items[i]
 		for _, f := range []string{it.ID, it.Section, string(it.Result), string(it.Severity), it.Message, it.Remediation, it.OverrideReason, it.SeveritySource, it.AttestedBy} {
-			h.WriteString(f)
-			h.WriteByte(0)
+			_, _ = h.WriteString(f) // a maphash.Hash never fails to write
+			_ = h.WriteByte(0)
 		}
 	}
 	key := h.Sum64()
