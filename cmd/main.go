@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -96,6 +97,13 @@ func main() {
 	log := ctrl.Log.WithName("setup")
 	if percent, ok := gcTarget(flag.CommandLine, gcPercent, os.LookupEnv); ok {
 		debug.SetGCPercent(percent)
+	}
+	if limit, ok, err := softMemoryLimit(os.LookupEnv); err != nil {
+		log.Error(err, "Invalid "+envMemoryLimit)
+		os.Exit(1)
+	} else if ok {
+		debug.SetMemoryLimit(limit)
+		log.Info("Go's soft memory limit set from the container's", "bytes", limit)
 	}
 
 	extraDenied, err := egress.ParsePrefixes(egressDeny)
@@ -255,4 +263,27 @@ func gcTarget(flags *flag.FlagSet, percent int, lookupEnv func(string) (string, 
 		}
 	}
 	return percent, true
+}
+
+// envMemoryLimit is the container's memory limit in bytes, which the
+// manifests give the manager (a resourceFieldRef on limits.memory).
+const envMemoryLimit = "MODELGATE_MEMORY_LIMIT"
+
+// softMemoryLimit is Go's soft memory limit to set, if any: 90% of the
+// container's limit, so that the collector works harder as the heap nears
+// it and the rest (stacks, the runtime's own) still fits under it. GOMEMLIMIT,
+// when set, wins (the runtime read it).
+func softMemoryLimit(lookupEnv func(string) (string, bool)) (int64, bool, error) {
+	if _, set := lookupEnv("GOMEMLIMIT"); set {
+		return 0, false, nil
+	}
+	raw, set := lookupEnv(envMemoryLimit)
+	if !set || raw == "" {
+		return 0, false, nil
+	}
+	limit, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || limit <= 0 {
+		return 0, false, fmt.Errorf("%s=%q: want the container's memory limit in bytes", envMemoryLimit, raw)
+	}
+	return limit / 10 * 9, true, nil
 }

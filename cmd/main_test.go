@@ -34,3 +34,27 @@ func TestGCTarget(t *testing.T) {
 		})
 	}
 }
+
+func TestSoftMemoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		want    int64
+		wantOK  bool
+		wantErr bool
+	}{
+		{name: "no limit given", wantOK: false},
+		{name: "the container's limit: 90% of it", env: map[string]string{envMemoryLimit: "268435456"}, want: 241591905, wantOK: true},
+		{name: "GOMEMLIMIT wins", env: map[string]string{envMemoryLimit: "268435456", "GOMEMLIMIT": "200MiB"}, wantOK: false},
+		{name: "not bytes", env: map[string]string{envMemoryLimit: "256Mi"}, wantErr: true},
+		{name: "zero", env: map[string]string{envMemoryLimit: "0"}, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := func(name string) (string, bool) { v, ok := tc.env[name]; return v, ok }
+			got, ok, err := softMemoryLimit(env)
+			if (err != nil) != tc.wantErr || ok != tc.wantOK || (ok && got != tc.want) {
+				t.Errorf("softMemoryLimit = %d, %v, %v; want %d, %v, error %v", got, ok, err, tc.want, tc.wantOK, tc.wantErr)
+			}
+		})
+	}
+}

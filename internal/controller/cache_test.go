@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	goruntime "runtime"
 	"strings"
 	"testing"
@@ -10,7 +11,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -66,15 +66,15 @@ func TestCacheOptionsHoldOnlyModelgatesObjects(t *testing.T) {
 	selected := 0
 	for obj, by := range opts.ByObject {
 		switch obj.(type) {
-		case *appsv1.Deployment, *corev1.Service, *appsv1.ControllerRevision, *discoveryv1.EndpointSlice:
+		case *appsv1.Deployment, *corev1.Service, *appsv1.ControllerRevision:
 			selected++
 			if by.Label == nil || !by.Label.Matches(ours) || by.Label.Matches(theirs) {
 				t.Errorf("%T: cached with selector %v, want only modelgate's", obj, by.Label)
 			}
 		}
 	}
-	if selected != 4 {
-		t.Errorf("%d of Deployments, Services, ControllerRevisions and EndpointSlices have a selector, want all 4", selected)
+	if selected != 3 {
+		t.Errorf("%d of Deployments, Services and ControllerRevisions have a selector, want all 3", selected)
 	}
 }
 
@@ -285,7 +285,6 @@ func TestStripForCacheSharesAlikeMetadata(t *testing.T) {
 		"short annotation value":  {a.Annotations["serving.modelgate.dev/version"], b.Annotations["serving.modelgate.dev/version"]},
 		"owner's API version":     {a.OwnerReferences[0].APIVersion, b.OwnerReferences[0].APIVersion},
 		"owner's name":            {a.OwnerReferences[0].Name, b.OwnerReferences[0].Name},
-		"owner's UID":             {string(a.OwnerReferences[0].UID), string(b.OwnerReferences[0].UID)},
 	} {
 		if !same(pair[0], pair[1]) {
 			t.Errorf("%s %q is held twice, want once", what, pair[0])
@@ -294,4 +293,70 @@ func TestStripForCacheSharesAlikeMetadata(t *testing.T) {
 	if same(a.Annotations["note"], b.Annotations["note"]) {
 		t.Error("a long annotation value is interned, want it left to its object")
 	}
+}
+
+// A cluster's many namespaces and label values fill the metadata's table of
+// shared strings; ModelDeployments' status strings keep being shared.
+func TestMetadataLeavesStatusStringsShared(t *testing.T) {
+	decode := func() *servingv1alpha1.ModelDeployment {
+		md := &servingv1alpha1.ModelDeployment{}
+		md.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: "True", Reason: "Succeeded",
+			Message: strings.Clone("Version 3.1.4 serves all traffic")}}
+		return md
+	}
+	message := func(o any, err error) string {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.(*servingv1alpha1.ModelDeployment).Status.Conditions[0].Message
+	}
+	first := message(compactModelDeployment(decode()))
+	for i := range metaStrings.max + 1 {
+		cm := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "settings", Namespace: fmt.Sprintf("team-%d", i),
+			Labels: map[string]string{"owner": fmt.Sprintf("person-%d", i)}}}
+		if _, err := stripForCache(cm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if later := message(compactModelDeployment(decode())); unsafe.StringData(first) != unsafe.StringData(later) {
+		t.Errorf("%q is held twice after the metadata of many objects was cached, want once", later)
+	}
+}
+
+// The table of shared checklists keeps no list alive: one that no cached
+// object holds any more is collected; one that is held is shared across
+// collections.
+func TestSharedChecklistsAreHeldWeakly(t *testing.T) {
+	decode := func(message string) *servingv1alpha1.ModelDeployment {
+		md := &servingv1alpha1.ModelDeployment{}
+		md.Status.Checklist = &servingv1alpha1.ChecklistStatus{Items: []servingv1alpha1.ChecklistItemStatus{
+			{ID: "probes", Result: "Warn", Severity: "Warn", Message: strings.Clone(message)}}}
+		return md
+	}
+	compact := func(md *servingv1alpha1.ModelDeployment) *servingv1alpha1.ModelDeployment {
+		got, err := compactModelDeployment(md)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.(*servingv1alpha1.ModelDeployment)
+	}
+	held := compact(decode("held by a cached object"))
+	compact(decode("held by none")) // its object dropped at once
+	goruntime.GC()
+	goruntime.GC()
+	if again := compact(decode("held by a cached object")); &again.Status.Checklist.Items[0] != &held.Status.Checklist.Items[0] {
+		t.Error("a list still held is not shared after a collection")
+	}
+	alive := 0
+	sharedItems.Lock()
+	for _, l := range sharedItems.lists {
+		if l.first.Value() != nil {
+			alive++
+		}
+	}
+	sharedItems.Unlock()
+	if alive != 1 {
+		t.Errorf("the table keeps %d lists alive, want only the one held (1)", alive)
+	}
+	goruntime.KeepAlive(held)
 }

@@ -8,12 +8,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
+	"weak"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	k8swatch "k8s.io/apimachinery/pkg/watch"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -72,12 +73,12 @@ func compactModelDeployment(o any) (any, error) {
 // one copy: label and annotation keys, label values and short annotation
 // values (a version, a template hash the Deployment and its revision both
 // carry, modelgate's label values), the namespace and the owner references
-// (every object of a ModelDeployment names it and its UID). At 1,000
+// (every object of a ModelDeployment names it). At 1,000
 // ModelDeployments the manager caches some 4,000 such objects, whose
 // metadata was a fifth of the live heap. Names and UIDs of the objects
 // themselves are their own and are left alone.
 func compactMeta(obj metav1.Object) {
-	obj.SetNamespace(intern(obj.GetNamespace()))
+	obj.SetNamespace(metaStrings.intern(obj.GetNamespace()))
 	if l := obj.GetLabels(); len(l) > 0 {
 		obj.SetLabels(internMap(l, validation.LabelValueMaxLength))
 	}
@@ -99,7 +100,9 @@ func compactMeta(obj metav1.Object) {
 	if refs := obj.GetOwnerReferences(); len(refs) > 0 {
 		for i := range refs {
 			r := &refs[i]
-			r.APIVersion, r.Kind, r.Name, r.UID = intern(r.APIVersion), intern(r.Kind), intern(r.Name), types.UID(intern(string(r.UID)))
+			// The owner's UID is left alone: one per owner, it would fill
+			// the table for a few bytes each.
+			r.APIVersion, r.Kind, r.Name = metaStrings.intern(r.APIVersion), metaStrings.intern(r.Kind), metaStrings.intern(r.Name)
 		}
 	}
 }
@@ -116,44 +119,54 @@ func internMap(m map[string]string, maxValue int) map[string]string {
 	out := make(map[string]string, len(m))
 	for k, v := range m {
 		if len(v) <= maxValue {
-			v = intern(v)
+			v = metaStrings.intern(v)
 		}
-		out[intern(k)] = v
+		out[metaStrings.intern(k)] = v
 	}
 	return out
 }
 
-// interned are the shared copies of the strings interned. Package unique
-// alone would not do: it forgets a string at the first garbage collection
-// after its last Handle is dropped, even while cached objects still hold the
-// copy, and every object decoded later would get a copy of its own. The
-// table is emptied when it outgrows internedMax (messages that carry
-// measurements are many); objects cached before keep their copies.
-var interned struct {
-	sync.Mutex
+// stringTable holds the shared copies of the strings interned. Package
+// unique alone would not do: it forgets a string at the first garbage
+// collection after its last Handle is dropped, even while cached objects
+// still hold the copy, and every object decoded later would get a copy of
+// its own. The table is emptied when it outgrows max; objects cached before
+// keep their copies.
+type stringTable struct {
+	mu     sync.Mutex
 	copies map[string]string
+	max    int
 }
 
-// internedMax bounds the strings interned: the few hundred a fleet's
-// checklists and conditions share, with room for per-version messages.
-const internedMax = 8192
+// statusStrings are the strings of ModelDeployments' status: the few hundred
+// a fleet's checklists and conditions share, with room for per-version
+// messages (messages that carry measurements are many).
+var statusStrings = &stringTable{max: 8192}
 
-// intern returns the one copy of s shared by every cached object holding it.
-func intern(s string) string {
+// metaStrings are the metadata strings of every cached object, in a table
+// of their own: a cluster's many namespaces and label values, filling it,
+// must not empty statusStrings.
+var metaStrings = &stringTable{max: 8192}
+
+// intern returns the one copy of s shared by every cached ModelDeployment
+// status holding it.
+func intern(s string) string { return statusStrings.intern(s) }
+
+func (t *stringTable) intern(s string) string {
 	if s == "" {
 		return s
 	}
-	interned.Lock()
-	defer interned.Unlock()
-	if c, ok := interned.copies[s]; ok {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if c, ok := t.copies[s]; ok {
 		return c
 	}
-	if interned.copies == nil || len(interned.copies) >= internedMax {
-		interned.copies = make(map[string]string, 256)
+	if t.copies == nil || len(t.copies) >= t.max {
+		t.copies = make(map[string]string, 256)
 	}
 	// A copy of its own, in case s is part of a larger buffer it would keep.
 	c := strings.Clone(s)
-	interned.copies[c] = c
+	t.copies[c] = c
 	return c
 }
 
@@ -162,13 +175,22 @@ func intern(s string) string {
 // and judged at the same version, most of a fleet, hold one list between
 // them instead of some 3 KiB each. Readers never write to a cached object
 // (the cache hands out deep copies, or reads in place without writing), so
-// sharing is safe. Emptied, like interned, when it outgrows sharedItemsMax.
+// sharing is safe. The table holds its lists weakly: a list no cached object
+// holds any more (its ModelDeployment updated or deleted, or one of a kind)
+// is collected, not kept for sharing. Emptied when it outgrows
+// sharedItemsMax.
 var sharedItems struct {
 	sync.Mutex
-	lists map[uint64][]servingv1alpha1.ChecklistItemStatus
+	lists map[uint64]sharedList
 }
 
-const sharedItemsMax = 1024
+// sharedList is a list held weakly: its first item, and its length.
+type sharedList struct {
+	first weak.Pointer[servingv1alpha1.ChecklistItemStatus]
+	n     int
+}
+
+const sharedItemsMax = 4096
 
 var sharedItemsSeed = maphash.MakeSeed()
 
@@ -190,13 +212,19 @@ func shareItems(items []servingv1alpha1.ChecklistItemStatus) []servingv1alpha1.C
 	key := h.Sum64()
 	sharedItems.Lock()
 	defer sharedItems.Unlock()
-	if shared, ok := sharedItems.lists[key]; ok && sameItems(shared, items) {
-		return shared
+	if held, ok := sharedItems.lists[key]; ok && held.n == len(items) {
+		if first := held.first.Value(); first != nil {
+			// The whole array is alive while its first item is, and it
+			// holds held.n items: the list weak.Make was given.
+			if shared := unsafe.Slice(first, held.n); sameItems(shared, items) { //nolint:gosec // see above
+				return shared
+			}
+		}
 	}
 	if sharedItems.lists == nil || len(sharedItems.lists) >= sharedItemsMax {
-		sharedItems.lists = make(map[uint64][]servingv1alpha1.ChecklistItemStatus, 64)
+		sharedItems.lists = make(map[uint64]sharedList, 64)
 	}
-	sharedItems.lists[key] = items
+	sharedItems.lists[key] = sharedList{first: weak.Make(&items[0]), n: len(items)}
 	return items
 }
 

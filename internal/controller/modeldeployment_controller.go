@@ -16,7 +16,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -1099,10 +1098,9 @@ func metadataOnly(kind string) *metav1.PartialObjectMetadata {
 // managedFields, which nothing here reads. What modelgate writes
 // (Deployments, Services, ControllerRevisions) is cached only with its
 // managed-by label, so the manager's memory grows with its own objects, not
-// with the cluster's. EndpointSlices are read past the cache (once per
-// smoke or load test); were a read to go through it, its informer would hold
-// only modelgate's Services' slices, which the EndpointSlice controller
-// labels as their Service, not the cluster's. Nodes keep
+// with the cluster's. EndpointSlices are not cached at all: the candidate's
+// are listed past the cache when its tests start, and the manager may not
+// watch them. Nodes keep
 // only their allocatable resources, the one thing the checklist reads of
 // them. ModelDeployments are compacted (compactModelDeployment) and, given a
 // shard, only those it selects are cached. Secrets are never cached whole
@@ -1117,7 +1115,6 @@ func CacheOptions(shard labels.Selector) cache.Options {
 			&appsv1.Deployment{}:               {Label: owned},
 			&corev1.Service{}:                  {Label: owned},
 			&appsv1.ControllerRevision{}:       {Label: owned},
-			&discoveryv1.EndpointSlice{}:       {Label: owned},
 			&corev1.Node{}:                     {Transform: keepNodeAllocatable},
 			&corev1.Secret{}:                   {Transform: stripSecretValues},
 			&servingv1alpha1.ModelDeployment{}: {Label: shard, Transform: compactModelDeployment},

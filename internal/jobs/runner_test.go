@@ -252,4 +252,11 @@ func TestRunnerHoldsAJobUntilReplacedOrForgotten(t *testing.T) {
 	g.Expect(tr.Holds(key("fraud", "2.7.0"))).To(BeFalse(), "another version of the same owner")
 	tr.Forget(key("fraud", "2.6.0"))
 	g.Expect(tr.Holds(key("fraud", "2.6.0"))).To(BeFalse(), "forgotten")
+
+	next := newGate(passed)
+	tr.Ensure(key("fraud", "2.6.0"), newGate(passed).run)
+	tr.Ensure(key("fraud", "2.7.0"), next.run)
+	g.Expect(tr.Holds(key("fraud", "2.6.0"))).To(BeFalse(), "replaced by the next version's")
+	g.Expect(tr.Holds(key("fraud", "2.7.0"))).To(BeTrue())
+	close(next.release)
 }
