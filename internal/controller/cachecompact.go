@@ -75,7 +75,7 @@ func compactModelDeployment(o any) (any, error) {
 // carry, modelgate's label values), the namespace and the owner references
 // (every object of a ModelDeployment names it). At 1,000
 // ModelDeployments the manager caches some 4,000 such objects, whose
-// metadata was a fifth of the live heap. Names and UIDs of the objects
+// metadata was some 4 MiB of a live heap of 26. Names and UIDs of the objects
 // themselves are their own and are left alone.
 func compactMeta(obj metav1.Object) {
 	obj.SetNamespace(metaStrings.intern(obj.GetNamespace()))

@@ -77,9 +77,9 @@ func (r *ModelDeploymentReconciler) gatherTests(ctx context.Context, s *scope) e
 // the Services' http port: only addresses of the candidate's own pods, in
 // slices the EndpointSlice controller wrote (loadtest.Targets), so that a
 // slice made by hand cannot aim the tests elsewhere. Slices and pods are
-// listed past the cache, which holds neither: they are read once per test,
-// and a cache of every modelgate Service's slices would decode each of their
-// updates (several per pod started) for nothing.
+// listed past the cache, which holds neither: they are read only until the
+// tests start, and a cache of every modelgate Service's slices would decode
+// each of their updates (several per pod started) for nothing.
 func (r *ModelDeploymentReconciler) candidateEndpoints(ctx context.Context, s *scope) ([]string, error) {
 	reader := r.APIReader
 	if reader == nil {
